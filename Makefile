@@ -1,0 +1,40 @@
+# groove-wallet: `make run` serves the demo, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DB     ?= var/wallet.db
+HOST   ?= 127.0.0.1
+PORT   ?= 8080
+ADMIN_TOKEN ?= demo-admin-token
+
+.PHONY: install run demo test lint typecheck pytest bench crashtest clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Creates the venv, installs, loads the demo data into an empty database, serves on $(HOST):$(PORT).
+run: $(STAMP)
+	mkdir -p $(dir $(DB))
+	$(BIN)/groove-wallet demo --database sqlite:///$(DB) --admin-token $(ADMIN_TOKEN) --base-url http://$(HOST):$(PORT)
+	$(BIN)/groove-wallet serve --database sqlite:///$(DB) --host $(HOST) --port $(PORT) --admin-token $(ADMIN_TOKEN)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

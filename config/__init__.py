@@ -1,0 +1,5 @@
+"""Settings for groove-wallet."""
+
+from .settings import Settings
+
+__all__ = ["Settings"]

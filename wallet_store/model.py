@@ -1,0 +1,376 @@
+"""Domain model: entities and the pure money rules.
+
+Nothing here does I/O or imports a web framework or a driver.  The service layer
+(:mod:`wallet_store.service`) loads entities through the store's unit of work, asks these
+functions what to do, and writes back what they return.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Literal, Protocol
+
+from . import money
+from .errors import OperationNotAllowed, OutOfMoney
+
+DebitOrder = Literal["cash_money", "bonus_money"]
+PlayerStatus = Literal["active", "blocked", "self_excluded"]
+PaysInto = Literal["real", "bonus"]
+
+ACCOUNT_ID = re.compile(r"[0-9A-Za-z]{1,60}")
+OPERATOR_ID = re.compile(r"[0-9A-Za-z]{1,20}")
+CURRENCY = re.compile(r"[A-Z][A-Z0-9]{2,9}")
+COUNTRY = re.compile(r"[A-Z]{2}")
+GENESIS_HASH = "0" * 64
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def iso(ts: datetime) -> str:
+    """Canonical UTC timestamp text (used in storage, hashes and on the wire)."""
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    operator_id: str
+    name: str
+    currency: str
+    debit_order: DebitOrder = "cash_money"
+    signature_secret: str | None = None
+    allowed_networks: tuple[str, ...] = ()
+    start_real: Decimal = money.ZERO
+    start_bonus: Decimal = money.ZERO
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True, slots=True)
+class Player:
+    account_id: str
+    operator_id: str
+    name: str
+    email: str | None
+    country: str
+    city: str
+    currency: str
+    status: PlayerStatus
+    created_at: datetime
+    last_active: datetime | None = None
+
+    @property
+    def blocked(self) -> bool:
+        return self.status != "active"
+
+
+@dataclass(frozen=True, slots=True)
+class Wallet:
+    account_id: str
+    currency: str
+    real: Decimal = money.ZERO
+    bonus: Decimal = money.ZERO
+    reserved: Decimal = money.ZERO
+    seq: int = 0
+    last_hash: str = GENESIS_HASH
+    updated_at: datetime | None = None
+
+    @property
+    def total(self) -> Decimal:
+        """What getbalance calls ``balance``: real + bonus."""
+        return money.add(self.real, self.bonus)
+
+
+@dataclass(frozen=True, slots=True)
+class GameSession:
+    session_id: str
+    account_id: str
+    operator_id: str
+    currency: str
+    game_id: str | None
+    created_at: datetime
+    expires_at: datetime
+    closed_at: datetime | None = None
+
+    def live(self, now: datetime) -> bool:
+        return self.closed_at is None and now < self.expires_at
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """One balance change of one wallet.  ``*_after`` minus ``*_delta`` is the before."""
+
+    account_id: str
+    currency: str
+    seq: int
+    kind: str
+    real_delta: Decimal
+    bonus_delta: Decimal
+    reserved_delta: Decimal
+    real_after: Decimal
+    bonus_after: Decimal
+    reserved_after: Decimal
+    reference: str
+    reason: str
+    created_at: datetime
+    prev_hash: str
+    hash: str
+
+    @property
+    def real_before(self) -> Decimal:
+        return money.sub(self.real_after, self.real_delta)
+
+    @property
+    def bonus_before(self) -> Decimal:
+        return money.sub(self.bonus_after, self.bonus_delta)
+
+    @property
+    def reserved_before(self) -> Decimal:
+        return money.sub(self.reserved_after, self.reserved_delta)
+
+
+def entry_hash(
+    *,
+    account_id: str,
+    currency: str,
+    seq: int,
+    kind: str,
+    real_delta: Decimal,
+    bonus_delta: Decimal,
+    reserved_delta: Decimal,
+    real_after: Decimal,
+    bonus_after: Decimal,
+    reserved_after: Decimal,
+    reference: str,
+    reason: str,
+    created_at: datetime,
+    prev_hash: str,
+) -> str:
+    """SHA-256 over the entry's content and the previous entry's hash (per-wallet chain)."""
+    parts = (
+        account_id,
+        currency,
+        str(seq),
+        kind,
+        money.wire(real_delta),
+        money.wire(bonus_delta),
+        money.wire(reserved_delta),
+        money.wire(real_after),
+        money.wire(bonus_after),
+        money.wire(reserved_after),
+        reference,
+        reason,
+        iso(created_at),
+        prev_hash,
+    )
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def verify_entry(e: JournalEntry) -> bool:
+    return e.hash == entry_hash(
+        account_id=e.account_id,
+        currency=e.currency,
+        seq=e.seq,
+        kind=e.kind,
+        real_delta=e.real_delta,
+        bonus_delta=e.bonus_delta,
+        reserved_delta=e.reserved_delta,
+        real_after=e.real_after,
+        bonus_after=e.bonus_after,
+        reserved_after=e.reserved_after,
+        reference=e.reference,
+        reason=e.reason,
+        created_at=e.created_at,
+        prev_hash=e.prev_hash,
+    )
+
+
+def move(
+    wallet: Wallet,
+    *,
+    kind: str,
+    real: Decimal = money.ZERO,
+    bonus: Decimal = money.ZERO,
+    reserved: Decimal = money.ZERO,
+    reference: str,
+    reason: str = "",
+    now: datetime,
+    allow_negative: bool = False,
+) -> tuple[Wallet, JournalEntry]:
+    """Apply signed deltas to a wallet and produce the journal entry that records it.
+
+    The only way balances change.  Refuses (``OutOfMoney``) to take any balance below zero
+    unless ``allow_negative`` (admin corrections configured to allow overdraft).
+    """
+    real_after = money.add(wallet.real, real)
+    bonus_after = money.add(wallet.bonus, bonus)
+    reserved_after = money.add(wallet.reserved, reserved)
+    if not allow_negative and (real_after < 0 or bonus_after < 0 or reserved_after < 0):
+        raise OutOfMoney("insufficient funds")
+    seq = wallet.seq + 1
+    digest = entry_hash(
+        account_id=wallet.account_id,
+        currency=wallet.currency,
+        seq=seq,
+        kind=kind,
+        real_delta=real,
+        bonus_delta=bonus,
+        reserved_delta=reserved,
+        real_after=real_after,
+        bonus_after=bonus_after,
+        reserved_after=reserved_after,
+        reference=reference,
+        reason=reason,
+        created_at=now,
+        prev_hash=wallet.last_hash,
+    )
+    entry = JournalEntry(
+        account_id=wallet.account_id,
+        currency=wallet.currency,
+        seq=seq,
+        kind=kind,
+        real_delta=real,
+        bonus_delta=bonus,
+        reserved_delta=reserved,
+        real_after=real_after,
+        bonus_after=bonus_after,
+        reserved_after=reserved_after,
+        reference=reference,
+        reason=reason,
+        created_at=now,
+        prev_hash=wallet.last_hash,
+        hash=digest,
+    )
+    new = replace(
+        wallet, real=real_after, bonus=bonus_after, reserved=reserved_after, seq=seq, last_hash=digest, updated_at=now
+    )
+    return new, entry
+
+
+@dataclass(frozen=True, slots=True)
+class Round:
+    account_id: str
+    game_id: str
+    round_id: str
+    currency: str
+    status: Literal["open", "closed"] = "open"
+    real_bet: Decimal = money.ZERO
+    bonus_bet: Decimal = money.ZERO
+    real_win: Decimal = money.ZERO
+    bonus_win: Decimal = money.ZERO
+    wagers: int = 0
+    results: int = 0
+    created_at: datetime | None = None
+    closed_at: datetime | None = None
+
+
+TxState = Literal["applied", "refused", "rolled_back", "reversed", "tombstone"]
+
+
+@dataclass(frozen=True, slots=True)
+class TxRecord:
+    """A money request as received and decided: the idempotency record and its state.
+
+    Keyed by (operator_id, scope, kind, transaction_id): transaction ids are unique per
+    game provider, not globally, so the scope is the game (see README).
+    """
+
+    operator_id: str
+    scope: str
+    kind: str
+    transaction_id: str
+    account_id: str
+    round_id: str
+    amount: Decimal
+    currency: str
+    outcome: str  # "ok" or the refusal class name
+    message: str
+    wallet_tx: str  # our id: accounttransactionid / walletTx
+    real: Decimal = money.ZERO  # real part of the bet or win
+    bonus: Decimal = money.ZERO  # bonus part of the bet or win
+    state: TxState = "applied"
+    created_at: datetime | None = None
+    extra: str = ""  # kind-specific fingerprint (e.g. the result leg of wagerAndResult)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    account_id: str
+    max_bet: Decimal | None = None
+    loss_day: Decimal | None = None
+    loss_week: Decimal | None = None
+    loss_month: Decimal | None = None
+
+    @property
+    def any_loss_limit(self) -> bool:
+        return any(x is not None for x in (self.loss_day, self.loss_week, self.loss_month))
+
+
+@dataclass(frozen=True, slots=True)
+class FreeRoundAward:
+    frbid: str
+    account_id: str
+    operator_id: str
+    pays_into: PaysInto
+    created_at: datetime
+
+
+# --- pure money rules -----------------------------------------------------------------
+
+
+def split_debit(wallet: Wallet, amount: Decimal, order: DebitOrder) -> tuple[Decimal, Decimal]:
+    """Which part of ``amount`` comes from real and which from bonus money.
+
+    ``cash_money`` consumes real first, ``bonus_money`` bonus first; the rest comes from the
+    other balance.  Raises ``OutOfMoney`` when real + bonus does not cover the amount.
+    """
+    if amount < 0:
+        raise OperationNotAllowed("negative amount")
+    if wallet.total < amount:
+        raise OutOfMoney("insufficient funds")
+    if order == "cash_money":
+        real = min(wallet.real, amount)
+        return real, money.sub(amount, real)
+    bonus = min(wallet.bonus, amount)
+    return money.sub(amount, bonus), bonus
+
+
+def split_win(amount: Decimal, real_bet: Decimal, bonus_bet: Decimal, default: PaysInto = "real") -> tuple[Decimal, Decimal]:
+    """Split a win in proportion to how the round's bets were funded.
+
+    A round funded only by real money pays real; only by bonus pays bonus; a mixed round
+    pays ``amount * bonus_bet / total_bet`` (rounded down to 1e-10) into bonus and the rest
+    into real, so the parts always add up to the amount exactly.  With no bet (free rounds,
+    tournament payouts) the win goes where ``default`` says.
+    """
+    total = money.add(real_bet, bonus_bet)
+    if total.is_zero():
+        return (amount, money.ZERO) if default == "real" else (money.ZERO, amount)
+    bonus = money.proportion(amount, bonus_bet, total)
+    return money.sub(amount, bonus), bonus
+
+
+def game_mode(wallet: Wallet, order: DebitOrder) -> int:
+    """1 = the next bet is funded by real money, 2 = by bonus money."""
+    if order == "bonus_money" and wallet.bonus > 0:
+        return 2
+    if wallet.real <= 0 and wallet.bonus > 0:
+        return 2
+    return 1

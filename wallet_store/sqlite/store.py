@@ -1,0 +1,801 @@
+"""Embedded SQLite backend (aiosqlite) with group commit.
+
+Writes: one writer connection and one writer task.  Units of work queued while the
+previous commit was in flight are run one after another inside a single
+``BEGIN IMMEDIATE ... COMMIT``, each inside its own SAVEPOINT, so a unit that raises is
+rolled back alone and the others still commit.  Every caller is answered only after the
+COMMIT that holds its unit returned (``synchronous=FULL`` by default: the WAL is fsynced).
+The queue is bounded: when it is full, ``write`` waits (backpressure), it never grows
+without limit.
+
+Reads: a small pool of read-only connections in WAL mode, so reads never wait for the
+writer.
+
+One writer means every unit of work sees the effects of all units before it: that is the
+isolation (serializable) and why ``lock_player`` is a plain read here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import aiosqlite
+
+from ..errors import Conflict, StoreUnavailable, TechnicalError
+from ..model import (
+    FreeRoundAward,
+    GameSession,
+    JournalEntry,
+    Limits,
+    Operator,
+    Player,
+    Round,
+    TxRecord,
+    Wallet,
+    iso,
+    parse_iso,
+)
+from ..money import from_db, to_db
+from .migrations import MIGRATIONS
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+def _d(v: str | None) -> Decimal | None:
+    return None if v is None else from_db(v)
+
+
+def _t(v: str | None) -> datetime | None:
+    return None if v is None else parse_iso(v)
+
+
+def _dd(v: Decimal | None) -> str | None:
+    return None if v is None else to_db(v)
+
+
+def _tt(v: datetime | None) -> str | None:
+    return None if v is None else iso(v)
+
+
+_PLAYER_COLS = "account_id, operator_id, name, email, country, city, currency, status, created_at, last_active"
+_WALLET_COLS = "account_id, currency, real, bonus, reserved, seq, last_hash, updated_at"
+_JOURNAL_COLS = (
+    "account_id, currency, seq, kind, real_delta, bonus_delta, reserved_delta, real_after, bonus_after,"
+    " reserved_after, reference, reason, created_at, prev_hash, hash"
+)
+_TX_COLS = (
+    "operator_id, scope, kind, transaction_id, account_id, round_id, amount, currency, outcome, message,"
+    " wallet_tx, real, bonus, state, created_at, extra"
+)
+_ROUND_COLS = (
+    "account_id, game_id, round_id, currency, status, real_bet, bonus_bet, real_win, bonus_win, wagers,"
+    " results, created_at, closed_at"
+)
+_OPERATOR_COLS = (
+    "operator_id, name, currency, debit_order, signature_secret, allowed_networks, start_real, start_bonus, created_at"
+)
+
+
+def _operator(r: Any) -> Operator:
+    return Operator(
+        operator_id=r[0],
+        name=r[1],
+        currency=r[2],
+        debit_order=r[3],
+        signature_secret=r[4],
+        allowed_networks=tuple(x for x in r[5].split(",") if x),
+        start_real=from_db(r[6]),
+        start_bonus=from_db(r[7]),
+        created_at=parse_iso(r[8]),
+    )
+
+
+def _player(r: Any) -> Player:
+    return Player(
+        account_id=r[0],
+        operator_id=r[1],
+        name=r[2],
+        email=r[3],
+        country=r[4],
+        city=r[5],
+        currency=r[6],
+        status=r[7],
+        created_at=parse_iso(r[8]),
+        last_active=_t(r[9]),
+    )
+
+
+def _wallet(r: Any) -> Wallet:
+    return Wallet(
+        account_id=r[0],
+        currency=r[1],
+        real=from_db(r[2]),
+        bonus=from_db(r[3]),
+        reserved=from_db(r[4]),
+        seq=r[5],
+        last_hash=r[6],
+        updated_at=_t(r[7]),
+    )
+
+
+def _journal(r: Any) -> JournalEntry:
+    return JournalEntry(
+        account_id=r[0],
+        currency=r[1],
+        seq=r[2],
+        kind=r[3],
+        real_delta=from_db(r[4]),
+        bonus_delta=from_db(r[5]),
+        reserved_delta=from_db(r[6]),
+        real_after=from_db(r[7]),
+        bonus_after=from_db(r[8]),
+        reserved_after=from_db(r[9]),
+        reference=r[10],
+        reason=r[11],
+        created_at=parse_iso(r[12]),
+        prev_hash=r[13],
+        hash=r[14],
+    )
+
+
+def _tx(r: Any) -> TxRecord:
+    return TxRecord(
+        operator_id=r[0],
+        scope=r[1],
+        kind=r[2],
+        transaction_id=r[3],
+        account_id=r[4],
+        round_id=r[5],
+        amount=from_db(r[6]),
+        currency=r[7],
+        outcome=r[8],
+        message=r[9],
+        wallet_tx=r[10],
+        real=from_db(r[11]),
+        bonus=from_db(r[12]),
+        state=r[13],
+        created_at=parse_iso(r[14]),
+        extra=r[15],
+    )
+
+
+def _round(r: Any) -> Round:
+    return Round(
+        account_id=r[0],
+        game_id=r[1],
+        round_id=r[2],
+        currency=r[3],
+        status=r[4],
+        real_bet=from_db(r[5]),
+        bonus_bet=from_db(r[6]),
+        real_win=from_db(r[7]),
+        bonus_win=from_db(r[8]),
+        wagers=r[9],
+        results=r[10],
+        created_at=parse_iso(r[11]),
+        closed_at=_t(r[12]),
+    )
+
+
+class SqliteTx:
+    """The :class:`wallet_store.ports.Tx` of the SQLite backend."""
+
+    def __init__(self, conn: aiosqlite.Connection, *, writable: bool) -> None:
+        self._c = conn
+        self._writable = writable
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return list(await self._c.execute_fetchall(sql, params))
+
+    async def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        rows = await self._c.execute_fetchall(sql, params)
+        for row in rows:
+            return row
+        return None
+
+    async def _exec(self, sql: str, params: Sequence[Any] = ()) -> int:
+        if not self._writable:
+            raise TechnicalError("write attempted in a read-only unit of work")
+        cur = await self._c.execute(sql, params)
+        count = cur.rowcount
+        await cur.close()
+        return count
+
+    # operators
+    async def get_operator(self, operator_id: str) -> Operator | None:
+        r = await self._one(f"SELECT {_OPERATOR_COLS} FROM operators WHERE operator_id = ?", (operator_id,))
+        return None if r is None else _operator(r)
+
+    async def insert_operator(self, op: Operator) -> None:
+        await self._exec(
+            f"INSERT INTO operators ({_OPERATOR_COLS}) VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                op.operator_id,
+                op.name,
+                op.currency,
+                op.debit_order,
+                op.signature_secret,
+                ",".join(op.allowed_networks),
+                to_db(op.start_real),
+                to_db(op.start_bonus),
+                iso(op.created_at),
+            ),
+        )
+
+    async def update_operator(self, op: Operator) -> None:
+        await self._exec(
+            "UPDATE operators SET name=?, currency=?, debit_order=?, signature_secret=?, allowed_networks=?,"
+            " start_real=?, start_bonus=? WHERE operator_id=?",
+            (
+                op.name,
+                op.currency,
+                op.debit_order,
+                op.signature_secret,
+                ",".join(op.allowed_networks),
+                to_db(op.start_real),
+                to_db(op.start_bonus),
+                op.operator_id,
+            ),
+        )
+
+    # players
+    async def lock_player(self, account_id: str) -> Player | None:
+        # The single writer already serializes every unit of work.
+        return await self.get_player(account_id)
+
+    async def get_player(self, account_id: str) -> Player | None:
+        r = await self._one(f"SELECT {_PLAYER_COLS} FROM players WHERE account_id = ?", (account_id,))
+        return None if r is None else _player(r)
+
+    async def get_player_by_email(self, operator_id: str, email: str) -> Player | None:
+        r = await self._one(
+            f"SELECT {_PLAYER_COLS} FROM players WHERE operator_id = ? AND email_norm = ?",
+            (operator_id, email.strip().lower()),
+        )
+        return None if r is None else _player(r)
+
+    async def insert_player(self, p: Player) -> None:
+        await self._exec(
+            f"INSERT INTO players ({_PLAYER_COLS}, email_norm) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                p.account_id,
+                p.operator_id,
+                p.name,
+                p.email,
+                p.country,
+                p.city,
+                p.currency,
+                p.status,
+                iso(p.created_at),
+                _tt(p.last_active),
+                None if p.email is None else p.email.strip().lower(),
+            ),
+        )
+
+    async def update_player(self, p: Player) -> None:
+        await self._exec(
+            "UPDATE players SET name=?, email=?, email_norm=?, country=?, city=?, status=?, last_active=?"
+            " WHERE account_id=?",
+            (
+                p.name,
+                p.email,
+                None if p.email is None else p.email.strip().lower(),
+                p.country,
+                p.city,
+                p.status,
+                _tt(p.last_active),
+                p.account_id,
+            ),
+        )
+
+    # wallets and journal
+    async def get_wallet(self, account_id: str, currency: str) -> Wallet | None:
+        r = await self._one(
+            f"SELECT {_WALLET_COLS} FROM wallets WHERE account_id = ? AND currency = ?", (account_id, currency)
+        )
+        return None if r is None else _wallet(r)
+
+    async def list_wallets(self, account_id: str) -> list[Wallet]:
+        rows = await self._all(
+            f"SELECT {_WALLET_COLS} FROM wallets WHERE account_id = ? ORDER BY currency", (account_id,)
+        )
+        return [_wallet(r) for r in rows]
+
+    async def insert_wallet(self, w: Wallet) -> None:
+        await self._exec(
+            f"INSERT INTO wallets ({_WALLET_COLS}) VALUES (?,?,?,?,?,?,?,?)",
+            (
+                w.account_id,
+                w.currency,
+                to_db(w.real),
+                to_db(w.bonus),
+                to_db(w.reserved),
+                w.seq,
+                w.last_hash,
+                _tt(w.updated_at),
+            ),
+        )
+
+    async def save_wallet(self, w: Wallet, entries: Sequence[JournalEntry]) -> None:
+        if not entries:
+            raise TechnicalError("a balance change without a journal entry")
+        first = entries[0]
+        # Optimistic check: the wallet row must still be at the seq the entries build on.
+        n = await self._exec(
+            "UPDATE wallets SET real=?, bonus=?, reserved=?, seq=?, last_hash=?, updated_at=?"
+            " WHERE account_id=? AND currency=? AND seq=?",
+            (
+                to_db(w.real),
+                to_db(w.bonus),
+                to_db(w.reserved),
+                w.seq,
+                w.last_hash,
+                _tt(w.updated_at),
+                w.account_id,
+                w.currency,
+                first.seq - 1,
+            ),
+        )
+        if n != 1:
+            raise TechnicalError("wallet changed under the unit of work")
+        await self._c.executemany(
+            f"INSERT INTO journal ({_JOURNAL_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                (
+                    e.account_id,
+                    e.currency,
+                    e.seq,
+                    e.kind,
+                    to_db(e.real_delta),
+                    to_db(e.bonus_delta),
+                    to_db(e.reserved_delta),
+                    to_db(e.real_after),
+                    to_db(e.bonus_after),
+                    to_db(e.reserved_after),
+                    e.reference,
+                    e.reason,
+                    iso(e.created_at),
+                    e.prev_hash,
+                    e.hash,
+                )
+                for e in entries
+            ],
+        )
+
+    async def journal_since(self, account_id: str, currency: str, since: datetime) -> list[JournalEntry]:
+        rows = await self._all(
+            f"SELECT {_JOURNAL_COLS} FROM journal WHERE account_id = ? AND currency = ? AND created_at >= ?"
+            " ORDER BY seq",
+            (account_id, currency, iso(since)),
+        )
+        return [_journal(r) for r in rows]
+
+    # sessions
+    async def get_session(self, session_id: str) -> GameSession | None:
+        r = await self._one(
+            "SELECT session_id, account_id, operator_id, currency, game_id, created_at, expires_at, closed_at"
+            " FROM sessions WHERE session_id = ?",
+            (session_id,),
+        )
+        if r is None:
+            return None
+        return GameSession(
+            session_id=r[0],
+            account_id=r[1],
+            operator_id=r[2],
+            currency=r[3],
+            game_id=r[4],
+            created_at=parse_iso(r[5]),
+            expires_at=parse_iso(r[6]),
+            closed_at=_t(r[7]),
+        )
+
+    async def insert_session(self, s: GameSession) -> None:
+        await self._exec(
+            "INSERT INTO sessions (session_id, account_id, operator_id, currency, game_id, created_at, expires_at,"
+            " closed_at) VALUES (?,?,?,?,?,?,?,?)",
+            (
+                s.session_id,
+                s.account_id,
+                s.operator_id,
+                s.currency,
+                s.game_id,
+                iso(s.created_at),
+                iso(s.expires_at),
+                _tt(s.closed_at),
+            ),
+        )
+
+    async def close_session(self, session_id: str, at: datetime) -> bool:
+        n = await self._exec(
+            "UPDATE sessions SET closed_at = ? WHERE session_id = ? AND closed_at IS NULL", (iso(at), session_id)
+        )
+        return n == 1
+
+    # transactions and rounds
+    async def get_tx(self, operator_id: str, scope: str, kind: str, transaction_id: str) -> TxRecord | None:
+        r = await self._one(
+            f"SELECT {_TX_COLS} FROM transactions WHERE operator_id=? AND scope=? AND kind=? AND transaction_id=?",
+            (operator_id, scope, kind, transaction_id),
+        )
+        return None if r is None else _tx(r)
+
+    async def insert_tx(self, t: TxRecord) -> None:
+        await self._exec(
+            f"INSERT INTO transactions ({_TX_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                t.operator_id,
+                t.scope,
+                t.kind,
+                t.transaction_id,
+                t.account_id,
+                t.round_id,
+                to_db(t.amount),
+                t.currency,
+                t.outcome,
+                t.message,
+                t.wallet_tx,
+                to_db(t.real),
+                to_db(t.bonus),
+                t.state,
+                _tt(t.created_at) or "",
+                t.extra,
+            ),
+        )
+
+    async def update_tx_state(self, t: TxRecord) -> None:
+        await self._exec(
+            "UPDATE transactions SET state=? WHERE operator_id=? AND scope=? AND kind=? AND transaction_id=?",
+            (t.state, t.operator_id, t.scope, t.kind, t.transaction_id),
+        )
+
+    async def get_round(self, account_id: str, game_id: str, round_id: str) -> Round | None:
+        r = await self._one(
+            f"SELECT {_ROUND_COLS} FROM rounds WHERE account_id=? AND game_id=? AND round_id=?",
+            (account_id, game_id, round_id),
+        )
+        return None if r is None else _round(r)
+
+    async def save_round(self, rnd: Round) -> None:
+        await self._exec(
+            f"INSERT INTO rounds ({_ROUND_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+            " ON CONFLICT (account_id, game_id, round_id) DO UPDATE SET status=excluded.status,"
+            " real_bet=excluded.real_bet, bonus_bet=excluded.bonus_bet, real_win=excluded.real_win,"
+            " bonus_win=excluded.bonus_win, wagers=excluded.wagers, results=excluded.results,"
+            " closed_at=excluded.closed_at",
+            (
+                rnd.account_id,
+                rnd.game_id,
+                rnd.round_id,
+                rnd.currency,
+                rnd.status,
+                to_db(rnd.real_bet),
+                to_db(rnd.bonus_bet),
+                to_db(rnd.real_win),
+                to_db(rnd.bonus_win),
+                rnd.wagers,
+                rnd.results,
+                _tt(rnd.created_at) or "",
+                _tt(rnd.closed_at),
+            ),
+        )
+
+    # responsible gaming and free rounds
+    async def get_limits(self, account_id: str) -> Limits | None:
+        r = await self._one(
+            "SELECT account_id, max_bet, loss_day, loss_week, loss_month FROM limits WHERE account_id = ?",
+            (account_id,),
+        )
+        if r is None:
+            return None
+        return Limits(account_id=r[0], max_bet=_d(r[1]), loss_day=_d(r[2]), loss_week=_d(r[3]), loss_month=_d(r[4]))
+
+    async def save_limits(self, lim: Limits) -> None:
+        await self._exec(
+            "INSERT INTO limits (account_id, max_bet, loss_day, loss_week, loss_month) VALUES (?,?,?,?,?)"
+            " ON CONFLICT (account_id) DO UPDATE SET max_bet=excluded.max_bet, loss_day=excluded.loss_day,"
+            " loss_week=excluded.loss_week, loss_month=excluded.loss_month",
+            (lim.account_id, _dd(lim.max_bet), _dd(lim.loss_day), _dd(lim.loss_week), _dd(lim.loss_month)),
+        )
+
+    async def get_free_rounds(self, frbid: str) -> FreeRoundAward | None:
+        r = await self._one(
+            "SELECT frbid, account_id, operator_id, pays_into, created_at FROM free_rounds WHERE frbid = ?", (frbid,)
+        )
+        if r is None:
+            return None
+        return FreeRoundAward(
+            frbid=r[0], account_id=r[1], operator_id=r[2], pays_into=r[3], created_at=parse_iso(r[4])
+        )
+
+    async def insert_free_rounds(self, a: FreeRoundAward) -> None:
+        await self._exec(
+            "INSERT INTO free_rounds (frbid, account_id, operator_id, pays_into, created_at) VALUES (?,?,?,?,?)",
+            (a.frbid, a.account_id, a.operator_id, a.pays_into, iso(a.created_at)),
+        )
+
+    async def get_admin_op(self, key: str) -> tuple[str, str] | None:
+        r = await self._one("SELECT fingerprint, reply FROM admin_ops WHERE key = ?", (key,))
+        return None if r is None else (r[0], r[1])
+
+    async def insert_admin_op(self, key: str, fingerprint: str, reply: str, at: datetime) -> None:
+        await self._exec(
+            "INSERT INTO admin_ops (key, fingerprint, reply, created_at) VALUES (?,?,?,?)",
+            (key, fingerprint, reply, iso(at)),
+        )
+
+
+_Item = tuple[Callable[[SqliteTx], Awaitable[Any]], "asyncio.Future[Any]"]
+
+
+class SqliteStore:
+    """:class:`wallet_store.ports.WalletStore` on one SQLite file."""
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        synchronous: str = "FULL",
+        max_batch: int = 256,
+        queue_size: int = 4096,
+        read_connections: int = 2,
+        busy_timeout_ms: int = 5000,
+    ) -> None:
+        if synchronous.upper() not in ("FULL", "EXTRA", "NORMAL"):
+            raise ValueError("synchronous must be FULL, EXTRA or NORMAL")
+        if not 1 <= max_batch <= 10_000 or not 1 <= queue_size <= 1_000_000 or not 1 <= read_connections <= 64:
+            raise ValueError("batch, queue and read pool sizes out of range")
+        self.path = path
+        self._sync = synchronous.upper()
+        self._max_batch = max_batch
+        self._queue_size = queue_size
+        self._n_readers = read_connections
+        self._busy = busy_timeout_ms
+        self._writer: aiosqlite.Connection | None = None
+        self._readers: asyncio.Queue[aiosqlite.Connection] | None = None
+        self._reader_list: list[aiosqlite.Connection] = []
+        self._queue: asyncio.Queue[_Item] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.batch_observer: Callable[[int], None] | None = None
+
+    async def _connect(self) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        await conn.execute(f"PRAGMA busy_timeout = {int(self._busy)}")
+        await conn.execute("PRAGMA journal_mode = WAL")
+        await conn.execute(f"PRAGMA synchronous = {self._sync}")
+        await conn.execute("PRAGMA foreign_keys = ON")
+        return conn
+
+    async def open(self) -> None:
+        self._writer = await self._connect()
+        await self._migrate(self._writer)
+        self._readers = asyncio.Queue()
+        for _ in range(self._n_readers):
+            r = await self._connect()
+            await r.execute("PRAGMA query_only = ON")
+            self._reader_list.append(r)
+            self._readers.put_nowait(r)
+        self._queue = asyncio.Queue(maxsize=self._queue_size)
+        self._task = asyncio.create_task(self._writer_loop(), name="sqlite-writer")
+
+    async def _migrate(self, conn: aiosqlite.Connection) -> None:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+        rows = await conn.execute_fetchall("SELECT version FROM schema_migrations")
+        done = {r[0] for r in rows}
+        for version, sql in MIGRATIONS:
+            if version in done:
+                continue
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                # executescript would COMMIT first; run the statements one by one instead.
+                for stmt in _split_sql(sql):
+                    await conn.execute(stmt)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ'))",
+                    (version,),
+                )
+                await conn.execute("COMMIT")
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+
+    async def schema_version(self) -> int:
+        rows = await self._require_writer().execute_fetchall("SELECT max(version) FROM schema_migrations")
+        for r in rows:
+            return int(r[0] or 0)
+        return 0
+
+    def _require_writer(self) -> aiosqlite.Connection:
+        if self._writer is None:
+            raise StoreUnavailable("store not open")
+        return self._writer
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._queue is not None:
+            while not self._queue.empty():
+                _, fut = self._queue.get_nowait()
+                if not fut.done():
+                    fut.set_exception(StoreUnavailable("store closed"))
+        for r in self._reader_list:
+            await r.close()
+        self._reader_list = []
+        if self._writer is not None:
+            await self._writer.close()
+            self._writer = None
+
+    async def ping(self) -> bool:
+        try:
+            await self.read(_ping)
+        except Exception:
+            return False
+        return True
+
+    async def write(self, unit: Callable[[Any], Awaitable[T]]) -> T:
+        if self._queue is None or self._task is None or self._task.done():
+            raise StoreUnavailable("store not open")
+        fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        await self._queue.put((unit, fut))
+        return await asyncio.shield(fut)
+
+    async def _writer_loop(self) -> None:
+        queue = self._queue
+        conn = self._writer
+        if queue is None or conn is None:
+            raise StoreUnavailable("store not open")
+        tx = SqliteTx(conn, writable=True)
+        while True:
+            batch = [await queue.get()]
+            while len(batch) < self._max_batch and not queue.empty():
+                batch.append(queue.get_nowait())
+            if self.batch_observer is not None:
+                self.batch_observer(len(batch))
+            await self._run_batch(conn, tx, batch)
+
+    async def _run_batch(self, conn: aiosqlite.Connection, tx: SqliteTx, batch: list[_Item]) -> None:
+        done: list[tuple[asyncio.Future[Any], Any]] = []
+        try:
+            await conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            for _, fut in batch:
+                _fail(fut, StoreUnavailable(f"cannot begin: {exc}"))
+            return
+        for unit, fut in batch:
+            try:
+                await conn.execute("SAVEPOINT unit")
+                result = await unit(tx)
+                await conn.execute("RELEASE unit")
+                done.append((fut, result))
+            except Exception as exc:
+                try:
+                    await conn.execute("ROLLBACK TO unit")
+                    await conn.execute("RELEASE unit")
+                except sqlite3.Error:
+                    log.exception("savepoint rollback failed; failing the batch")
+                    await _rollback(conn)
+                    for f, _ in done:
+                        _fail(f, StoreUnavailable("batch rolled back"))
+                    for _, f in batch:
+                        _fail(f, StoreUnavailable("batch rolled back"))
+                    return
+                _fail(fut, _translate(exc))
+        try:
+            await conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            await _rollback(conn)
+            for fut, _ in done:
+                _fail(fut, StoreUnavailable(f"commit failed: {exc}"))
+            return
+        for fut, result in done:
+            if not fut.done():
+                fut.set_result(result)
+
+    async def read(self, unit: Callable[[Any], Awaitable[T]]) -> T:
+        if self._readers is None:
+            raise StoreUnavailable("store not open")
+        conn = await self._readers.get()
+        try:
+            await conn.execute("BEGIN")
+            try:
+                return await unit(SqliteTx(conn, writable=False))
+            finally:
+                await conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(str(exc)) from exc
+        finally:
+            self._readers.put_nowait(conn)
+
+    async def _stream(self, sql: str, params: Sequence[Any] = ()) -> AsyncIterator[Any]:
+        conn = await self._connect()
+        try:
+            async with conn.execute(sql, params) as cur:
+                while True:
+                    rows = await cur.fetchmany(1000)
+                    if not rows:
+                        break
+                    for r in rows:
+                        yield r
+        finally:
+            await conn.close()
+
+    async def journal(self, account_id: str | None = None) -> AsyncIterator[JournalEntry]:
+        if account_id is None:
+            q = self._stream(f"SELECT {_JOURNAL_COLS} FROM journal ORDER BY account_id, currency, seq")
+        else:
+            q = self._stream(
+                f"SELECT {_JOURNAL_COLS} FROM journal WHERE account_id = ? ORDER BY currency, seq", (account_id,)
+            )
+        async for r in q:
+            yield _journal(r)
+
+    async def wallets(self) -> AsyncIterator[Wallet]:
+        async for r in self._stream(f"SELECT {_WALLET_COLS} FROM wallets ORDER BY account_id, currency"):
+            yield _wallet(r)
+
+    async def rounds(self) -> AsyncIterator[Round]:
+        async for r in self._stream(f"SELECT {_ROUND_COLS} FROM rounds ORDER BY account_id, game_id, round_id"):
+            yield _round(r)
+
+    async def execute_raw(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """For tests and tools that must touch the file behind the service's back."""
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        try:
+            await conn.execute(sql, params)
+        finally:
+            await conn.close()
+
+
+async def _ping(tx: SqliteTx) -> int:
+    r = await tx._one("SELECT 1")
+    return int(r[0])
+
+
+async def _rollback(conn: aiosqlite.Connection) -> None:
+    with contextlib.suppress(sqlite3.Error):
+        await conn.execute("ROLLBACK")
+
+
+def _translate(exc: Exception) -> Exception:
+    """Driver errors leave the store as domain errors; domain errors pass through."""
+    if isinstance(exc, sqlite3.IntegrityError):
+        return Conflict(f"conflicting write: {exc}")
+    if isinstance(exc, sqlite3.Error):
+        return StoreUnavailable(f"sqlite: {exc}")
+    return exc
+
+
+def _fail(fut: asyncio.Future[Any], exc: BaseException) -> None:
+    if not fut.done():
+        fut.set_exception(exc)
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration script into statements (triggers keep their inner ``;``)."""
+    out: list[str] = []
+    buf: list[str] = []
+    for line in script.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("--"):
+            continue
+        buf.append(line)
+        joined = "\n".join(buf)
+        if stripped.endswith(";") and sqlite3.complete_statement(joined):
+            out.append(joined)
+            buf = []
+    if buf:
+        out.append("\n".join(buf))
+    return out
