@@ -1,0 +1,341 @@
+"""Operator admin API under /admin: Bearer token, JSON in and out, money as strings."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Annotated, Any, Literal, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
+
+from wallet_store import errors as E
+from wallet_store import money
+from wallet_store.model import GameSession, Limits, Operator, Player, Wallet, iso
+
+from .errors import HTTP, lookup
+from .jsonout import json_response, loads
+from .keys import CLOCK, SERVICE, SETTINGS
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _amount(v: object) -> Decimal:
+    return money.coerce(v)
+
+
+def _nonneg(v: object) -> Decimal:
+    d = money.coerce(v)
+    if d < 0:
+        raise ValueError("must not be negative")
+    return d
+
+
+Amount = Annotated[Decimal, BeforeValidator(_amount)]
+NonNeg = Annotated[Decimal, BeforeValidator(_nonneg)]
+OperatorId = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{1,20}$")]
+AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{1,60}$")]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]{2,9}$")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$", max_length=320)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OperatorIn(_Body):
+    operator_id: OperatorId
+    name: Name
+    currency: Currency
+    debit_order: Literal["cash_money", "bonus_money"] = "cash_money"
+    signature_secret: Annotated[str, StringConstraints(min_length=8, max_length=256)] | None = None
+    allowed_networks: list[Annotated[str, StringConstraints(max_length=64)]] = Field(default_factory=list, max_length=100)
+    start_real: NonNeg = money.ZERO
+    start_bonus: NonNeg = money.ZERO
+
+
+class PlayerIn(_Body):
+    operator_id: OperatorId
+    account_id: AccountId | None = None
+    name: Name
+    email: Email | None = None
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+    city: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    currency: Currency | None = None
+    real_balance: NonNeg | None = None
+    bonus_balance: NonNeg | None = None
+
+
+class AdjustIn(_Body):
+    currency: Currency
+    real: Amount = money.ZERO
+    bonus: Amount = money.ZERO
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    idempotency_key: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+
+
+class SessionIn(_Body):
+    account_id: AccountId
+    game_id: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
+    currency: Currency | None = None
+    ttl_seconds: int | None = Field(None, ge=1, le=30 * 86400)
+
+
+class LimitsIn(_Body):
+    max_bet: NonNeg | None = None
+    loss_day: NonNeg | None = None
+    loss_week: NonNeg | None = None
+    loss_month: NonNeg | None = None
+
+
+class FreeRoundsIn(_Body):
+    frbid: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    pays_into: Literal["real", "bonus"] = "real"
+
+
+async def _body(request: web.Request, model: type[M]) -> M:
+    raw = await request.read()
+    try:
+        data = loads(raw or b"{}")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _BadRequest([{"field": "body", "error": f"not valid JSON: {exc}"}]) from None
+    if not isinstance(data, dict):
+        raise _BadRequest([{"field": "body", "error": "must be a JSON object"}])
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _BadRequest(
+            [{"field": ".".join(str(p) for p in e["loc"]) or "body", "error": e["msg"]} for e in exc.errors()]
+        ) from None
+
+
+class _BadRequest(Exception):
+    def __init__(self, fields: list[dict[str, str]]) -> None:
+        super().__init__("invalid request body")
+        self.fields = fields
+
+
+def wallet_json(w: Wallet) -> dict[str, Any]:
+    return {
+        "currency": w.currency,
+        "real_balance": money.wire(w.real),
+        "bonus_balance": money.wire(w.bonus),
+        "reserved_balance": money.wire(w.reserved),
+        "balance": money.wire(w.total),
+    }
+
+
+def player_json(p: Player, wallets: list[Wallet], limits: Limits | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "account_id": p.account_id,
+        "operator_id": p.operator_id,
+        "name": p.name,
+        "email": p.email,
+        "country": p.country,
+        "city": p.city,
+        "currency": p.currency,
+        "status": p.status,
+        "created_at": iso(p.created_at),
+        "last_active": iso(p.last_active) if p.last_active else None,
+        "wallets": [wallet_json(w) for w in wallets],
+    }
+    if limits is not None:
+        out["limits"] = _limits_json(limits)
+    return out
+
+
+def _limits_json(lim: Limits) -> dict[str, Any]:
+    def f(v: Decimal | None) -> str | None:
+        return None if v is None else money.wire(v)
+
+    return {
+        "max_bet": f(lim.max_bet),
+        "loss_day": f(lim.loss_day),
+        "loss_week": f(lim.loss_week),
+        "loss_month": f(lim.loss_month),
+    }
+
+
+def operator_json(op: Operator) -> dict[str, Any]:
+    return {
+        "operator_id": op.operator_id,
+        "name": op.name,
+        "currency": op.currency,
+        "debit_order": op.debit_order,
+        "signature_enabled": op.signature_secret is not None,
+        "allowed_networks": list(op.allowed_networks),
+        "start_real": money.wire(op.start_real),
+        "start_bonus": money.wire(op.start_bonus),
+        "created_at": iso(op.created_at),
+    }
+
+
+def session_json(s: GameSession) -> dict[str, Any]:
+    return {
+        "gamesessionid": s.session_id,
+        "account_id": s.account_id,
+        "currency": s.currency,
+        "game_id": s.game_id,
+        "created_at": iso(s.created_at),
+        "expires_at": iso(s.expires_at),
+    }
+
+
+@web.middleware
+async def admin_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Bearer auth (constant time) and error mapping for /admin; other paths pass through."""
+    if not request.path.startswith("/admin"):
+        return await handler(request)
+    token = request.app[SETTINGS].admin_token
+    given = request.headers.get("Authorization", "")
+    expected = f"Bearer {token.get_secret_value()}" if token is not None else None
+    if expected is None or not hmac.compare_digest(given.encode(), expected.encode()):
+        return json_response({"error": "missing or invalid admin token"}, status=401,
+                             headers={"WWW-Authenticate": "Bearer"})
+    try:
+        return await handler(request)
+    except _BadRequest as exc:
+        return json_response({"error": "invalid request", "fields": exc.fields}, status=400)
+    except E.WalletError as exc:
+        return json_response({"error": exc.message, "kind": type(exc).__name__}, status=lookup(HTTP, exc))
+
+
+async def create_operator(request: web.Request) -> web.Response:
+    b = await _body(request, OperatorIn)
+    for net in b.allowed_networks:
+        try:
+            import ipaddress
+
+            ipaddress.ip_network(net, strict=False)
+        except ValueError:
+            raise _BadRequest([{"field": "allowed_networks", "error": f"{net!r} is not an IP network"}]) from None
+    op = Operator(
+        operator_id=b.operator_id,
+        name=b.name,
+        currency=b.currency,
+        debit_order=b.debit_order,
+        signature_secret=b.signature_secret,
+        allowed_networks=tuple(b.allowed_networks),
+        start_real=b.start_real,
+        start_bonus=b.start_bonus,
+        created_at=request.app[CLOCK].now(),
+    )
+    await request.app[SERVICE].create_operator(op)
+    return json_response(operator_json(op), status=201)
+
+
+async def get_operator(request: web.Request) -> web.Response:
+    op = await request.app[SERVICE].get_operator(request.match_info["operator_id"])
+    return json_response(operator_json(op))
+
+
+async def create_player(request: web.Request) -> web.Response:
+    b = await _body(request, PlayerIn)
+    player, wallets = await request.app[SERVICE].create_player(
+        operator_id=b.operator_id,
+        account_id=b.account_id,
+        name=b.name,
+        email=b.email,
+        country=b.country,
+        city=b.city,
+        currency=b.currency,
+        real=b.real_balance,
+        bonus=b.bonus_balance,
+    )
+    return json_response(player_json(player, wallets), status=201)
+
+
+def _account(request: web.Request) -> str:
+    acct = request.match_info["account_id"]
+    if not (1 <= len(acct) <= 60 and acct.isascii() and acct.isalnum()):
+        raise _BadRequest([{"field": "account_id", "error": "must match [0-9a-zA-Z]{1,60}"}])
+    return acct
+
+
+async def get_player(request: web.Request) -> web.Response:
+    p, wallets, limits = await request.app[SERVICE].get_player(_account(request))
+    return json_response(player_json(p, wallets, limits))
+
+
+async def block_player(request: web.Request) -> web.Response:
+    p = await request.app[SERVICE].set_status(_account(request), "blocked")
+    return json_response({"account_id": p.account_id, "status": p.status})
+
+
+async def unblock_player(request: web.Request) -> web.Response:
+    p = await request.app[SERVICE].set_status(_account(request), "active")
+    return json_response({"account_id": p.account_id, "status": p.status})
+
+
+async def self_exclude_player(request: web.Request) -> web.Response:
+    p = await request.app[SERVICE].set_status(_account(request), "self_excluded")
+    return json_response({"account_id": p.account_id, "status": p.status})
+
+
+async def adjust(request: web.Request) -> web.Response:
+    acct = _account(request)
+    b = await _body(request, AdjustIn)
+    if b.real.is_zero() and b.bonus.is_zero():
+        raise _BadRequest([{"field": "real", "error": "real and bonus are both zero"}])
+
+    def reply(w: Wallet, ref: str) -> dict[str, Any]:
+        return {"account_id": acct, "reference": ref, "wallet": wallet_json(w)}
+
+    body, replayed = await request.app[SERVICE].adjust(
+        acct, currency=b.currency, real=b.real, bonus=b.bonus, reason=b.reason,
+        idempotency_key=b.idempotency_key, reply=reply,
+    )
+    return json_response(body | {"replayed": replayed}, status=200 if replayed else 201)
+
+
+async def set_limits(request: web.Request) -> web.Response:
+    acct = _account(request)
+    b = await _body(request, LimitsIn)
+    lim = await request.app[SERVICE].set_limits(
+        Limits(acct, max_bet=b.max_bet, loss_day=b.loss_day, loss_week=b.loss_week, loss_month=b.loss_month)
+    )
+    return json_response({"account_id": acct, "limits": _limits_json(lim)})
+
+
+async def award_free_rounds(request: web.Request) -> web.Response:
+    acct = _account(request)
+    b = await _body(request, FreeRoundsIn)
+    a = await request.app[SERVICE].award_free_rounds(acct, b.frbid, b.pays_into)
+    return json_response({"frbid": a.frbid, "account_id": a.account_id, "pays_into": a.pays_into}, status=201)
+
+
+async def open_session(request: web.Request) -> web.Response:
+    b = await _body(request, SessionIn)
+    s = await request.app[SERVICE].open_session(
+        b.account_id, game_id=b.game_id, currency=b.currency, ttl_seconds=b.ttl_seconds
+    )
+    return json_response(session_json(s), status=201)
+
+
+async def close_session(request: web.Request) -> web.Response:
+    sid = request.match_info["session_id"]
+    if len(sid) > 64:
+        raise _BadRequest([{"field": "gamesessionid", "error": "longer than 64 characters"}])
+    await request.app[SERVICE].close_session(sid)
+    return json_response({"gamesessionid": sid, "closed": True})
+
+
+def routes() -> list[web.RouteDef]:
+    return [
+        web.post("/admin/operators", create_operator),
+        web.get("/admin/operators/{operator_id}", get_operator),
+        web.post("/admin/players", create_player),
+        web.get("/admin/players/{account_id}", get_player),
+        web.post("/admin/players/{account_id}/block", block_player),
+        web.post("/admin/players/{account_id}/unblock", unblock_player),
+        web.post("/admin/players/{account_id}/self-exclude", self_exclude_player),
+        web.post("/admin/players/{account_id}/adjust", adjust),
+        web.put("/admin/players/{account_id}/limits", set_limits),
+        web.post("/admin/players/{account_id}/free-rounds", award_free_rounds),
+        web.post("/admin/sessions", open_session),
+        web.delete("/admin/sessions/{session_id}", close_session),
+    ]

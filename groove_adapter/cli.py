@@ -1,0 +1,249 @@
+"""``groove-wallet`` command line: serve, migrate, demo, add-player, open-session, audit."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from pydantic import SecretStr, ValidationError
+
+from config import Settings
+from wallet_store import errors as E
+from wallet_store import money
+from wallet_store.audit import run_audit
+from wallet_store.factory import make_store
+from wallet_store.model import Operator, SystemClock
+from wallet_store.ports import WalletStore
+from wallet_store.service import WalletService
+
+T = TypeVar("T")
+
+DEMO_OPERATOR = "11"
+DEMO_PLAYERS: list[dict[str, Any]] = [
+    {"account_id": "5179068", "name": "Demo Player", "email": "demo.player@example.com", "country": "MT",
+     "city": "Valletta", "real": "100", "bonus": "50"},
+    {"account_id": "5179069", "name": "Bonus Only", "email": "bonus.only@example.com", "country": "GB",
+     "city": "London", "real": "0", "bonus": "25.5"},
+    {"account_id": "5179070", "name": "High Roller", "email": "high.roller@example.com", "country": "DE",
+     "city": "Berlin", "real": "10000.1234567891", "bonus": "0"},
+]
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    if getattr(args, "database", None):
+        overrides["database_url"] = args.database
+    if getattr(args, "host", None):
+        overrides["host"] = args.host
+    if getattr(args, "port", None) is not None:
+        overrides["port"] = args.port
+    if getattr(args, "admin_token", None):
+        overrides["admin_token"] = SecretStr(args.admin_token)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SystemExit(f"groove-wallet: bad setting: {exc}") from None
+
+
+def _ensure_dir(settings: Settings) -> None:
+    if settings.is_sqlite:
+        d = os.path.dirname(settings.sqlite_path)
+        if d:
+            os.makedirs(d, exist_ok=True)
+
+
+async def _with_store(settings: Settings, fn: Callable[[WalletStore], Awaitable[T]]) -> T:
+    _ensure_dir(settings)
+    store = make_store(settings)
+    await store.open()
+    try:
+        return await fn(store)
+    finally:
+        await store.close()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from .app import create_app
+    from .observability import configure_logging
+
+    settings = _settings(args)
+    configure_logging(settings.log_level, settings.log_json)
+    _ensure_dir(settings)
+    if settings.admin_token is None:
+        print("groove-wallet: warning: no admin token set; /admin answers 401 to everyone", file=sys.stderr)
+    app = create_app(settings)
+    loop: asyncio.AbstractEventLoop | None = None
+    try:
+        import uvloop
+
+        loop = uvloop.new_event_loop()
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        loop = None
+    web.run_app(app, host=settings.host, port=settings.port, access_log=None, loop=loop, print=None)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+
+    async def noop(store: WalletStore) -> None:
+        return None
+
+    asyncio.run(_with_store(settings, noop))
+    print("migrations applied")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    base = args.base_url.rstrip("/")
+
+    async def demo(store: WalletStore) -> list[tuple[str, str]]:
+        svc = WalletService(store, SystemClock())
+        try:
+            await svc.create_operator(
+                Operator(operator_id=DEMO_OPERATOR, name="Demo Casino", currency="EUR", debit_order="cash_money",
+                         created_at=SystemClock().now())
+            )
+            for p in DEMO_PLAYERS:
+                await svc.create_player(
+                    operator_id=DEMO_OPERATOR, account_id=p["account_id"], name=p["name"], email=p["email"],
+                    country=p["country"], city=p["city"], currency="EUR",
+                    real=money.parse(p["real"]), bonus=money.parse(p["bonus"]),
+                )
+            print("demo data created: operator 11 (Demo Casino, EUR) and 3 players")
+        except E.Conflict:
+            print("demo data already present; opening fresh sessions")
+        sessions = []
+        for p in DEMO_PLAYERS:
+            s = await svc.open_session(p["account_id"], game_id="80102", currency=None, ttl_seconds=86400)
+            sessions.append((p["account_id"], s.session_id))
+        return sessions
+
+    sessions = asyncio.run(_with_store(settings, demo))
+    print("\nopen game sessions (24 h):")
+    for acct, sid in sessions:
+        print(f"  account {acct}: {sid}")
+    acct, sid = sessions[0]
+    common = f"accountid={acct}&gamesessionid={sid}&device=desktop&apiversion=1.2"
+    print("\ntry (after `make run` has started the server):")
+    print(f"  curl '{base}/groove?request=getaccount&{common}'")
+    print(f"  curl '{base}/groove?request=getbalance&{common}&nogsgameid=80102'")
+    print(f"  curl '{base}/groove?request=wager&{common}&gameid=80102&roundid=r1&transactionid=t1&betamount=10'")
+    print(
+        f"  curl '{base}/groove?request=result&{common}&gameid=80102&roundid=r1&transactionid=t2"
+        "&result=25&gamestatus=completed'"
+    )
+    return 0
+
+
+def cmd_add_player(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+
+    async def add(store: WalletStore) -> str:
+        svc = WalletService(store, SystemClock())
+        p, wallets = await svc.create_player(
+            operator_id=args.operator, account_id=args.account, name=args.name, email=args.email,
+            country=args.country, city=args.city, currency=args.currency,
+            real=money.parse(args.real) if args.real else None,
+            bonus=money.parse(args.bonus) if args.bonus else None,
+        )
+        w = wallets[0]
+        return f"{p.account_id} {w.currency} real={money.wire(w.real)} bonus={money.wire(w.bonus)}"
+
+    try:
+        print(asyncio.run(_with_store(settings, add)))
+    except (E.WalletError, money.MoneyError) as exc:
+        print(f"groove-wallet: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_open_session(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+
+    async def open_(store: WalletStore) -> str:
+        svc = WalletService(store, SystemClock())
+        s = await svc.open_session(args.account, game_id=args.game, currency=args.currency, ttl_seconds=args.ttl)
+        return s.session_id
+
+    try:
+        print(asyncio.run(_with_store(settings, open_)))
+    except E.WalletError as exc:
+        print(f"groove-wallet: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    report = asyncio.run(_with_store(settings, run_audit))
+    print(report.text())
+    return 0 if report.ok else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="groove-wallet", description="Operator-side seamless wallet")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def db(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--database", help="sqlite:///PATH or postgresql://... (env GW_DATABASE_URL)")
+
+    s = sub.add_parser("serve", help="run the HTTP service")
+    db(s)
+    s.add_argument("--host", help="bind address (env GW_HOST, default 127.0.0.1)")
+    s.add_argument("--port", type=int, help="port (env GW_PORT, default 8080)")
+    s.add_argument("--admin-token", help="Bearer token for /admin (env GW_ADMIN_TOKEN)")
+    s.set_defaults(fn=cmd_serve)
+
+    m = sub.add_parser("migrate", help="apply pending schema migrations")
+    db(m)
+    m.set_defaults(fn=cmd_migrate)
+
+    d = sub.add_parser("demo", help="create demo operator, players and sessions; print curl lines")
+    db(d)
+    d.add_argument("--admin-token", help=argparse.SUPPRESS)
+    d.add_argument("--base-url", default="http://127.0.0.1:8080")
+    d.set_defaults(fn=cmd_demo)
+
+    a = sub.add_parser("add-player", help="create a player with a wallet")
+    db(a)
+    a.add_argument("--operator", required=True)
+    a.add_argument("--account")
+    a.add_argument("--name", required=True)
+    a.add_argument("--email")
+    a.add_argument("--country", required=True)
+    a.add_argument("--city", required=True)
+    a.add_argument("--currency")
+    a.add_argument("--real")
+    a.add_argument("--bonus")
+    a.set_defaults(fn=cmd_add_player)
+
+    o = sub.add_parser("open-session", help="open a game session and print its id")
+    db(o)
+    o.add_argument("--account", required=True)
+    o.add_argument("--game")
+    o.add_argument("--currency")
+    o.add_argument("--ttl", type=int)
+    o.set_defaults(fn=cmd_open_session)
+
+    au = sub.add_parser("audit", help="check that balances equal the journal; exit 1 on drift")
+    db(au)
+    au.set_defaults(fn=cmd_audit)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    fn: Callable[[argparse.Namespace], int] = args.fn
+    return fn(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

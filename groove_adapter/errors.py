@@ -1,0 +1,56 @@
+"""Domain errors -> protocol codes: one table per face, looked up along the exception's MRO."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from wallet_store import errors as E
+
+V = TypeVar("V")
+
+# Groove: (code, status).  The status strings are the protocol's.
+GROOVE: dict[type[BaseException], tuple[int, str]] = {
+    E.NotLoggedOn: (1000, "Not logged on"),
+    E.AuthenticationFailed: (1003, "Authentication failed"),
+    E.InvalidSignature: (1001, "Invalid signature"),
+    E.ParameterRequired: (1008, "Parameter required"),
+    E.Invalid: (1008, "Parameter required"),
+    E.ParameterMismatch: (400, "Transaction parameter mismatch"),
+    E.NotFound: (110, "Operation not allowed"),
+    E.Refusal: (110, "Operation not allowed"),
+    E.OperationNotAllowed: (110, "Operation not allowed"),
+    E.WagerNotFound: (102, "Wager not found"),
+    E.RoundClosed: (409, "Round closed or transaction ID exists"),
+    E.OutOfMoney: (1006, "Out of money"),
+    E.UnknownCurrency: (1007, "Unknown currency"),
+    E.GamingLimit: (1019, "Gaming limit"),
+    E.AccountBlocked: (1035, "Account blocked"),
+    E.Conflict: (1, "Technical error"),
+    E.TechnicalError: (1, "Technical error"),
+    Exception: (1, "Technical error"),
+}
+
+# REST faces: HTTP status.
+HTTP: dict[type[BaseException], int] = {
+    E.Invalid: 400,
+    E.ParameterRequired: 400,
+    E.AuthenticationFailed: 401,
+    E.InvalidSignature: 401,
+    E.NotLoggedOn: 401,
+    E.NotFound: 404,
+    E.Conflict: 409,
+    E.ParameterMismatch: 409,
+    E.IdempotencyConflict: 409,
+    E.Refusal: 422,
+    E.OutOfMoney: 422,
+    E.AccountBlocked: 403,
+    E.TechnicalError: 503,
+    Exception: 500,
+}
+
+
+def lookup(table: dict[type[BaseException], V], exc: BaseException) -> V:
+    for cls in type(exc).__mro__:
+        if cls in table:
+            return table[cls]
+    return table[Exception]

@@ -1,0 +1,21 @@
+"""Typed application state (``web.AppKey``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from config import Settings
+from wallet_store.model import Clock
+from wallet_store.ports import WalletStore
+from wallet_store.service import WalletService
+
+if TYPE_CHECKING:
+    from .observability import Metrics
+
+SETTINGS = web.AppKey("settings", Settings)
+STORE = web.AppKey("store", WalletStore)
+SERVICE = web.AppKey("service", WalletService)
+CLOCK = web.AppKey("clock", Clock)
+METRICS: web.AppKey["Metrics"] = web.AppKey("metrics")

@@ -1,0 +1,875 @@
+"""PostgreSQL backend (asyncpg): a connection pool, one transaction per unit of work.
+
+Isolation and locking
+---------------------
+* Every ``write`` unit runs in one READ COMMITTED transaction on its own pooled connection.
+  Each statement sees what was committed before it started; nothing is serialized for us,
+  so correctness comes from row locks and unique keys, not from the isolation level.
+* :meth:`PostgresTx.lock_player` is ``SELECT ... FROM players WHERE account_id = $1
+  FOR UPDATE``.  It is the first thing every money unit does, for every account it touches,
+  in ascending ``account_id`` order (the contract in :mod:`wallet_store.ports`).  The row
+  lock is held until COMMIT/ROLLBACK, so two units on the same player run one after the
+  other, and the second reads the balance and the transaction records the first committed.
+  One global lock order means two transfers in opposite directions cannot deadlock.
+* The unique key on ``transactions`` (operator_id, scope, kind, transaction_id) catches any
+  race that slips past the locks (a unit that did not lock, a player created concurrently):
+  the loser gets a unique violation, the whole unit is rolled back and re-run, and the
+  re-run sees the committed record and replays it instead of moving money again.
+* ``save_wallet`` is also guarded optimistically: its UPDATE must find the wallet still at
+  the ``seq`` the journal entries build on (re-checked by PostgreSQL after waiting for a
+  concurrent writer), otherwise :class:`~wallet_store.errors.TechnicalError`.
+* Serialization failures, deadlocks and unique violations re-run the unit (at most
+  ``max_retries`` times, jittered exponential backoff).  Units have no side effect outside
+  the transaction, so re-running is safe.  Exhausted: a unique violation becomes
+  :class:`~wallet_store.errors.Conflict`, the others
+  :class:`~wallet_store.errors.StoreUnavailable`.
+* ``read`` units run in a REPEATABLE READ, READ ONLY transaction: one consistent snapshot.
+
+Error mapping (what leaves the store)
+-------------------------------------
+* Domain errors (:class:`~wallet_store.errors.WalletError`) and other non-driver exceptions
+  raised by a unit pass through unchanged, after the transaction was rolled back.
+* Other integrity violations (check, foreign key, not null, the append-only journal):
+  ``Conflict``, like SQLite's ``IntegrityError``.
+* Everything else from the driver or the network (connection lost or refused, server
+  shutting down, pool acquire or command timeout, any other server error):
+  ``StoreUnavailable``, a technical error -- never a business refusal.
+* A unit that swallows a driver error cannot commit: PostgreSQL aborts the transaction on
+  the first failed statement (SQLite does not), and asyncpg would report the COMMIT of an
+  aborted transaction as success.  :class:`PostgresTx` remembers the first driver error and
+  ``write`` raises it (mapped as above) when the unit returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import asyncpg
+
+from ..errors import Conflict, StoreUnavailable, TechnicalError, WalletError
+from ..model import (
+    FreeRoundAward,
+    GameSession,
+    JournalEntry,
+    Limits,
+    Operator,
+    Player,
+    Round,
+    TxRecord,
+    Wallet,
+)
+from ..money import check
+from .migrations import MIGRATIONS, migrate
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+_SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+_STREAM_PREFETCH = 1000
+_BACKOFF_BASE = 0.005  # seconds; doubled per attempt, full jitter
+_BACKOFF_CAP = 0.2
+_PING_TIMEOUT = 2.0
+_CLOSE_TIMEOUT = 5.0
+
+# Re-run the unit of work on these (a concurrent transaction won; the re-run sees it).
+_RETRYABLE: tuple[type[BaseException], ...] = (
+    asyncpg.SerializationError,
+    asyncpg.DeadlockDetectedError,
+    asyncpg.UniqueViolationError,
+)
+# Anything the driver or the network can raise: the store could not do its job.
+_DRIVER_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+    TimeoutError,
+)
+
+
+# --- value conversion ------------------------------------------------------------------
+
+
+def _m(v: Decimal) -> Decimal:
+    """Money to the database: exactly what SQLite stores (quantized, range-checked)."""
+    return check(v)
+
+
+def _mo(v: Decimal | None) -> Decimal | None:
+    return None if v is None else check(v)
+
+
+def _md(v: Any) -> Decimal:
+    """Money from the database: quantized to 10 places, no negative zero."""
+    return check(v)
+
+
+def _mdo(v: Any) -> Decimal | None:
+    return None if v is None else check(v)
+
+
+def _ts(v: datetime) -> datetime:
+    """A timestamp to the database, interpreted as SQLite's ``iso()`` does (naive = local)."""
+    return v.astimezone(UTC)
+
+
+def _tso(v: datetime | None) -> datetime | None:
+    return None if v is None else v.astimezone(UTC)
+
+
+def _td(v: Any) -> datetime:
+    """A timestamptz from asyncpg (aware) as an aware UTC datetime."""
+    ts: datetime = v
+    return ts.astimezone(UTC)
+
+
+def _tdo(v: Any) -> datetime | None:
+    return None if v is None else _td(v)
+
+
+def _email_norm(email: str | None) -> str | None:
+    # Python-side, byte-for-byte what the SQLite backend stores (str.strip() and
+    # str.lower() are not PostgreSQL's trim() and lower() outside ASCII).
+    return None if email is None else email.strip().lower()
+
+
+def _count(status: str) -> int:
+    """Row count of an asyncpg command status (``"UPDATE 1"``)."""
+    tail = status.rsplit(" ", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
+_PLAYER_COLS = "account_id, operator_id, name, email, country, city, currency, status, created_at, last_active"
+_WALLET_COLS = "account_id, currency, real, bonus, reserved, seq, last_hash, updated_at"
+_JOURNAL_COLS = (
+    "account_id, currency, seq, kind, real_delta, bonus_delta, reserved_delta, real_after, bonus_after,"
+    " reserved_after, reference, reason, created_at, prev_hash, hash"
+)
+_TX_COLS = (
+    "operator_id, scope, kind, transaction_id, account_id, round_id, amount, currency, outcome, message,"
+    " wallet_tx, real, bonus, state, created_at, extra"
+)
+_ROUND_COLS = (
+    "account_id, game_id, round_id, currency, status, real_bet, bonus_bet, real_win, bonus_win, wagers,"
+    " results, created_at, closed_at"
+)
+_OPERATOR_COLS = (
+    "operator_id, name, currency, debit_order, signature_secret, allowed_networks, start_real, start_bonus, created_at"
+)
+_SESSION_COLS = "session_id, account_id, operator_id, currency, game_id, created_at, expires_at, closed_at"
+
+
+def _operator(r: Any) -> Operator:
+    return Operator(
+        operator_id=r[0],
+        name=r[1],
+        currency=r[2],
+        debit_order=r[3],
+        signature_secret=r[4],
+        allowed_networks=tuple(x for x in r[5] if x),
+        start_real=_md(r[6]),
+        start_bonus=_md(r[7]),
+        created_at=_td(r[8]),
+    )
+
+
+def _player(r: Any) -> Player:
+    return Player(
+        account_id=r[0],
+        operator_id=r[1],
+        name=r[2],
+        email=r[3],
+        country=r[4],
+        city=r[5],
+        currency=r[6],
+        status=r[7],
+        created_at=_td(r[8]),
+        last_active=_tdo(r[9]),
+    )
+
+
+def _wallet(r: Any) -> Wallet:
+    return Wallet(
+        account_id=r[0],
+        currency=r[1],
+        real=_md(r[2]),
+        bonus=_md(r[3]),
+        reserved=_md(r[4]),
+        seq=int(r[5]),
+        last_hash=r[6],
+        updated_at=_tdo(r[7]),
+    )
+
+
+def _journal(r: Any) -> JournalEntry:
+    return JournalEntry(
+        account_id=r[0],
+        currency=r[1],
+        seq=int(r[2]),
+        kind=r[3],
+        real_delta=_md(r[4]),
+        bonus_delta=_md(r[5]),
+        reserved_delta=_md(r[6]),
+        real_after=_md(r[7]),
+        bonus_after=_md(r[8]),
+        reserved_after=_md(r[9]),
+        reference=r[10],
+        reason=r[11],
+        created_at=_td(r[12]),
+        prev_hash=r[13],
+        hash=r[14],
+    )
+
+
+def _tx(r: Any) -> TxRecord:
+    return TxRecord(
+        operator_id=r[0],
+        scope=r[1],
+        kind=r[2],
+        transaction_id=r[3],
+        account_id=r[4],
+        round_id=r[5],
+        amount=_md(r[6]),
+        currency=r[7],
+        outcome=r[8],
+        message=r[9],
+        wallet_tx=r[10],
+        real=_md(r[11]),
+        bonus=_md(r[12]),
+        state=r[13],
+        created_at=_td(r[14]),
+        extra=r[15],
+    )
+
+
+def _round(r: Any) -> Round:
+    return Round(
+        account_id=r[0],
+        game_id=r[1],
+        round_id=r[2],
+        currency=r[3],
+        status=r[4],
+        real_bet=_md(r[5]),
+        bonus_bet=_md(r[6]),
+        real_win=_md(r[7]),
+        bonus_win=_md(r[8]),
+        wagers=int(r[9]),
+        results=int(r[10]),
+        created_at=_td(r[11]),
+        closed_at=_tdo(r[12]),
+    )
+
+
+def _session(r: Any) -> GameSession:
+    return GameSession(
+        session_id=r[0],
+        account_id=r[1],
+        operator_id=r[2],
+        currency=r[3],
+        game_id=r[4],
+        created_at=_td(r[5]),
+        expires_at=_td(r[6]),
+        closed_at=_tdo(r[7]),
+    )
+
+
+def _journal_args(e: JournalEntry) -> tuple[Any, ...]:
+    return (
+        e.account_id,
+        e.currency,
+        e.seq,
+        e.kind,
+        _m(e.real_delta),
+        _m(e.bonus_delta),
+        _m(e.reserved_delta),
+        _m(e.real_after),
+        _m(e.bonus_after),
+        _m(e.reserved_after),
+        e.reference,
+        e.reason,
+        _ts(e.created_at),
+        e.prev_hash,
+        e.hash,
+    )
+
+
+class PostgresTx:
+    """The :class:`wallet_store.ports.Tx` of the PostgreSQL backend: one connection, one transaction."""
+
+    def __init__(self, conn: Any, *, writable: bool) -> None:
+        self._c = conn
+        self._writable = writable
+        self._open = True
+        # The first driver error seen: the transaction is aborted from then on.
+        self.failed: BaseException | None = None
+
+    def _check_open(self) -> None:
+        if not self._open:
+            # The connection went back to the pool and may now serve another unit.
+            raise TechnicalError("unit of work used after its transaction ended")
+
+    def _end(self) -> None:
+        self._open = False
+
+    async def _run(self, op: Awaitable[Any]) -> Any:
+        try:
+            return await op
+        except _DRIVER_ERRORS as exc:
+            if self.failed is None:
+                self.failed = exc
+            raise
+
+    async def _all(self, sql: str, *args: Any) -> list[Any]:
+        self._check_open()
+        return list(await self._run(self._c.fetch(sql, *args)))
+
+    async def _one(self, sql: str, *args: Any) -> Any:
+        self._check_open()
+        return await self._run(self._c.fetchrow(sql, *args))
+
+    async def _exec(self, sql: str, *args: Any) -> int:
+        self._check_open()
+        if not self._writable:
+            raise TechnicalError("write attempted in a read-only unit of work")
+        status = await self._run(self._c.execute(sql, *args))
+        return _count(str(status))
+
+    async def _exec_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._check_open()
+        if not self._writable:
+            raise TechnicalError("write attempted in a read-only unit of work")
+        await self._run(self._c.executemany(sql, rows))
+
+    # operators
+    async def get_operator(self, operator_id: str) -> Operator | None:
+        r = await self._one(f"SELECT {_OPERATOR_COLS} FROM operators WHERE operator_id = $1", operator_id)
+        return None if r is None else _operator(r)
+
+    async def insert_operator(self, op: Operator) -> None:
+        await self._exec(
+            f"INSERT INTO operators ({_OPERATOR_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+            op.operator_id,
+            op.name,
+            op.currency,
+            op.debit_order,
+            op.signature_secret,
+            list(op.allowed_networks),
+            _m(op.start_real),
+            _m(op.start_bonus),
+            _ts(op.created_at),
+        )
+
+    async def update_operator(self, op: Operator) -> None:
+        await self._exec(
+            "UPDATE operators SET name=$1, currency=$2, debit_order=$3, signature_secret=$4, allowed_networks=$5,"
+            " start_real=$6, start_bonus=$7 WHERE operator_id=$8",
+            op.name,
+            op.currency,
+            op.debit_order,
+            op.signature_secret,
+            list(op.allowed_networks),
+            _m(op.start_real),
+            _m(op.start_bonus),
+            op.operator_id,
+        )
+
+    # players
+    async def lock_player(self, account_id: str) -> Player | None:
+        if not self._writable:
+            # A read-only snapshot cannot take row locks (SQLite: a plain read as well).
+            return await self.get_player(account_id)
+        r = await self._one(f"SELECT {_PLAYER_COLS} FROM players WHERE account_id = $1 FOR UPDATE", account_id)
+        return None if r is None else _player(r)
+
+    async def get_player(self, account_id: str) -> Player | None:
+        r = await self._one(f"SELECT {_PLAYER_COLS} FROM players WHERE account_id = $1", account_id)
+        return None if r is None else _player(r)
+
+    async def get_player_by_email(self, operator_id: str, email: str) -> Player | None:
+        r = await self._one(
+            f"SELECT {_PLAYER_COLS} FROM players WHERE operator_id = $1 AND email_norm = $2",
+            operator_id,
+            _email_norm(email),
+        )
+        return None if r is None else _player(r)
+
+    async def insert_player(self, p: Player) -> None:
+        await self._exec(
+            f"INSERT INTO players ({_PLAYER_COLS}, email_norm) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+            p.account_id,
+            p.operator_id,
+            p.name,
+            p.email,
+            p.country,
+            p.city,
+            p.currency,
+            p.status,
+            _ts(p.created_at),
+            _tso(p.last_active),
+            _email_norm(p.email),
+        )
+
+    async def update_player(self, p: Player) -> None:
+        await self._exec(
+            "UPDATE players SET name=$1, email=$2, email_norm=$3, country=$4, city=$5, status=$6, last_active=$7"
+            " WHERE account_id=$8",
+            p.name,
+            p.email,
+            _email_norm(p.email),
+            p.country,
+            p.city,
+            p.status,
+            _tso(p.last_active),
+            p.account_id,
+        )
+
+    # wallets and journal
+    async def get_wallet(self, account_id: str, currency: str) -> Wallet | None:
+        r = await self._one(
+            f"SELECT {_WALLET_COLS} FROM wallets WHERE account_id = $1 AND currency = $2", account_id, currency
+        )
+        return None if r is None else _wallet(r)
+
+    async def list_wallets(self, account_id: str) -> list[Wallet]:
+        rows = await self._all(f"SELECT {_WALLET_COLS} FROM wallets WHERE account_id = $1 ORDER BY currency", account_id)
+        return [_wallet(r) for r in rows]
+
+    async def insert_wallet(self, w: Wallet) -> None:
+        await self._exec(
+            f"INSERT INTO wallets ({_WALLET_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+            w.account_id,
+            w.currency,
+            _m(w.real),
+            _m(w.bonus),
+            _m(w.reserved),
+            w.seq,
+            w.last_hash,
+            _tso(w.updated_at),
+        )
+
+    async def save_wallet(self, w: Wallet, entries: Sequence[JournalEntry]) -> None:
+        if not entries:
+            raise TechnicalError("a balance change without a journal entry")
+        first = entries[0]
+        # Optimistic check: the wallet row must still be at the seq the entries build on.
+        n = await self._exec(
+            "UPDATE wallets SET real=$1, bonus=$2, reserved=$3, seq=$4, last_hash=$5, updated_at=$6"
+            " WHERE account_id=$7 AND currency=$8 AND seq=$9",
+            _m(w.real),
+            _m(w.bonus),
+            _m(w.reserved),
+            w.seq,
+            w.last_hash,
+            _tso(w.updated_at),
+            w.account_id,
+            w.currency,
+            first.seq - 1,
+        )
+        if n != 1:
+            raise TechnicalError("wallet changed under the unit of work")
+        await self._exec_many(
+            f"INSERT INTO journal ({_JOURNAL_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)",
+            [_journal_args(e) for e in entries],
+        )
+
+    async def journal_since(self, account_id: str, currency: str, since: datetime) -> list[JournalEntry]:
+        rows = await self._all(
+            f"SELECT {_JOURNAL_COLS} FROM journal WHERE account_id = $1 AND currency = $2 AND created_at >= $3"
+            " ORDER BY seq",
+            account_id,
+            currency,
+            _ts(since),
+        )
+        return [_journal(r) for r in rows]
+
+    # sessions
+    async def get_session(self, session_id: str) -> GameSession | None:
+        r = await self._one(f"SELECT {_SESSION_COLS} FROM sessions WHERE session_id = $1", session_id)
+        return None if r is None else _session(r)
+
+    async def insert_session(self, s: GameSession) -> None:
+        await self._exec(
+            f"INSERT INTO sessions ({_SESSION_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+            s.session_id,
+            s.account_id,
+            s.operator_id,
+            s.currency,
+            s.game_id,
+            _ts(s.created_at),
+            _ts(s.expires_at),
+            _tso(s.closed_at),
+        )
+
+    async def close_session(self, session_id: str, at: datetime) -> bool:
+        n = await self._exec(
+            "UPDATE sessions SET closed_at = $1 WHERE session_id = $2 AND closed_at IS NULL", _ts(at), session_id
+        )
+        return n == 1
+
+    # transactions and rounds
+    async def get_tx(self, operator_id: str, scope: str, kind: str, transaction_id: str) -> TxRecord | None:
+        r = await self._one(
+            f"SELECT {_TX_COLS} FROM transactions WHERE operator_id=$1 AND scope=$2 AND kind=$3 AND transaction_id=$4",
+            operator_id,
+            scope,
+            kind,
+            transaction_id,
+        )
+        return None if r is None else _tx(r)
+
+    async def insert_tx(self, t: TxRecord) -> None:
+        if t.created_at is None:
+            # SQLite stores "" here and then cannot read the record back; refuse up front.
+            raise TechnicalError("a transaction record without created_at")
+        await self._exec(
+            f"INSERT INTO transactions ({_TX_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)",
+            t.operator_id,
+            t.scope,
+            t.kind,
+            t.transaction_id,
+            t.account_id,
+            t.round_id,
+            _m(t.amount),
+            t.currency,
+            t.outcome,
+            t.message,
+            t.wallet_tx,
+            _m(t.real),
+            _m(t.bonus),
+            t.state,
+            _ts(t.created_at),
+            t.extra,
+        )
+
+    async def update_tx_state(self, t: TxRecord) -> None:
+        await self._exec(
+            "UPDATE transactions SET state=$1 WHERE operator_id=$2 AND scope=$3 AND kind=$4 AND transaction_id=$5",
+            t.state,
+            t.operator_id,
+            t.scope,
+            t.kind,
+            t.transaction_id,
+        )
+
+    async def get_round(self, account_id: str, game_id: str, round_id: str) -> Round | None:
+        r = await self._one(
+            f"SELECT {_ROUND_COLS} FROM rounds WHERE account_id=$1 AND game_id=$2 AND round_id=$3",
+            account_id,
+            game_id,
+            round_id,
+        )
+        return None if r is None else _round(r)
+
+    async def save_round(self, rnd: Round) -> None:
+        # Upsert.  created_at and currency are set by the first save and never changed (as in
+        # SQLite, whose ON CONFLICT clause leaves them out).
+        values = (
+            _m(rnd.real_bet),
+            _m(rnd.bonus_bet),
+            _m(rnd.real_win),
+            _m(rnd.bonus_win),
+            rnd.wagers,
+            rnd.results,
+            _tso(rnd.closed_at),
+            rnd.status,
+            rnd.account_id,
+            rnd.game_id,
+            rnd.round_id,
+        )
+        if rnd.created_at is None:
+            # Only an update of an existing round can do without created_at (SQLite would
+            # insert "" and then fail to read the round back).
+            n = await self._exec(
+                "UPDATE rounds SET real_bet=$1, bonus_bet=$2, real_win=$3, bonus_win=$4, wagers=$5, results=$6,"
+                " closed_at=$7, status=$8 WHERE account_id=$9 AND game_id=$10 AND round_id=$11",
+                *values,
+            )
+            if n != 1:
+                raise TechnicalError("a new round without created_at")
+            return
+        await self._exec(
+            "INSERT INTO rounds (real_bet, bonus_bet, real_win, bonus_win, wagers, results, closed_at, status,"
+            " account_id, game_id, round_id, currency, created_at)"
+            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)"
+            " ON CONFLICT (account_id, game_id, round_id) DO UPDATE SET status=excluded.status,"
+            " real_bet=excluded.real_bet, bonus_bet=excluded.bonus_bet, real_win=excluded.real_win,"
+            " bonus_win=excluded.bonus_win, wagers=excluded.wagers, results=excluded.results,"
+            " closed_at=excluded.closed_at",
+            *values,
+            rnd.currency,
+            _ts(rnd.created_at),
+        )
+
+    # responsible gaming and free rounds
+    async def get_limits(self, account_id: str) -> Limits | None:
+        r = await self._one(
+            "SELECT account_id, max_bet, loss_day, loss_week, loss_month FROM limits WHERE account_id = $1",
+            account_id,
+        )
+        if r is None:
+            return None
+        return Limits(
+            account_id=r[0], max_bet=_mdo(r[1]), loss_day=_mdo(r[2]), loss_week=_mdo(r[3]), loss_month=_mdo(r[4])
+        )
+
+    async def save_limits(self, lim: Limits) -> None:
+        await self._exec(
+            "INSERT INTO limits (account_id, max_bet, loss_day, loss_week, loss_month) VALUES ($1,$2,$3,$4,$5)"
+            " ON CONFLICT (account_id) DO UPDATE SET max_bet=excluded.max_bet, loss_day=excluded.loss_day,"
+            " loss_week=excluded.loss_week, loss_month=excluded.loss_month",
+            lim.account_id,
+            _mo(lim.max_bet),
+            _mo(lim.loss_day),
+            _mo(lim.loss_week),
+            _mo(lim.loss_month),
+        )
+
+    async def get_free_rounds(self, frbid: str) -> FreeRoundAward | None:
+        r = await self._one(
+            "SELECT frbid, account_id, operator_id, pays_into, created_at FROM free_rounds WHERE frbid = $1", frbid
+        )
+        if r is None:
+            return None
+        return FreeRoundAward(frbid=r[0], account_id=r[1], operator_id=r[2], pays_into=r[3], created_at=_td(r[4]))
+
+    async def insert_free_rounds(self, a: FreeRoundAward) -> None:
+        await self._exec(
+            "INSERT INTO free_rounds (frbid, account_id, operator_id, pays_into, created_at) VALUES ($1,$2,$3,$4,$5)",
+            a.frbid,
+            a.account_id,
+            a.operator_id,
+            a.pays_into,
+            _ts(a.created_at),
+        )
+
+    # admin idempotency
+    async def get_admin_op(self, key: str) -> tuple[str, str] | None:
+        r = await self._one("SELECT fingerprint, reply FROM admin_ops WHERE key = $1", key)
+        return None if r is None else (r[0], r[1])
+
+    async def insert_admin_op(self, key: str, fingerprint: str, reply: str, at: datetime) -> None:
+        await self._exec(
+            "INSERT INTO admin_ops (key, fingerprint, reply, created_at) VALUES ($1,$2,$3,$4)",
+            key,
+            fingerprint,
+            reply,
+            _ts(at),
+        )
+
+
+class PostgresStore:
+    """:class:`wallet_store.ports.WalletStore` on a PostgreSQL database (asyncpg pool)."""
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 10,
+        connect_timeout: float = 5.0,
+        command_timeout: float = 10.0,
+        max_retries: int = 5,
+        schema: str | None = None,
+    ) -> None:
+        if not dsn.startswith(("postgresql://", "postgres://")):
+            raise ValueError("dsn must be a postgresql:// URL")
+        if not 1 <= max_size <= 200:
+            raise ValueError("max_size must be between 1 and 200")
+        if not 0 <= min_size <= max_size:
+            raise ValueError("min_size must be between 0 and max_size")
+        if not 0 < connect_timeout <= 120:
+            raise ValueError("connect_timeout must be in (0, 120] seconds")
+        if not 0 < command_timeout <= 600:
+            raise ValueError("command_timeout must be in (0, 600] seconds")
+        if not 0 <= max_retries <= 50:
+            raise ValueError("max_retries must be between 0 and 50")
+        if schema is not None and not _SCHEMA_NAME.fullmatch(schema):
+            raise ValueError("schema must be a plain identifier ([A-Za-z_][A-Za-z0-9_]*, at most 63 characters)")
+        self.dsn = dsn
+        self.schema = schema
+        self._min = min_size
+        self._max = max_size
+        self._connect_timeout = float(connect_timeout)
+        self._command_timeout = float(command_timeout)
+        self._max_retries = max_retries
+        self._pool: Any = None
+        self._version = 0
+
+    # lifecycle ------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        if self._pool is not None:
+            return
+        settings = {"application_name": "groove-wallet", "TimeZone": "UTC"}
+        if self.schema is not None:
+            settings["search_path"] = self.schema
+        try:
+            pool = await asyncpg.create_pool(
+                self.dsn,
+                min_size=self._min,
+                max_size=self._max,
+                timeout=self._connect_timeout,
+                command_timeout=self._command_timeout,
+                server_settings=settings,
+            )
+        except _DRIVER_ERRORS as exc:
+            raise StoreUnavailable(f"cannot connect to PostgreSQL: {_describe(exc)}") from exc
+        try:
+            async with pool.acquire(timeout=self._connect_timeout) as conn:
+                self._version = await migrate(conn, self.schema)
+        except BaseException as exc:
+            await _close_pool(pool)
+            if isinstance(exc, _DRIVER_ERRORS):
+                raise StoreUnavailable(f"cannot migrate: {_describe(exc)}") from exc
+            raise
+        self._pool = pool
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await _close_pool(pool)
+
+    async def schema_version(self) -> int:
+        async def unit(tx: PostgresTx) -> int:
+            r = await tx._one("SELECT max(version) FROM schema_migrations")
+            return int(r[0] or 0)
+
+        return await self.read(unit)
+
+    @property
+    def latest_version(self) -> int:
+        return max(v for v, _ in MIGRATIONS)
+
+    def _require_pool(self) -> Any:
+        if self._pool is None:
+            raise StoreUnavailable("store not open")
+        return self._pool
+
+    async def ping(self) -> bool:
+        pool = self._pool
+        if pool is None:
+            return False
+        try:
+            async with asyncio.timeout(_PING_TIMEOUT):
+                async with pool.acquire() as conn:
+                    return bool(await conn.fetchval("SELECT 1", timeout=_PING_TIMEOUT) == 1)
+        except Exception:
+            return False
+
+    # units of work --------------------------------------------------------------------
+
+    async def write(self, unit: Callable[[Any], Awaitable[T]]) -> T:
+        return await self._run(unit, writable=True)
+
+    async def read(self, unit: Callable[[Any], Awaitable[T]]) -> T:
+        return await self._run(unit, writable=False)
+
+    async def _run(self, unit: Callable[[Any], Awaitable[T]], *, writable: bool) -> T:
+        attempt = 0
+        while True:
+            try:
+                return await self._attempt(unit, writable=writable)
+            except _RETRYABLE as exc:
+                if attempt >= self._max_retries:
+                    if isinstance(exc, asyncpg.UniqueViolationError):
+                        raise Conflict(f"conflicting write: {_describe(exc)}") from exc
+                    raise StoreUnavailable(f"gave up after {attempt + 1} attempts: {_describe(exc)}") from exc
+                log.debug("retrying unit of work after %s (attempt %d)", type(exc).__name__, attempt + 1)
+                await asyncio.sleep(random.uniform(0, min(_BACKOFF_CAP, _BACKOFF_BASE * 2**attempt)))
+                attempt += 1
+            except WalletError:
+                raise
+            except asyncpg.IntegrityConstraintViolationError as exc:
+                raise Conflict(f"conflicting write: {_describe(exc)}") from exc
+            except _DRIVER_ERRORS as exc:
+                raise StoreUnavailable(f"postgres: {_describe(exc)}") from exc
+
+    async def _attempt(self, unit: Callable[[Any], Awaitable[T]], *, writable: bool) -> T:
+        pool = self._require_pool()
+        async with pool.acquire(timeout=self._connect_timeout) as conn:
+            if writable:
+                transaction = conn.transaction(isolation="read_committed")
+            else:
+                transaction = conn.transaction(isolation="repeatable_read", readonly=True)
+            tx = PostgresTx(conn, writable=writable)
+            try:
+                async with transaction:
+                    result = await unit(tx)
+                    if tx.failed is not None:
+                        # The unit swallowed a driver error; the transaction is aborted and
+                        # COMMIT would silently roll it back.  Fail (or retry) instead.
+                        raise tx.failed
+                    return result
+            finally:
+                tx._end()
+
+    # streams --------------------------------------------------------------------------
+
+    async def _stream(self, sql: str, *args: Any) -> AsyncIterator[Any]:
+        pool = self._require_pool()
+        try:
+            async with (
+                pool.acquire(timeout=self._connect_timeout) as conn,
+                conn.transaction(isolation="repeatable_read", readonly=True),
+            ):
+                async for r in conn.cursor(sql, *args, prefetch=_STREAM_PREFETCH):
+                    yield r
+        except _DRIVER_ERRORS as exc:
+            raise StoreUnavailable(f"postgres: {_describe(exc)}") from exc
+
+    async def journal(self, account_id: str | None = None) -> AsyncIterator[JournalEntry]:
+        if account_id is None:
+            q = self._stream(f"SELECT {_JOURNAL_COLS} FROM journal ORDER BY account_id, currency, seq")
+        else:
+            q = self._stream(
+                f"SELECT {_JOURNAL_COLS} FROM journal WHERE account_id = $1 ORDER BY currency, seq", account_id
+            )
+        async with contextlib.aclosing(q):
+            async for r in q:
+                yield _journal(r)
+
+    async def wallets(self) -> AsyncIterator[Wallet]:
+        q = self._stream(f"SELECT {_WALLET_COLS} FROM wallets ORDER BY account_id, currency")
+        async with contextlib.aclosing(q):
+            async for r in q:
+                yield _wallet(r)
+
+    async def rounds(self) -> AsyncIterator[Round]:
+        q = self._stream(f"SELECT {_ROUND_COLS} FROM rounds ORDER BY account_id, game_id, round_id")
+        async with contextlib.aclosing(q):
+            async for r in q:
+                yield _round(r)
+
+    # tools ----------------------------------------------------------------------------
+
+    async def execute_raw(self, sql: str, *args: Any) -> str:
+        """For tests and tools that must touch the database behind the service's back.
+
+        Runs one statement in autocommit on a pooled connection; driver errors are raised
+        as they are (like :meth:`SqliteStore.execute_raw`).  Returns the command status.
+        """
+        pool = self._require_pool()
+        async with pool.acquire(timeout=self._connect_timeout) as conn:
+            return str(await conn.execute(sql, *args))
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+async def _close_pool(pool: Any) -> None:
+    """Close gracefully; terminate the connections still checked out after a grace period."""
+    try:
+        await asyncio.wait_for(pool.close(), timeout=_CLOSE_TIMEOUT)
+    except (TimeoutError, *_DRIVER_ERRORS):
+        log.warning("PostgreSQL pool did not close in time; terminating its connections")
+        pool.terminate()

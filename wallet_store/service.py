@@ -1,0 +1,992 @@
+"""Application service: the wallet's use cases, run as units of work on a WalletStore.
+
+Pure of HTTP and drivers: it speaks :mod:`wallet_store.ports` and raises
+:mod:`wallet_store.errors`.  Each money request is one unit of work that
+
+1. locks the player (the per-account serialization point on every backend);
+2. authenticates the caller against the player's operator (signature, IP allow-list);
+3. looks up the idempotency record: same key fields -> replay the original outcome
+   (``duplicate=True``), different ones -> :class:`~errors.ParameterMismatch`;
+4. decides with the pure rules of :mod:`wallet_store.model`;
+5. writes balances, journal, round and the record together.
+
+Business refusals are written as records too (and returned, not raised, from the unit so
+the savepoint keeps them); the service raises them after the commit.  Invalid requests
+(1000, 1008, 1001, 400) raise inside the unit and leave nothing behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import secrets
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal, TypeVar
+
+from . import money
+from .commands import (
+    AccountView,
+    Caller,
+    Jackpot,
+    MoneyOutcome,
+    Result,
+    ReverseWin,
+    Rollback,
+    RollbackRollback,
+    SessionQuery,
+    Wager,
+    WagerAndResult,
+)
+from .errors import (
+    AccountBlocked,
+    AuthenticationFailed,
+    CallerNotAllowed,
+    Conflict,
+    GamingLimit,
+    IdempotencyConflict,
+    InvalidSignature,
+    NotFound,
+    NotLoggedOn,
+    OperationNotAllowed,
+    OutOfMoney,
+    ParameterMismatch,
+    Refusal,
+    RoundClosed,
+    UnknownAccount,
+    UnknownCurrency,
+    WagerNotFound,
+    refusal_from_record,
+)
+from .model import (
+    Clock,
+    DebitOrder,
+    FreeRoundAward,
+    GameSession,
+    Limits,
+    Operator,
+    PaysInto,
+    Player,
+    PlayerStatus,
+    Round,
+    SystemClock,
+    TxRecord,
+    Wallet,
+    game_mode,
+    move,
+    split_debit,
+    split_win,
+)
+from .ports import Tx, WalletStore
+
+T = TypeVar("T")
+
+GAME_KINDS = frozenset({"wager", "result", "rollback", "jackpot", "reversewin", "rollbackrollback"})
+
+
+def new_tx_id() -> str:
+    """Our transaction id (accounttransactionid / walletTx): unique, opaque, 20 hex chars."""
+    return uuid.uuid4().hex[:20]
+
+
+def _fingerprint(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def signature_for(secret: str, payload: str) -> str:
+    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class _Decided:
+    """What a money unit of work returns: an outcome, or a refusal to raise after commit."""
+
+    outcome: MoneyOutcome | None = None
+    refusal: Refusal | None = None
+
+
+class WalletService:
+    def __init__(self, store: WalletStore, clock: Clock | None = None, *, session_ttl: int = 3600) -> None:
+        self.store = store
+        self.clock: Clock = clock or SystemClock()
+        self.session_ttl = session_ttl
+
+    # ------------------------------------------------------------------ helpers
+
+    async def _write(self, unit: Callable[[Tx], Awaitable[T]]) -> T:
+        return await self.store.write(unit)
+
+    async def _authenticate(self, tx: Tx, operator_id: str, caller: Caller) -> Operator:
+        op = await tx.get_operator(operator_id)
+        if op is None:
+            raise NotLoggedOn("unknown operator")
+        check_caller(op, caller)
+        return op
+
+    async def _live_session(self, tx: Tx, session_id: str, player: Player, now: datetime) -> GameSession:
+        session = await tx.get_session(session_id)
+        if (
+            session is None
+            or session.account_id != player.account_id
+            or session.operator_id != player.operator_id
+            or not session.live(now)
+        ):
+            raise NotLoggedOn("game session is unknown, expired, closed or not this account's")
+        return session
+
+    async def _session_matches(self, tx: Tx, session_id: str, player: Player) -> GameSession | None:
+        """Money calls after a wager accept expired sessions but not someone else's."""
+        session = await tx.get_session(session_id) if session_id else None
+        if session is not None and session.account_id != player.account_id:
+            raise OperationNotAllowed("game session belongs to another account")
+        return session
+
+    async def _refuse(
+        self,
+        tx: Tx,
+        *,
+        op: Operator,
+        kind: str,
+        cmd_account: str,
+        game_id: str,
+        round_id: str,
+        transaction_id: str,
+        amount: Decimal,
+        currency: str,
+        refusal: Refusal,
+        state: Literal["refused", "tombstone"] = "refused",
+    ) -> _Decided:
+        await tx.insert_tx(
+            TxRecord(
+                operator_id=op.operator_id,
+                scope=game_id,
+                kind=kind,
+                transaction_id=transaction_id,
+                account_id=cmd_account,
+                round_id=round_id,
+                amount=amount,
+                currency=currency,
+                outcome=type(refusal).__name__,
+                message=refusal.message,
+                wallet_tx=new_tx_id(),
+                state=state,
+                created_at=self.clock.now(),
+            )
+        )
+        return _Decided(refusal=refusal)
+
+    async def _replay(
+        self, tx: Tx, rec: TxRecord, *, account_id: str, round_id: str | None, amount: Decimal | None, extra: str = ""
+    ) -> _Decided:
+        if (
+            rec.account_id != account_id
+            or (round_id is not None and rec.round_id != round_id)
+            or (amount is not None and rec.amount != amount)
+            or (extra and rec.extra and _replay_key(rec.extra) != _replay_key(extra))
+        ):
+            raise ParameterMismatch("transaction id already used with a different account, amount or round")
+        if not rec.ok:
+            return _Decided(refusal=refusal_from_record(rec.outcome, rec.message))
+        op = await tx.get_operator((await _require_player(tx, account_id)).operator_id)
+        wallet = await tx.get_wallet(account_id, rec.currency)
+        if op is None or wallet is None:
+            raise UnknownAccount("account no longer has this wallet")
+        win = None
+        if rec.kind == "wagerAndResult":
+            win = _win_leg(rec)
+        return _Decided(outcome=MoneyOutcome(record=rec, wallet=wallet, order=op.debit_order, duplicate=True, win_record=win))
+
+    async def _run_money(self, unit: Callable[[Tx], Awaitable[_Decided]]) -> MoneyOutcome:
+        decided = await self._write(unit)
+        if decided.refusal is not None:
+            raise decided.refusal
+        if decided.outcome is None:
+            raise RuntimeError("money unit of work decided nothing")
+        return decided.outcome
+
+    async def _loss_check(self, tx: Tx, player: Player, currency: str, amount: Decimal, now: datetime) -> None:
+        limits = await tx.get_limits(player.account_id)
+        if limits is None:
+            return
+        if limits.max_bet is not None and amount > limits.max_bet:
+            raise GamingLimit("bet above the player's bet limit")
+        if not limits.any_loss_limit:
+            return
+        day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        week = day - timedelta(days=day.weekday())
+        month = day.replace(day=1)
+        entries = await tx.journal_since(player.account_id, currency, min(week, month))
+        for start, limit in ((day, limits.loss_day), (week, limits.loss_week), (month, limits.loss_month)):
+            if limit is None:
+                continue
+            loss = money.ZERO
+            for e in entries:
+                if e.kind in GAME_KINDS and e.created_at >= start:
+                    loss = money.sub(loss, money.add(e.real_delta, e.bonus_delta))
+            if money.add(loss, amount) > limit:
+                raise GamingLimit("bet would exceed the player's loss limit")
+
+    # ------------------------------------------------------------------ read path
+
+    async def get_account(self, q: SessionQuery, caller: Caller, *, bump: bool = True) -> AccountView:
+        """getaccount: the session must exist, be live and belong to the account (else 1003)."""
+        now = self.clock.now()
+
+        async def unit(tx: Tx) -> AccountView:
+            session = await tx.get_session(q.session_id)
+            if session is None or not session.live(now):
+                raise NotLoggedOn("game session is unknown, expired or closed")
+            player = await tx.get_player(q.account_id)
+            if player is None or session.account_id != player.account_id or session.operator_id != player.operator_id:
+                raise AuthenticationFailed("the account does not own this game session")
+            op = await self._authenticate(tx, player.operator_id, caller)
+            wallet = await tx.get_wallet(player.account_id, session.currency)
+            if wallet is None:
+                raise UnknownCurrency("no wallet in the session's currency")
+            if bump:
+                player = replace(player, last_active=now)
+                await tx.update_player(player)
+            return AccountView(player=player, operator=op, session=session, wallet=wallet)
+
+        return await (self._write(unit) if bump else self.store.read(unit))
+
+    async def get_balance(self, q: SessionQuery, caller: Caller) -> AccountView:
+        """getbalance: a pure read; unknown, expired, closed or foreign session -> 1000."""
+        now = self.clock.now()
+
+        async def unit(tx: Tx) -> AccountView:
+            player = await tx.get_player(q.account_id)
+            if player is None:
+                raise NotLoggedOn("unknown account")
+            session = await self._live_session(tx, q.session_id, player, now)
+            op = await self._authenticate(tx, player.operator_id, caller)
+            wallet = await tx.get_wallet(player.account_id, session.currency)
+            if wallet is None:
+                raise UnknownCurrency("no wallet in the session's currency")
+            return AccountView(player=player, operator=op, session=session, wallet=wallet)
+
+        return await self.store.read(unit)
+
+    # ------------------------------------------------------------------ wager
+
+    async def wager(self, cmd: Wager, caller: Caller) -> MoneyOutcome:
+        async def unit(tx: Tx) -> _Decided:
+            return await self._wager_unit(tx, cmd.account_id, cmd, caller, kind="wager")
+
+        return await self._run_money(unit)
+
+    async def _wager_unit(
+        self, tx: Tx, account_id: str, cmd: Wager | WagerAndResult, caller: Caller, *, kind: str
+    ) -> _Decided:
+        now = self.clock.now()
+        player = await tx.lock_player(account_id)
+        if player is None:
+            raise NotLoggedOn("unknown account")
+        op = await self._authenticate(tx, player.operator_id, caller)
+        amount = cmd.amount if isinstance(cmd, Wager) else cmd.bet
+        extra = "" if isinstance(cmd, Wager) else _wr_extra(cmd)
+        existing = await tx.get_tx(op.operator_id, cmd.game_id, kind, cmd.transaction_id)
+        if existing is not None:
+            return await self._replay(
+                tx, existing, account_id=account_id, round_id=cmd.round_id, amount=amount, extra=extra
+            )
+        session = await self._live_session(tx, cmd.session_id, player, now)
+
+        def refuse(r: Refusal) -> Awaitable[_Decided]:
+            return self._refuse(
+                tx,
+                op=op,
+                kind=kind,
+                cmd_account=account_id,
+                game_id=cmd.game_id,
+                round_id=cmd.round_id,
+                transaction_id=cmd.transaction_id,
+                amount=amount,
+                currency=session.currency,
+                refusal=r,
+            )
+
+        tomb = await tx.get_tx(op.operator_id, cmd.game_id, "rollback", cmd.transaction_id)
+        if tomb is not None:
+            return await refuse(RoundClosed("transaction was rolled back before it arrived"))
+        if player.blocked:
+            return await refuse(AccountBlocked("account is blocked or self-excluded"))
+        if amount < 0:
+            return await refuse(OperationNotAllowed("negative amount"))
+        if cmd.frbid is not None:
+            award = await tx.get_free_rounds(cmd.frbid)
+            if award is None or award.account_id != account_id:
+                return await refuse(OperationNotAllowed("unknown free-round award"))
+            if amount != 0:
+                return await refuse(OperationNotAllowed("a free-round wager must have betamount 0"))
+        wallet = await tx.get_wallet(account_id, session.currency)
+        if wallet is None:
+            return await refuse(UnknownCurrency("no wallet in the session's currency"))
+        rnd = await tx.get_round(account_id, cmd.game_id, cmd.round_id)
+        if rnd is not None and rnd.status == "closed":
+            return await refuse(RoundClosed("round is closed"))
+        try:
+            await self._loss_check(tx, player, session.currency, amount, now)
+            real, bonus = split_debit(wallet, amount, op.debit_order)
+        except (GamingLimit, OutOfMoney) as r:
+            return await refuse(r)
+        wallet_tx = new_tx_id()
+        entries = []
+        if amount > 0:
+            wallet, entry = move(
+                wallet, kind="wager", real=-real, bonus=-bonus, reference=f"{kind}:{cmd.transaction_id}", now=now
+            )
+            entries.append(entry)
+        if rnd is None:
+            rnd = Round(account_id, cmd.game_id, cmd.round_id, session.currency, created_at=now)
+        rnd = replace(
+            rnd,
+            real_bet=money.add(rnd.real_bet, real),
+            bonus_bet=money.add(rnd.bonus_bet, bonus),
+            wagers=rnd.wagers + 1,
+        )
+        rec = TxRecord(
+            operator_id=op.operator_id,
+            scope=cmd.game_id,
+            kind=kind,
+            transaction_id=cmd.transaction_id,
+            account_id=account_id,
+            round_id=cmd.round_id,
+            amount=amount,
+            currency=session.currency,
+            outcome="ok",
+            message="",
+            wallet_tx=wallet_tx,
+            real=real,
+            bonus=bonus,
+            created_at=now,
+            extra=extra,
+        )
+        win_rec = None
+        if isinstance(cmd, WagerAndResult):
+            if cmd.status not in ("completed", "pending"):
+                return await refuse(OperationNotAllowed("gamestatus must be completed or pending"))
+            if cmd.win < 0:
+                return await refuse(OperationNotAllowed("negative win"))
+            pays: PaysInto = "real"
+            if cmd.frbid is not None:
+                award = await tx.get_free_rounds(cmd.frbid)
+                pays = award.pays_into if award is not None else "real"
+            wreal, wbonus = split_win(cmd.win, rnd.real_bet, rnd.bonus_bet, pays)
+            if cmd.win > 0:
+                wallet, entry = move(
+                    wallet, kind="result", real=wreal, bonus=wbonus, reference=f"{kind}:{cmd.transaction_id}", now=now
+                )
+                entries.append(entry)
+            rnd = _settle(rnd, wreal, wbonus, cmd.status, now)
+            rec = replace(rec, extra=_wr_extra(cmd, wreal, wbonus, new_tx_id()))
+            win_rec = _win_leg(rec)
+        if entries:
+            await tx.save_wallet(wallet, entries)
+        await tx.save_round(rnd)
+        await tx.insert_tx(rec)
+        await tx.update_player(replace(player, last_active=now))
+        return _Decided(
+            outcome=MoneyOutcome(record=rec, wallet=wallet, order=op.debit_order, duplicate=False, win_record=win_rec)
+        )
+
+    async def wager_and_result(self, cmd: WagerAndResult, caller: Caller) -> MoneyOutcome:
+        async def unit(tx: Tx) -> _Decided:
+            return await self._wager_unit(tx, cmd.account_id, cmd, caller, kind="wagerAndResult")
+
+        return await self._run_money(unit)
+
+    # ------------------------------------------------------------------ result and jackpot
+
+    async def result(self, cmd: Result, caller: Caller) -> MoneyOutcome:
+        async def unit(tx: Tx) -> _Decided:
+            return await self._credit_unit(tx, cmd, caller, kind="result")
+
+        return await self._run_money(unit)
+
+    async def jackpot(self, cmd: Jackpot, caller: Caller) -> MoneyOutcome:
+        async def unit(tx: Tx) -> _Decided:
+            return await self._credit_unit(tx, cmd, caller, kind="jackpot")
+
+        return await self._run_money(unit)
+
+    async def _credit_unit(self, tx: Tx, cmd: Result | Jackpot, caller: Caller, *, kind: str) -> _Decided:
+        now = self.clock.now()
+        player = await tx.lock_player(cmd.account_id)
+        if player is None:
+            raise UnknownAccount("unknown account")
+        op = await self._authenticate(tx, player.operator_id, caller)
+        existing = await tx.get_tx(op.operator_id, cmd.game_id, kind, cmd.transaction_id)
+        if existing is not None:
+            return await self._replay(tx, existing, account_id=cmd.account_id, round_id=cmd.round_id, amount=cmd.amount)
+        session = await self._session_matches(tx, cmd.session_id, player)
+        rnd = await tx.get_round(cmd.account_id, cmd.game_id, cmd.round_id)
+        currency = rnd.currency if rnd else (session.currency if session else player.currency)
+        frbid = cmd.frbid if isinstance(cmd, Result) else None
+
+        def refuse(r: Refusal) -> Awaitable[_Decided]:
+            return self._refuse(
+                tx,
+                op=op,
+                kind=kind,
+                cmd_account=cmd.account_id,
+                game_id=cmd.game_id,
+                round_id=cmd.round_id,
+                transaction_id=cmd.transaction_id,
+                amount=cmd.amount,
+                currency=currency,
+                refusal=r,
+            )
+
+        if cmd.status not in ("completed", "pending"):
+            return await refuse(OperationNotAllowed("gamestatus must be completed or pending"))
+        if cmd.amount < 0:
+            return await refuse(OperationNotAllowed("negative amount"))
+        pays: PaysInto = "real"
+        if frbid is not None:
+            award = await tx.get_free_rounds(frbid)
+            if award is None or award.account_id != cmd.account_id:
+                return await refuse(OperationNotAllowed("unknown free-round award"))
+            pays = award.pays_into
+        if kind == "result":
+            if frbid is None and (rnd is None or rnd.wagers == 0):
+                return await refuse(WagerNotFound("no wager for this round"))
+            if rnd is not None and rnd.status == "closed":
+                return await refuse(RoundClosed("round is closed"))
+        wallet = await tx.get_wallet(cmd.account_id, currency)
+        if wallet is None:
+            return await refuse(UnknownCurrency("no wallet in this currency"))
+        real_bet = rnd.real_bet if rnd else money.ZERO
+        bonus_bet = rnd.bonus_bet if rnd else money.ZERO
+        real, bonus = split_win(cmd.amount, real_bet, bonus_bet, pays)
+        if cmd.amount > 0:
+            wallet, entry = move(
+                wallet, kind=kind, real=real, bonus=bonus, reference=f"{kind}:{cmd.transaction_id}", now=now
+            )
+            await tx.save_wallet(wallet, [entry])
+        if rnd is None and kind == "result":
+            rnd = Round(cmd.account_id, cmd.game_id, cmd.round_id, currency, created_at=now)
+        if rnd is not None:
+            if kind == "result" or rnd.status == "open":
+                rnd = _settle(rnd, real, bonus, cmd.status, now, count=kind == "result")
+            else:
+                rnd = replace(rnd, real_win=money.add(rnd.real_win, real), bonus_win=money.add(rnd.bonus_win, bonus))
+            await tx.save_round(rnd)
+        rec = TxRecord(
+            operator_id=op.operator_id,
+            scope=cmd.game_id,
+            kind=kind,
+            transaction_id=cmd.transaction_id,
+            account_id=cmd.account_id,
+            round_id=cmd.round_id,
+            amount=cmd.amount,
+            currency=currency,
+            outcome="ok",
+            message="",
+            wallet_tx=new_tx_id(),
+            real=real,
+            bonus=bonus,
+            created_at=now,
+        )
+        await tx.insert_tx(rec)
+        return _Decided(outcome=MoneyOutcome(record=rec, wallet=wallet, order=op.debit_order, duplicate=False))
+
+    # ------------------------------------------------------------------ rollback
+
+    async def rollback(self, cmd: Rollback, caller: Caller) -> MoneyOutcome:
+        async def unit(tx: Tx) -> _Decided:
+            now = self.clock.now()
+            player = await tx.lock_player(cmd.account_id)
+            if player is None:
+                raise UnknownAccount("unknown account")
+            op = await self._authenticate(tx, player.operator_id, caller)
+            existing = await tx.get_tx(op.operator_id, cmd.game_id, "rollback", cmd.transaction_id)
+            if existing is not None:
+                return await self._replay(
+                    tx, existing, account_id=cmd.account_id, round_id=cmd.round_id, amount=cmd.amount
+                )
+            session = await self._session_matches(tx, cmd.session_id, player)
+            wager = await tx.get_tx(op.operator_id, cmd.game_id, "wager", cmd.transaction_id)
+            currency = wager.currency if wager else (session.currency if session else player.currency)
+            amount = cmd.amount if cmd.amount is not None else (wager.amount if wager else money.ZERO)
+
+            def refuse(r: Refusal, state: Literal["refused", "tombstone"] = "refused") -> Awaitable[_Decided]:
+                return self._refuse(
+                    tx,
+                    op=op,
+                    kind="rollback",
+                    cmd_account=cmd.account_id,
+                    game_id=cmd.game_id,
+                    round_id=cmd.round_id,
+                    transaction_id=cmd.transaction_id,
+                    amount=amount,
+                    currency=currency,
+                    refusal=r,
+                    state=state,
+                )
+
+            if wager is None:
+                settled = await tx.get_tx(op.operator_id, cmd.game_id, "wagerAndResult", cmd.transaction_id)
+                if settled is not None and settled.ok:
+                    return await refuse(OperationNotAllowed("the wager was already settled by a result"))
+                # Tombstone: a wager with this transaction id arriving later must never debit.
+                return await refuse(WagerNotFound("no such wager; the transaction id is now closed"), "tombstone")
+            if not wager.ok:
+                return await refuse(WagerNotFound("the wager was refused; nothing to refund"))
+            if wager.account_id != cmd.account_id or wager.round_id != cmd.round_id:
+                return await refuse(OperationNotAllowed("the wager belongs to another account or round"))
+            if cmd.amount is not None and cmd.amount != wager.amount:
+                raise ParameterMismatch("rollbackamount differs from the wager's amount")
+            if wager.state != "applied":
+                return await refuse(OperationNotAllowed("the wager was already rolled back"))
+            rnd = await tx.get_round(cmd.account_id, cmd.game_id, cmd.round_id)
+            if rnd is not None and rnd.results > 0:
+                return await refuse(OperationNotAllowed("the wager was already settled by a result"))
+            wallet = await tx.get_wallet(cmd.account_id, wager.currency)
+            if wallet is None:
+                return await refuse(UnknownCurrency("wallet missing"))
+            if wager.amount > 0:
+                wallet, entry = move(
+                    wallet,
+                    kind="rollback",
+                    real=wager.real,
+                    bonus=wager.bonus,
+                    reference=f"rollback:{cmd.transaction_id}",
+                    now=now,
+                )
+                await tx.save_wallet(wallet, [entry])
+            if rnd is not None:
+                await tx.save_round(
+                    replace(
+                        rnd,
+                        real_bet=money.sub(rnd.real_bet, wager.real),
+                        bonus_bet=money.sub(rnd.bonus_bet, wager.bonus),
+                        wagers=rnd.wagers - 1,
+                    )
+                )
+            await tx.update_tx_state(replace(wager, state="rolled_back"))
+            rec = TxRecord(
+                operator_id=op.operator_id,
+                scope=cmd.game_id,
+                kind="rollback",
+                transaction_id=cmd.transaction_id,
+                account_id=cmd.account_id,
+                round_id=cmd.round_id,
+                amount=wager.amount,
+                currency=wager.currency,
+                outcome="ok",
+                message="",
+                wallet_tx=new_tx_id(),
+                real=wager.real,
+                bonus=wager.bonus,
+                created_at=now,
+            )
+            await tx.insert_tx(rec)
+            return _Decided(outcome=MoneyOutcome(record=rec, wallet=wallet, order=op.debit_order, duplicate=False))
+
+        return await self._run_money(unit)
+
+    # ------------------------------------------------------------------ sportsbook corrections
+
+    async def reverse_win(self, cmd: ReverseWin, caller: Caller) -> MoneyOutcome:
+        """Take back a paid win (result or jackpot with this transaction id), exactly as paid."""
+
+        async def unit(tx: Tx) -> _Decided:
+            now = self.clock.now()
+            player = await tx.lock_player(cmd.account_id)
+            if player is None:
+                raise UnknownAccount("unknown account")
+            op = await self._authenticate(tx, player.operator_id, caller)
+            existing = await tx.get_tx(op.operator_id, cmd.game_id, "reversewin", cmd.transaction_id)
+            if existing is not None:
+                return await self._replay(tx, existing, account_id=cmd.account_id, round_id=None, amount=cmd.amount)
+            await self._session_matches(tx, cmd.session_id, player)
+            win = await tx.get_tx(op.operator_id, cmd.game_id, "result", cmd.transaction_id)
+            if win is None:
+                win = await tx.get_tx(op.operator_id, cmd.game_id, "jackpot", cmd.transaction_id)
+            return await self._correct(
+                tx, op, cmd, win, kind="reversewin", target_state="applied", new_state="reversed", sign=-1, now=now
+            )
+
+        return await self._run_money(unit)
+
+    async def rollback_rollback(self, cmd: RollbackRollback, caller: Caller) -> MoneyOutcome:
+        """Re-apply a wager that a rollback refunded: debit the same split again."""
+
+        async def unit(tx: Tx) -> _Decided:
+            now = self.clock.now()
+            player = await tx.lock_player(cmd.account_id)
+            if player is None:
+                raise UnknownAccount("unknown account")
+            op = await self._authenticate(tx, player.operator_id, caller)
+            existing = await tx.get_tx(op.operator_id, cmd.game_id, "rollbackrollback", cmd.transaction_id)
+            if existing is not None:
+                return await self._replay(tx, existing, account_id=cmd.account_id, round_id=None, amount=cmd.amount)
+            await self._session_matches(tx, cmd.session_id, player)
+            wager = await tx.get_tx(op.operator_id, cmd.game_id, "wager", cmd.transaction_id)
+            return await self._correct(
+                tx, op, cmd, wager, kind="rollbackrollback", target_state="rolled_back", new_state="applied", sign=-1, now=now
+            )
+
+        return await self._run_money(unit)
+
+    async def _correct(
+        self,
+        tx: Tx,
+        op: Operator,
+        cmd: ReverseWin | RollbackRollback,
+        target: TxRecord | None,
+        *,
+        kind: str,
+        target_state: str,
+        new_state: Literal["applied", "reversed"],
+        sign: int,
+        now: datetime,
+    ) -> _Decided:
+        round_id = cmd.round_id or (target.round_id if target else "")
+        currency = target.currency if target else ""
+
+        def refuse(r: Refusal) -> Awaitable[_Decided]:
+            return self._refuse(
+                tx,
+                op=op,
+                kind=kind,
+                cmd_account=cmd.account_id,
+                game_id=cmd.game_id,
+                round_id=round_id,
+                transaction_id=cmd.transaction_id,
+                amount=cmd.amount,
+                currency=currency,
+                refusal=r,
+            )
+
+        if target is None or not target.ok:
+            return await refuse(WagerNotFound("no such transaction"))
+        if target.account_id != cmd.account_id or (cmd.round_id and cmd.round_id != target.round_id):
+            return await refuse(OperationNotAllowed("the transaction belongs to another account or round"))
+        if cmd.amount != target.amount:
+            raise ParameterMismatch("amount differs from the original transaction's")
+        if target.state != target_state:
+            return await refuse(OperationNotAllowed(f"the transaction is {target.state}"))
+        wallet = await tx.get_wallet(cmd.account_id, target.currency)
+        if wallet is None:
+            return await refuse(UnknownCurrency("wallet missing"))
+        if target.amount > 0:
+            try:
+                wallet, entry = move(
+                    wallet,
+                    kind=kind,
+                    real=target.real * sign,
+                    bonus=target.bonus * sign,
+                    reference=f"{kind}:{cmd.transaction_id}",
+                    now=now,
+                )
+            except OutOfMoney as r:
+                return await refuse(r)
+            await tx.save_wallet(wallet, [entry])
+        rnd = await tx.get_round(cmd.account_id, cmd.game_id, target.round_id)
+        if rnd is not None:
+            if kind == "reversewin":
+                rnd = replace(
+                    rnd, real_win=money.sub(rnd.real_win, target.real), bonus_win=money.sub(rnd.bonus_win, target.bonus)
+                )
+            else:
+                rnd = replace(
+                    rnd,
+                    real_bet=money.add(rnd.real_bet, target.real),
+                    bonus_bet=money.add(rnd.bonus_bet, target.bonus),
+                    wagers=rnd.wagers + 1,
+                )
+            await tx.save_round(rnd)
+        await tx.update_tx_state(replace(target, state=new_state))
+        rec = TxRecord(
+            operator_id=op.operator_id,
+            scope=cmd.game_id,
+            kind=kind,
+            transaction_id=cmd.transaction_id,
+            account_id=cmd.account_id,
+            round_id=target.round_id,
+            amount=cmd.amount,
+            currency=target.currency,
+            outcome="ok",
+            message="",
+            wallet_tx=new_tx_id(),
+            real=target.real,
+            bonus=target.bonus,
+            created_at=now,
+        )
+        await tx.insert_tx(rec)
+        return _Decided(outcome=MoneyOutcome(record=rec, wallet=wallet, order=op.debit_order, duplicate=False))
+
+    # ------------------------------------------------------------------ operator administration
+
+    async def create_operator(self, op: Operator) -> Operator:
+        async def unit(tx: Tx) -> Operator:
+            if await tx.get_operator(op.operator_id) is not None:
+                raise Conflict(f"operator {op.operator_id} exists")
+            await tx.insert_operator(op)
+            return op
+
+        return await self._write(unit)
+
+    async def get_operator(self, operator_id: str) -> Operator:
+        async def unit(tx: Tx) -> Operator | None:
+            return await tx.get_operator(operator_id)
+
+        op = await self.store.read(unit)
+        if op is None:
+            raise NotFound(f"operator {operator_id} not found")
+        return op
+
+    async def create_player(
+        self,
+        *,
+        operator_id: str,
+        account_id: str | None,
+        name: str,
+        email: str | None,
+        country: str,
+        city: str,
+        currency: str | None,
+        real: Decimal | None,
+        bonus: Decimal | None,
+    ) -> tuple[Player, list[Wallet]]:
+        now = self.clock.now()
+        acct = account_id or secrets.token_hex(8)
+
+        async def unit(tx: Tx) -> tuple[Player, list[Wallet]]:
+            op = await tx.get_operator(operator_id)
+            if op is None:
+                raise NotFound(f"operator {operator_id} not found")
+            if await tx.get_player(acct) is not None:
+                raise Conflict(f"account {acct} exists")
+            if email is not None and await tx.get_player_by_email(operator_id, email) is not None:
+                raise Conflict("a player with this e-mail exists for this operator")
+            cur = currency or op.currency
+            player = Player(
+                account_id=acct,
+                operator_id=operator_id,
+                name=name,
+                email=email,
+                country=country,
+                city=city,
+                currency=cur,
+                status="active",
+                created_at=now,
+            )
+            await tx.insert_player(player)
+            wallet = Wallet(account_id=acct, currency=cur, updated_at=now)
+            await tx.insert_wallet(wallet)
+            start_real = op.start_real if real is None else real
+            start_bonus = op.start_bonus if bonus is None else bonus
+            if start_real > 0 or start_bonus > 0:
+                wallet, entry = move(
+                    wallet, kind="initial", real=start_real, bonus=start_bonus, reference="initial", reason="opening balance", now=now
+                )
+                await tx.save_wallet(wallet, [entry])
+            return player, [wallet]
+
+        return await self._write(unit)
+
+    async def get_player(self, account_id: str) -> tuple[Player, list[Wallet], Limits | None]:
+        async def unit(tx: Tx) -> tuple[Player, list[Wallet], Limits | None] | None:
+            p = await tx.get_player(account_id)
+            if p is None:
+                return None
+            return p, await tx.list_wallets(account_id), await tx.get_limits(account_id)
+
+        found = await self.store.read(unit)
+        if found is None:
+            raise NotFound(f"account {account_id} not found")
+        return found
+
+    async def set_status(self, account_id: str, status: PlayerStatus) -> Player:
+        async def unit(tx: Tx) -> Player:
+            p = await tx.lock_player(account_id)
+            if p is None:
+                raise NotFound(f"account {account_id} not found")
+            p = replace(p, status=status)
+            await tx.update_player(p)
+            return p
+
+        return await self._write(unit)
+
+    async def adjust(
+        self,
+        account_id: str,
+        *,
+        currency: str,
+        real: Decimal,
+        bonus: Decimal,
+        reason: str,
+        idempotency_key: str,
+        reply: Callable[[Wallet, str], dict[str, Any]],
+    ) -> tuple[dict[str, Any], bool]:
+        """A signed, journaled admin correction.  Returns (reply, replayed)."""
+        now = self.clock.now()
+        fingerprint = _fingerprint(
+            {"account": account_id, "currency": currency, "real": money.wire(real), "bonus": money.wire(bonus), "reason": reason}
+        )
+        key = f"adjust:{idempotency_key}"
+
+        async def unit(tx: Tx) -> tuple[dict[str, Any], bool]:
+            p = await tx.lock_player(account_id)
+            if p is None:
+                raise NotFound(f"account {account_id} not found")
+            done = await tx.get_admin_op(key)
+            if done is not None:
+                if done[0] != fingerprint:
+                    raise IdempotencyConflict("idempotency_key was used with a different adjustment")
+                return json.loads(done[1]), True
+            wallet = await tx.get_wallet(account_id, currency)
+            if wallet is None:
+                wallet = Wallet(account_id=account_id, currency=currency, updated_at=now)
+                await tx.insert_wallet(wallet)
+            ref = new_tx_id()
+            wallet, entry = move(wallet, kind="adjust", real=real, bonus=bonus, reference=ref, reason=reason, now=now)
+            await tx.save_wallet(wallet, [entry])
+            body = reply(wallet, ref)
+            await tx.insert_admin_op(key, fingerprint, json.dumps(body), now)
+            return body, False
+
+        return await self._write(unit)
+
+    async def open_session(
+        self, account_id: str, *, game_id: str | None, currency: str | None, ttl_seconds: int | None
+    ) -> GameSession:
+        now = self.clock.now()
+        ttl = ttl_seconds or self.session_ttl
+
+        async def unit(tx: Tx) -> GameSession:
+            p = await tx.lock_player(account_id)
+            if p is None:
+                raise NotFound(f"account {account_id} not found")
+            if p.blocked:
+                raise AccountBlocked("account is blocked or self-excluded")
+            cur = currency or p.currency
+            if await tx.get_wallet(account_id, cur) is None:
+                await tx.insert_wallet(Wallet(account_id=account_id, currency=cur, updated_at=now))
+            session = GameSession(
+                session_id=f"{p.operator_id}_{uuid.uuid4()}",
+                account_id=account_id,
+                operator_id=p.operator_id,
+                currency=cur,
+                game_id=game_id,
+                created_at=now,
+                expires_at=now + timedelta(seconds=ttl),
+            )
+            await tx.insert_session(session)
+            return session
+
+        return await self._write(unit)
+
+    async def close_session(self, session_id: str) -> None:
+        now = self.clock.now()
+
+        async def unit(tx: Tx) -> bool:
+            return await tx.close_session(session_id, now)
+
+        if not await self._write(unit):
+            raise NotFound("no open session with this id")
+
+    async def set_limits(self, limits: Limits) -> Limits:
+        async def unit(tx: Tx) -> Limits:
+            if await tx.lock_player(limits.account_id) is None:
+                raise NotFound(f"account {limits.account_id} not found")
+            await tx.save_limits(limits)
+            return limits
+
+        return await self._write(unit)
+
+    async def award_free_rounds(self, account_id: str, frbid: str, pays_into: PaysInto) -> FreeRoundAward:
+        now = self.clock.now()
+
+        async def unit(tx: Tx) -> FreeRoundAward:
+            p = await tx.lock_player(account_id)
+            if p is None:
+                raise NotFound(f"account {account_id} not found")
+            existing = await tx.get_free_rounds(frbid)
+            if existing is not None:
+                if existing.account_id != account_id or existing.pays_into != pays_into:
+                    raise Conflict("frbid exists with a different account or setting")
+                return existing
+            award = FreeRoundAward(frbid, account_id, p.operator_id, pays_into, now)
+            await tx.insert_free_rounds(award)
+            return award
+
+        return await self._write(unit)
+
+
+# ---------------------------------------------------------------------- pure helpers
+
+
+def check_caller(op: Operator, caller: Caller) -> None:
+    """Per-operator IP allow-list and HMAC-SHA256 signature (constant-time compare)."""
+    if op.allowed_networks:
+        try:
+            ip = ipaddress.ip_address(caller.ip or "")
+        except ValueError as exc:
+            raise CallerNotAllowed("caller address not allowed") from exc
+        if not any(ip in ipaddress.ip_network(n, strict=False) for n in op.allowed_networks):
+            raise CallerNotAllowed("caller address not allowed")
+    if op.signature_secret:
+        expected = signature_for(op.signature_secret, caller.signed_payload)
+        given = (caller.signature or "").strip().lower()
+        if not hmac.compare_digest(expected.encode(), given.encode()):
+            raise InvalidSignature("invalid signature")
+
+
+async def _require_player(tx: Tx, account_id: str) -> Player:
+    p = await tx.get_player(account_id)
+    if p is None:
+        raise UnknownAccount("unknown account")
+    return p
+
+
+def _settle(rnd: Round, real: Decimal, bonus: Decimal, status: str, now: datetime, *, count: bool = True) -> Round:
+    closed = status == "completed"
+    return replace(
+        rnd,
+        real_win=money.add(rnd.real_win, real),
+        bonus_win=money.add(rnd.bonus_win, bonus),
+        results=rnd.results + (1 if count else 0),
+        status="closed" if closed else rnd.status,
+        closed_at=now if closed else rnd.closed_at,
+    )
+
+
+def _wr_extra(cmd: WagerAndResult, real: Decimal | None = None, bonus: Decimal | None = None, wallet_tx: str = "") -> str:
+    data = {"win": money.wire(cmd.win), "status": cmd.status}
+    if real is not None and bonus is not None:
+        data |= {"real_win": money.wire(real), "bonus_win": money.wire(bonus), "wallet_tx": wallet_tx}
+    return json.dumps(data, sort_keys=True)
+
+
+def _replay_key(extra: str) -> tuple[str, str]:
+    data = json.loads(extra)
+    return str(data.get("win")), str(data.get("status"))
+
+
+def _win_leg(rec: TxRecord) -> TxRecord | None:
+    if not rec.extra:
+        return None
+    data = json.loads(rec.extra)
+    if "real_win" not in data:
+        return None
+    return replace(
+        rec,
+        kind="result",
+        amount=money.parse(data["win"]),
+        real=money.parse(data["real_win"]),
+        bonus=money.parse(data["bonus_win"]),
+        wallet_tx=data["wallet_tx"],
+    )
+
+
+def wallet_game_mode(wallet: Wallet, order: DebitOrder) -> int:
+    return game_mode(wallet, order)
