@@ -34,7 +34,7 @@ from wallet_store.service import WalletService
 
 from .errors import GROOVE, lookup
 from .jsonout import json_response, loads
-from .keys import METRICS, SERVICE, SETTINGS
+from .keys import GROOVE_LOG, LOG_EXC, METRICS, SERVICE, SETTINGS
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -372,13 +372,14 @@ async def groove(request: web.Request) -> web.Response:
     except Exception as exc:
         body = error_body(exc, apiversion)
         if not isinstance(exc, E.WalletError):
-            request["log_exc"] = exc
-    request["groove"] = {
+            request[LOG_EXC] = exc
+    log = {
         "request": name if name in HANDLERS or name == "wagerbybatch" else "unknown",
         "account": params.get("accountid", "")[:60],
         "code": body["code"],
     }
-    metrics.observe_groove(request["groove"]["request"], body["code"], time.perf_counter() - started, outcome)
+    request[GROOVE_LOG] = log
+    metrics.observe_groove(str(log["request"]), body["code"], time.perf_counter() - started, outcome)
     if name == "rollback" and body["code"] == 200:
         for k in _ROLLBACK_DROP:
             body.pop(k, None)

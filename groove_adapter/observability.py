@@ -165,7 +165,7 @@ async def observe_middleware(
 
     No secrets (tokens, keys, signatures) and no e-mail addresses are logged.
     """
-    from .keys import METRICS
+    from .keys import GROOVE_LOG, LOG_EXC, METRICS
 
     request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
     start = time.perf_counter()
@@ -181,7 +181,7 @@ async def observe_middleware(
     finally:
         seconds = time.perf_counter() - start
         face = _face(request.path)
-        g = request.get("groove")
+        g = request.get(GROOVE_LOG)
         fields: dict[str, Any] = {
             "request_id": request_id,
             "face": face,
@@ -196,7 +196,7 @@ async def observe_middleware(
             fields["route"] = route.canonical if route is not None else request.path[:100]
             if face != "system":
                 request.app[METRICS].observe(face, fields["route"], status, seconds)
-        exc = request.get("log_exc")
+        exc = request.get(LOG_EXC)
         if exc is not None:
             access_log.error("request", exc_info=exc, **fields)
         elif face != "system" or status >= 400:
