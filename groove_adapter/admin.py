@@ -51,7 +51,9 @@ class OperatorIn(_Body):
     currency: Currency
     debit_order: Literal["cash_money", "bonus_money"] = "cash_money"
     signature_secret: Annotated[str, StringConstraints(min_length=8, max_length=256)] | None = None
-    allowed_networks: list[Annotated[str, StringConstraints(max_length=64)]] = Field(default_factory=list, max_length=100)
+    allowed_networks: list[Annotated[str, StringConstraints(max_length=64)]] = Field(
+        default_factory=list, max_length=100
+    )
     start_real: NonNeg = money.ZERO
     start_bonus: NonNeg = money.ZERO
 
@@ -194,8 +196,9 @@ async def admin_middleware(
     given = request.headers.get("Authorization", "")
     expected = f"Bearer {token.get_secret_value()}" if token is not None else None
     if expected is None or not hmac.compare_digest(given.encode(), expected.encode()):
-        return json_response({"error": "missing or invalid admin token"}, status=401,
-                             headers={"WWW-Authenticate": "Bearer"})
+        return json_response(
+            {"error": "missing or invalid admin token"}, status=401, headers={"WWW-Authenticate": "Bearer"}
+        )
     try:
         return await handler(request)
     except _BadRequest as exc:
@@ -286,8 +289,13 @@ async def adjust(request: web.Request) -> web.Response:
         return {"account_id": acct, "reference": ref, "wallet": wallet_json(w)}
 
     body, replayed = await request.app[SERVICE].adjust(
-        acct, currency=b.currency, real=b.real, bonus=b.bonus, reason=b.reason,
-        idempotency_key=b.idempotency_key, reply=reply,
+        acct,
+        currency=b.currency,
+        real=b.real,
+        bonus=b.bonus,
+        reason=b.reason,
+        idempotency_key=b.idempotency_key,
+        reply=reply,
     )
     return json_response(body | {"replayed": replayed}, status=200 if replayed else 201)
 

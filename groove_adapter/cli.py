@@ -24,12 +24,33 @@ T = TypeVar("T")
 
 DEMO_OPERATOR = "11"
 DEMO_PLAYERS: list[dict[str, Any]] = [
-    {"account_id": "5179068", "name": "Demo Player", "email": "demo.player@example.com", "country": "MT",
-     "city": "Valletta", "real": "100", "bonus": "50"},
-    {"account_id": "5179069", "name": "Bonus Only", "email": "bonus.only@example.com", "country": "GB",
-     "city": "London", "real": "0", "bonus": "25.5"},
-    {"account_id": "5179070", "name": "High Roller", "email": "high.roller@example.com", "country": "DE",
-     "city": "Berlin", "real": "10000.1234567891", "bonus": "0"},
+    {
+        "account_id": "5179068",
+        "name": "Demo Player",
+        "email": "demo.player@example.com",
+        "country": "MT",
+        "city": "Valletta",
+        "real": "100",
+        "bonus": "50",
+    },
+    {
+        "account_id": "5179069",
+        "name": "Bonus Only",
+        "email": "bonus.only@example.com",
+        "country": "GB",
+        "city": "London",
+        "real": "0",
+        "bonus": "25.5",
+    },
+    {
+        "account_id": "5179070",
+        "name": "High Roller",
+        "email": "high.roller@example.com",
+        "country": "DE",
+        "city": "Berlin",
+        "real": "10000.1234567891",
+        "bonus": "0",
+    },
 ]
 
 
@@ -108,14 +129,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
         svc = WalletService(store, SystemClock())
         try:
             await svc.create_operator(
-                Operator(operator_id=DEMO_OPERATOR, name="Demo Casino", currency="EUR", debit_order="cash_money",
-                         created_at=SystemClock().now())
+                Operator(
+                    operator_id=DEMO_OPERATOR,
+                    name="Demo Casino",
+                    currency="EUR",
+                    debit_order="cash_money",
+                    created_at=SystemClock().now(),
+                )
             )
             for p in DEMO_PLAYERS:
                 await svc.create_player(
-                    operator_id=DEMO_OPERATOR, account_id=p["account_id"], name=p["name"], email=p["email"],
-                    country=p["country"], city=p["city"], currency="EUR",
-                    real=money.parse(p["real"]), bonus=money.parse(p["bonus"]),
+                    operator_id=DEMO_OPERATOR,
+                    account_id=p["account_id"],
+                    name=p["name"],
+                    email=p["email"],
+                    country=p["country"],
+                    city=p["city"],
+                    currency="EUR",
+                    real=money.parse(p["real"]),
+                    bonus=money.parse(p["bonus"]),
                 )
             print("demo data created: operator 11 (Demo Casino, EUR) and 3 players")
         except E.Conflict:
@@ -149,8 +181,13 @@ def cmd_add_player(args: argparse.Namespace) -> int:
     async def add(store: WalletStore) -> str:
         svc = WalletService(store, SystemClock())
         p, wallets = await svc.create_player(
-            operator_id=args.operator, account_id=args.account, name=args.name, email=args.email,
-            country=args.country, city=args.city, currency=args.currency,
+            operator_id=args.operator,
+            account_id=args.account,
+            name=args.name,
+            email=args.email,
+            country=args.country,
+            city=args.city,
+            currency=args.currency,
             real=money.parse(args.real) if args.real else None,
             bonus=money.parse(args.bonus) if args.bonus else None,
         )

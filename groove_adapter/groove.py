@@ -36,7 +36,6 @@ from .errors import GROOVE, lookup
 from .jsonout import json_response, loads
 from .keys import GROOVE_LOG, LOG_EXC, METRICS, SERVICE, SETTINGS
 
-
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -121,7 +120,7 @@ class ReverseWinQ(_Common):
 
 class RollbackRollbackQ(_Common):
     gameid: Id255
-    rollbackAmount: Amount = Field(validation_alias="rollbackAmount")  # noqa: N815 - the wire name
+    rollbackAmount: Amount = Field(validation_alias="rollbackAmount")
     roundid: Id255 | None = None
     transactionid: Id255
 
@@ -163,9 +162,7 @@ def _validate(model: type[M], data: Mapping[str, Any]) -> M:
 
 def signed_payload(params: Mapping[str, str]) -> str:
     """Values of the query parameters sorted by name; `request` excluded, nogsgameid as gameid."""
-    items = sorted(
-        ("gameid" if k == "nogsgameid" else k, v) for k, v in params.items() if k != "request"
-    )
+    items = sorted(("gameid" if k == "nogsgameid" else k, v) for k, v in params.items() if k != "request")
     return "".join(v for _, v in items)
 
 
@@ -253,7 +250,15 @@ async def _wager_and_result(
     m = _validate(WagerAndResultQ, q)
     o = await svc.wager_and_result(
         WagerAndResult(
-            m.accountid, m.gamesessionid, m.gameid, m.roundid, m.transactionid, m.betamount, m.result, m.gamestatus, m.frbid
+            m.accountid,
+            m.gamesessionid,
+            m.gameid,
+            m.roundid,
+            m.transactionid,
+            m.betamount,
+            m.result,
+            m.gamestatus,
+            m.frbid,
         ),
         caller,
     )
@@ -409,7 +414,9 @@ async def _wagerbybatch(request: web.Request, svc: WalletService, params: dict[s
     for bet in b.bets:
         try:
             o = await svc.wager(
-                Wager(b.account_id, b.game_session_id, b.game_id, bet.round_id, bet.transaction_id, bet.amount, bet.frb_id),
+                Wager(
+                    b.account_id, b.game_session_id, b.game_id, bet.round_id, bet.transaction_id, bet.amount, bet.frb_id
+                ),
                 caller,
             )
             last = o

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from wallet_store import money
 
-_encode_str = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+_encode_str = json.encoder.encode_basestring_ascii
 
 
 def dumps(obj: Any) -> str:

@@ -18,7 +18,7 @@ SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", WalletStore)
 SERVICE = web.AppKey("service", WalletService)
 CLOCK = web.AppKey("clock", Clock)
-METRICS: web.AppKey["Metrics"] = web.AppKey("metrics")
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 
 # per-request state, read by the logging middleware
 GROOVE_LOG: web.RequestKey[dict[str, object]] = web.RequestKey("groove_log")

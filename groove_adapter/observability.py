@@ -39,22 +39,31 @@ class Metrics:
             "gw_requests", "Requests by face, request type and code", ["face", "request", "code"], registry=r
         )
         self.latency = Histogram(
-            "gw_request_seconds", "Request latency by face and request type", ["face", "request"],
-            buckets=_LATENCY_BUCKETS, registry=r,
+            "gw_request_seconds",
+            "Request latency by face and request type",
+            ["face", "request"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
         )
         self.store_latency = Histogram(
             "gw_store_seconds", "Wallet store latency by operation", ["op"], buckets=_LATENCY_BUCKETS, registry=r
         )
         self.money = Counter(
-            "gw_money_moved", "Money moved (approximate) by request type, currency and direction",
-            ["request", "currency", "direction"], registry=r,
+            "gw_money_moved",
+            "Money moved (approximate) by request type, currency and direction",
+            ["request", "currency", "direction"],
+            registry=r,
         )
         self.duplicates = Counter("gw_duplicate_replays", "Replayed duplicate money requests", ["request"], registry=r)
-        self.refusals = Counter("gw_refusals", "Refused requests by request type and code", ["request", "code"], registry=r)
+        self.refusals = Counter(
+            "gw_refusals", "Refused requests by request type and code", ["request", "code"], registry=r
+        )
         self.rounds_open = Gauge("gw_rounds_open", "Game rounds with a wager and no completed result", registry=r)
         self.batch_size = Histogram(
-            "gw_group_commit_batch_size", "Units of work per SQLite group commit",
-            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512), registry=r,
+            "gw_group_commit_batch_size",
+            "Units of work per SQLite group commit",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
+            registry=r,
         )
         self.ready = Gauge("gw_ready", "1 when the wallet store answers", registry=r)
 
@@ -196,9 +205,9 @@ async def observe_middleware(
             fields["route"] = route.canonical if route is not None else request.path[:100]
             if face != "system":
                 request.app[METRICS].observe(face, fields["route"], status, seconds)
-        exc = request.get(LOG_EXC)
-        if exc is not None:
-            access_log.error("request", exc_info=exc, **fields)
+        failure = request.get(LOG_EXC)
+        if failure is not None:
+            access_log.error("request", exc_info=failure, **fields)
         elif face != "system" or status >= 400:
             access_log.info("request", **fields)
 

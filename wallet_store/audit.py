@@ -118,8 +118,12 @@ async def run_audit(store: WalletStore) -> AuditReport:
         report.problems.append(f"{key[0]}/{key[1]}: journal entries for a wallet that does not exist")
     async for r in store.rounds():
         report.rounds += 1
-        for name, v in (("real_bet", r.real_bet), ("bonus_bet", r.bonus_bet), ("real_win", r.real_win),
-                        ("bonus_win", r.bonus_win)):
+        for name, v in (
+            ("real_bet", r.real_bet),
+            ("bonus_bet", r.bonus_bet),
+            ("real_win", r.real_win),
+            ("bonus_win", r.bonus_win),
+        ):
             if v < 0:
                 report.problems.append(f"round {r.account_id}/{r.game_id}/{r.round_id}: {name} negative ({v})")
         if r.wagers < 0:

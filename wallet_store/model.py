@@ -352,7 +352,9 @@ def split_debit(wallet: Wallet, amount: Decimal, order: DebitOrder) -> tuple[Dec
     return money.sub(amount, bonus), bonus
 
 
-def split_win(amount: Decimal, real_bet: Decimal, bonus_bet: Decimal, default: PaysInto = "real") -> tuple[Decimal, Decimal]:
+def split_win(
+    amount: Decimal, real_bet: Decimal, bonus_bet: Decimal, default: PaysInto = "real"
+) -> tuple[Decimal, Decimal]:
     """Split a win in proportion to how the round's bets were funded.
 
     A round funded only by real money pays real; only by bonus pays bonus; a mixed round

@@ -199,7 +199,9 @@ class WalletService:
         win = None
         if rec.kind == "wagerAndResult":
             win = _win_leg(rec)
-        return _Decided(outcome=MoneyOutcome(record=rec, wallet=wallet, order=op.debit_order, duplicate=True, win_record=win))
+        return _Decided(
+            outcome=MoneyOutcome(record=rec, wallet=wallet, order=op.debit_order, duplicate=True, win_record=win)
+        )
 
     async def _run_money(self, unit: Callable[[Tx], Awaitable[_Decided]]) -> MoneyOutcome:
         decided = await self._write(unit)
@@ -630,7 +632,15 @@ class WalletService:
             await self._session_matches(tx, cmd.session_id, player)
             wager = await tx.get_tx(op.operator_id, cmd.game_id, "wager", cmd.transaction_id)
             return await self._correct(
-                tx, op, cmd, wager, kind="rollbackrollback", target_state="rolled_back", new_state="applied", sign=-1, now=now
+                tx,
+                op,
+                cmd,
+                wager,
+                kind="rollbackrollback",
+                target_state="rolled_back",
+                new_state="applied",
+                sign=-1,
+                now=now,
             )
 
         return await self._run_money(unit)
@@ -786,7 +796,13 @@ class WalletService:
             start_bonus = op.start_bonus if bonus is None else bonus
             if start_real > 0 or start_bonus > 0:
                 wallet, entry = move(
-                    wallet, kind="initial", real=start_real, bonus=start_bonus, reference="initial", reason="opening balance", now=now
+                    wallet,
+                    kind="initial",
+                    real=start_real,
+                    bonus=start_bonus,
+                    reference="initial",
+                    reason="opening balance",
+                    now=now,
                 )
                 await tx.save_wallet(wallet, [entry])
             return player, [wallet]
@@ -830,7 +846,13 @@ class WalletService:
         """A signed, journaled admin correction.  Returns (reply, replayed)."""
         now = self.clock.now()
         fingerprint = _fingerprint(
-            {"account": account_id, "currency": currency, "real": money.wire(real), "bonus": money.wire(bonus), "reason": reason}
+            {
+                "account": account_id,
+                "currency": currency,
+                "real": money.wire(real),
+                "bonus": money.wire(bonus),
+                "reason": reason,
+            }
         )
         key = f"adjust:{idempotency_key}"
 
@@ -960,7 +982,9 @@ def _settle(rnd: Round, real: Decimal, bonus: Decimal, status: str, now: datetim
     )
 
 
-def _wr_extra(cmd: WagerAndResult, real: Decimal | None = None, bonus: Decimal | None = None, wallet_tx: str = "") -> str:
+def _wr_extra(
+    cmd: WagerAndResult, real: Decimal | None = None, bonus: Decimal | None = None, wallet_tx: str = ""
+) -> str:
     data = {"win": money.wire(cmd.win), "status": cmd.status}
     if real is not None and bonus is not None:
         data |= {"real_win": money.wire(real), "bonus_win": money.wire(bonus), "wallet_tx": wallet_tx}

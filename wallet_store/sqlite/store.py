@@ -512,9 +512,7 @@ class SqliteTx:
         )
         if r is None:
             return None
-        return FreeRoundAward(
-            frbid=r[0], account_id=r[1], operator_id=r[2], pays_into=r[3], created_at=parse_iso(r[4])
-        )
+        return FreeRoundAward(frbid=r[0], account_id=r[1], operator_id=r[2], pays_into=r[3], created_at=parse_iso(r[4]))
 
     async def insert_free_rounds(self, a: FreeRoundAward) -> None:
         await self._exec(
