@@ -148,9 +148,12 @@ def to_db(value: Decimal) -> str:
     return digits
 
 
+_DB_FORM = re.compile(r"-?[0-9]{22}\.[0-9]{10}")
+
+
 def from_db(text: str) -> Decimal:
-    if len(text) == _DB_WIDTH:
-        return Decimal(text).quantize(QUANTUM)
-    if len(text) == _DB_WIDTH + 1 and text[0] == "-":
+    if not isinstance(text, str) or not _DB_FORM.fullmatch(text):
+        raise MoneyError(f"corrupt stored amount {text!r}")
+    if text[0] == "-":
         return check(-Decimal(text[1:].translate(_NINES)))
-    raise MoneyError(f"corrupt stored amount {text!r}")
+    return Decimal(text).quantize(QUANTUM)

@@ -47,7 +47,7 @@ import contextlib
 import logging
 import random
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -439,7 +439,9 @@ class PostgresTx:
         return None if r is None else _wallet(r)
 
     async def list_wallets(self, account_id: str) -> list[Wallet]:
-        rows = await self._all(f"SELECT {_WALLET_COLS} FROM wallets WHERE account_id = $1 ORDER BY currency", account_id)
+        rows = await self._all(
+            f"SELECT {_WALLET_COLS} FROM wallets WHERE account_id = $1 ORDER BY currency", account_id
+        )
         return [_wallet(r) for r in rows]
 
     async def insert_wallet(self, w: Wallet) -> None:
@@ -813,7 +815,7 @@ class PostgresStore:
 
     # streams --------------------------------------------------------------------------
 
-    async def _stream(self, sql: str, *args: Any) -> AsyncIterator[Any]:
+    async def _stream(self, sql: str, *args: Any) -> AsyncGenerator[Any, None]:
         pool = self._require_pool()
         try:
             async with (
@@ -870,6 +872,6 @@ async def _close_pool(pool: Any) -> None:
     """Close gracefully; terminate the connections still checked out after a grace period."""
     try:
         await asyncio.wait_for(pool.close(), timeout=_CLOSE_TIMEOUT)
-    except (TimeoutError, *_DRIVER_ERRORS):
+    except _DRIVER_ERRORS:  # includes TimeoutError
         log.warning("PostgreSQL pool did not close in time; terminating its connections")
         pool.terminate()

@@ -13,6 +13,13 @@ writer.
 
 One writer means every unit of work sees the effects of all units before it: that is the
 isolation (serializable) and why ``lock_player`` is a plain read here.
+
+Thread hops: aiosqlite runs each connection on its own thread and hands every statement
+across.  A wager is a dozen statements, so statement-by-statement hops would dominate.
+Instead a whole batch (or a whole read unit) is handed to the connection's thread once
+(:func:`_on_thread`), where the units' coroutines are driven to completion synchronously
+(:func:`_drive`): :class:`SqliteTx` methods are ``async def`` for the Protocol but never
+suspend, they call the thread's ``sqlite3.Connection`` directly.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -186,28 +193,22 @@ def _round(r: Any) -> Round:
 
 
 class SqliteTx:
-    """The :class:`wallet_store.ports.Tx` of the SQLite backend."""
+    """The :class:`wallet_store.ports.Tx` of the SQLite backend (runs on the connection's thread)."""
 
-    def __init__(self, conn: aiosqlite.Connection, *, writable: bool) -> None:
+    def __init__(self, conn: sqlite3.Connection, *, writable: bool) -> None:
         self._c = conn
         self._writable = writable
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        return list(await self._c.execute_fetchall(sql, params))
+        return self._c.execute(sql, params).fetchall()
 
     async def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        rows = await self._c.execute_fetchall(sql, params)
-        for row in rows:
-            return row
-        return None
+        return self._c.execute(sql, params).fetchone()
 
     async def _exec(self, sql: str, params: Sequence[Any] = ()) -> int:
         if not self._writable:
             raise TechnicalError("write attempted in a read-only unit of work")
-        cur = await self._c.execute(sql, params)
-        count = cur.rowcount
-        await cur.close()
-        return count
+        return self._c.execute(sql, params).rowcount
 
     # operators
     async def get_operator(self, operator_id: str) -> Operator | None:
@@ -346,7 +347,7 @@ class SqliteTx:
         )
         if n != 1:
             raise TechnicalError("wallet changed under the unit of work")
-        await self._c.executemany(
+        self._c.executemany(
             f"INSERT INTO journal ({_JOURNAL_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [
                 (
@@ -531,7 +532,71 @@ class SqliteTx:
         )
 
 
-_Item = tuple[Callable[[SqliteTx], Awaitable[Any]], "asyncio.Future[Any]"]
+_Unit = Callable[[SqliteTx], Awaitable[Any]]
+_Item = tuple[_Unit, "asyncio.Future[Any]"]
+
+
+def _drive(awaitable: Awaitable[T]) -> T:
+    """Run a unit of work's coroutine to completion on this thread, without an event loop.
+
+    SqliteTx methods never suspend, so a unit finishes in one ``send``.  A unit that awaits
+    anything else (a sleep, a network call) is a programming error and is refused.
+    """
+    if not isinstance(awaitable, Coroutine):
+        raise TechnicalError("a unit of work must be a coroutine")
+    coro = awaitable
+    try:
+        coro.send(None)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+    coro.close()
+    raise TechnicalError("a unit of work awaited something other than the store")
+
+
+async def _on_thread(conn: aiosqlite.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
+    """Run ``fn(raw sqlite3 connection)`` on the aiosqlite connection's own thread: one hop.
+
+    Uses aiosqlite's ``_execute``/``_conn`` (private, stable since 0.17; version pinned in
+    pyproject.toml) because the public API hands over one statement at a time.
+    """
+    raw = conn._conn
+    result: T = await conn._execute(fn, raw)  # type: ignore[no-untyped-call]
+    return result
+
+
+def _run_batch(raw: sqlite3.Connection, units: list[_Unit]) -> list[tuple[bool, Any]]:
+    """One transaction for the batch, one SAVEPOINT per unit (runs on the writer thread)."""
+    tx = SqliteTx(raw, writable=True)
+    raw.execute("BEGIN IMMEDIATE")
+    out: list[tuple[bool, Any]] = []
+    try:
+        for unit in units:
+            raw.execute("SAVEPOINT unit")
+            try:
+                result: Any = _drive(unit(tx))
+            except Exception as exc:
+                raw.execute("ROLLBACK TO unit")
+                raw.execute("RELEASE unit")
+                out.append((False, _translate(exc)))
+            else:
+                raw.execute("RELEASE unit")
+                out.append((True, result))
+        raw.execute("COMMIT")
+    except sqlite3.Error as exc:
+        # BEGIN, a savepoint or the COMMIT itself failed: nothing of this batch is durable.
+        with contextlib.suppress(sqlite3.Error):
+            raw.execute("ROLLBACK")
+        failure = StoreUnavailable(f"batch not committed: {exc}")
+        return [(False, failure) for _ in units]
+    return out
+
+
+def _run_read(raw: sqlite3.Connection, unit: _Unit) -> Any:
+    raw.execute("BEGIN")
+    try:
+        return _drive(unit(SqliteTx(raw, writable=False)))
+    finally:
+        raw.execute("COMMIT")
 
 
 class SqliteStore:
@@ -608,15 +673,12 @@ class SqliteStore:
                 raise
 
     async def schema_version(self) -> int:
-        rows = await self._require_writer().execute_fetchall("SELECT max(version) FROM schema_migrations")
+        if self._writer is None:
+            raise StoreUnavailable("store not open")
+        rows = await self._writer.execute_fetchall("SELECT max(version) FROM schema_migrations")
         for r in rows:
             return int(r[0] or 0)
         return 0
-
-    def _require_writer(self) -> aiosqlite.Connection:
-        if self._writer is None:
-            raise StoreUnavailable("store not open")
-        return self._writer
 
     async def close(self) -> None:
         if self._task is not None:
@@ -627,11 +689,11 @@ class SqliteStore:
         if self._queue is not None:
             while not self._queue.empty():
                 _, fut = self._queue.get_nowait()
-                if not fut.done():
-                    fut.set_exception(StoreUnavailable("store closed"))
+                _fail(fut, StoreUnavailable("store closed"))
         for r in self._reader_list:
             await r.close()
         self._reader_list = []
+        self._readers = None
         if self._writer is not None:
             await self._writer.close()
             self._writer = None
@@ -647,7 +709,7 @@ class SqliteStore:
         if self._queue is None or self._task is None or self._task.done():
             raise StoreUnavailable("store not open")
         fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        await self._queue.put((unit, fut))
+        await self._queue.put((unit, fut))  # waits when the queue is full: backpressure
         return await asyncio.shield(fut)
 
     async def _writer_loop(self) -> None:
@@ -655,67 +717,39 @@ class SqliteStore:
         conn = self._writer
         if queue is None or conn is None:
             raise StoreUnavailable("store not open")
-        tx = SqliteTx(conn, writable=True)
         while True:
             batch = [await queue.get()]
             while len(batch) < self._max_batch and not queue.empty():
                 batch.append(queue.get_nowait())
             if self.batch_observer is not None:
                 self.batch_observer(len(batch))
-            await self._run_batch(conn, tx, batch)
-
-    async def _run_batch(self, conn: aiosqlite.Connection, tx: SqliteTx, batch: list[_Item]) -> None:
-        done: list[tuple[asyncio.Future[Any], Any]] = []
-        try:
-            await conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            for _, fut in batch:
-                _fail(fut, StoreUnavailable(f"cannot begin: {exc}"))
-            return
-        for unit, fut in batch:
+            units = [u for u, _ in batch]
             try:
-                await conn.execute("SAVEPOINT unit")
-                result = await unit(tx)
-                await conn.execute("RELEASE unit")
-                done.append((fut, result))
-            except Exception as exc:
-                try:
-                    await conn.execute("ROLLBACK TO unit")
-                    await conn.execute("RELEASE unit")
-                except sqlite3.Error:
-                    log.exception("savepoint rollback failed; failing the batch")
-                    await _rollback(conn)
-                    for f, _ in done:
-                        _fail(f, StoreUnavailable("batch rolled back"))
-                    for _, f in batch:
-                        _fail(f, StoreUnavailable("batch rolled back"))
-                    return
-                _fail(fut, _translate(exc))
-        try:
-            await conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            await _rollback(conn)
-            for fut, _ in done:
-                _fail(fut, StoreUnavailable(f"commit failed: {exc}"))
-            return
-        for fut, result in done:
-            if not fut.done():
-                fut.set_result(result)
+                results = await _on_thread(conn, lambda raw, units=units: _run_batch(raw, units))  # type: ignore[misc]
+            except Exception as exc:  # the connection itself is gone
+                for _, fut in batch:
+                    _fail(fut, StoreUnavailable(f"sqlite writer failed: {exc}"))
+                continue
+            for (_, fut), (ok, value) in zip(batch, results, strict=True):
+                if fut.done():
+                    continue
+                if ok:
+                    fut.set_result(value)
+                else:
+                    fut.set_exception(value)
 
     async def read(self, unit: Callable[[Any], Awaitable[T]]) -> T:
         if self._readers is None:
             raise StoreUnavailable("store not open")
         conn = await self._readers.get()
         try:
-            await conn.execute("BEGIN")
-            try:
-                return await unit(SqliteTx(conn, writable=False))
-            finally:
-                await conn.execute("COMMIT")
+            result: T = await _on_thread(conn, lambda raw: _run_read(raw, unit))
+            return result
         except sqlite3.Error as exc:
-            raise StoreUnavailable(str(exc)) from exc
+            raise _translate(exc) from exc
         finally:
-            self._readers.put_nowait(conn)
+            if self._readers is not None:
+                self._readers.put_nowait(conn)
 
     async def _stream(self, sql: str, params: Sequence[Any] = ()) -> AsyncIterator[Any]:
         conn = await self._connect()
@@ -760,11 +794,6 @@ class SqliteStore:
 async def _ping(tx: SqliteTx) -> int:
     r = await tx._one("SELECT 1")
     return int(r[0])
-
-
-async def _rollback(conn: aiosqlite.Connection) -> None:
-    with contextlib.suppress(sqlite3.Error):
-        await conn.execute("ROLLBACK")
 
 
 def _translate(exc: Exception) -> Exception:
