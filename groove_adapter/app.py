@@ -33,6 +33,8 @@ def create_app(settings: Settings, *, store: WalletStore | None = None, clock: C
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[observe_middleware, admin.admin_middleware],
+        # Let long query strings reach /groove so they get the protocol's 1008, not a bare 400.
+        handler_args={"max_line_size": settings.max_query_bytes + 1024},
     )
     metrics = Metrics()
     raw_store = store if store is not None else make_store(settings)

@@ -6,6 +6,7 @@ one place (:data:`groove_adapter.errors.GROOVE`).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
@@ -337,10 +338,20 @@ def _caller(request: web.Request, params: Mapping[str, str]) -> Caller:
     settings = request.app[SETTINGS]
     ip = request.remote
     if settings.trusted_proxy_header:
+        # The trusted proxy appends the address it saw on the right; anything to its left was
+        # written by the client and can be forged.
         forwarded = request.headers.get(settings.trusted_proxy_header)
         if forwarded:
-            ip = forwarded.split(",")[0].strip()
+            ip = forwarded.split(",")[-1].strip()
     return Caller(ip=ip, signature=request.headers.get("X-Groove-Signature"), signed_payload=signed_payload(params))
+
+
+_ACCOUNT_RE = re.compile(r"[0-9A-Za-z]{1,60}")
+
+
+def _loggable_account(value: str) -> str:
+    """Only a well-formed account id is logged (never an e-mail or other free text)."""
+    return value if _ACCOUNT_RE.fullmatch(value) else ("<malformed>" if value else "")
 
 
 def error_body(exc: BaseException, apiversion: str) -> dict[str, Any]:
@@ -380,7 +391,7 @@ async def groove(request: web.Request) -> web.Response:
             request[LOG_EXC] = exc
     log = {
         "request": name if name in HANDLERS or name == "wagerbybatch" else "unknown",
-        "account": params.get("accountid", "")[:60],
+        "account": _loggable_account(params.get("accountid", "")),
         "code": body["code"],
     }
     request[GROOVE_LOG] = log

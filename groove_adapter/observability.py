@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from wallet_store.commands import MoneyOutcome
-from wallet_store.model import JournalEntry, Round, Wallet
+from wallet_store.model import JournalEntry, Round, TxRecord, Wallet
 from wallet_store.ports import Tx, WalletStore
 
 T = TypeVar("T")
@@ -132,6 +132,9 @@ class InstrumentedStore:
 
     def rounds(self) -> AsyncIterator[Round]:
         return self.inner.rounds()
+
+    def transactions(self) -> AsyncIterator[TxRecord]:
+        return self.inner.transactions()
 
 
 def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:

@@ -69,20 +69,24 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def make_store(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Any:
     """Factory of unopened stores on this test's own database (sqlite file / pg schema)."""
-    schema: dict[str, str] = {}
+    if backend == "sqlite":
 
-    def factory() -> WalletStore:
-        if backend == "sqlite":
+        def sqlite_factory() -> WalletStore:
             return SqliteStore(str(tmp_path / "wallet.db"))
-        from tests import pgutil
-        from wallet_store.postgres.store import PostgresStore
 
-        dsn = request.getfixturevalue("pg_run_database")
-        if "name" not in schema:
-            schema["name"] = pgutil.new_schema_name()
-        return PostgresStore(dsn, schema=schema["name"], min_size=1, max_size=8)
+        return sqlite_factory
 
-    return factory
+    from tests import pgutil
+    from wallet_store.postgres.store import PostgresStore
+
+    # Resolved here, in a synchronous fixture body, not inside a running event loop.
+    dsn = request.getfixturevalue("pg_run_database")
+    schema = pgutil.new_schema_name()
+
+    def pg_factory() -> WalletStore:
+        return PostgresStore(dsn, schema=schema, min_size=1, max_size=8)
+
+    return pg_factory
 
 
 @pytest.fixture

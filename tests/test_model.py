@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wallet_store import money
-from wallet_store.errors import OperationNotAllowed, OutOfMoney
+from wallet_store.errors import AmountOutOfRange, OperationNotAllowed, OutOfMoney
 from wallet_store.model import (
     GENESIS_HASH,
     GameSession,
@@ -127,7 +127,9 @@ def test_split_win_with_a_bet_ignores_the_default() -> None:
 
 
 @given(amounts, amounts, amounts, st.sampled_from(["real", "bonus"]))
-def test_split_win_parts_always_sum_to_amount(amount: Decimal, real_bet: Decimal, bonus_bet: Decimal, default: str) -> None:
+def test_split_win_parts_always_sum_to_amount(
+    amount: Decimal, real_bet: Decimal, bonus_bet: Decimal, default: str
+) -> None:
     r, b = split_win(amount, real_bet, bonus_bet, default)  # type: ignore[arg-type]
     assert r + b == amount
     assert r >= 0
@@ -218,11 +220,13 @@ def test_move_to_exactly_zero_is_allowed() -> None:
     assert verify_entry(e)
 
 
-def test_move_allow_negative_overdraft() -> None:
-    w, e = move(wallet("1"), kind="adjust", real=D("-3"), reference="x", now=NOW, allow_negative=True)
-    assert w.real == D("-2")
-    assert e.real_after == D("-2")
-    assert verify_entry(e)
+def test_move_refuses_a_total_beyond_decimal_32_10() -> None:
+    top = D("9999999999999999999999.9999999999")
+    w = Wallet("1", "EUR", real=top)
+    with pytest.raises(AmountOutOfRange):
+        move(w, kind="result", bonus=D("0.0000000001"), reference="x", now=NOW)
+    with pytest.raises(AmountOutOfRange):
+        move(Wallet("1", "EUR"), kind="result", real=top + 1, reference="x", now=NOW)
 
 
 def test_wallet_total_is_real_plus_bonus() -> None:

@@ -379,9 +379,17 @@ async def test_save_wallet_and_stream_journal(store: Any) -> None:
             for cur in ("EUR", "USD") if acc == "B" else ("EUR",):
                 w = await tx.get_wallet(acc, cur)
                 now = T0 + timedelta(seconds=i)
-                w1, e1 = model.move(w, kind="deposit", real=BIG, bonus=TINY, reference=f"dep-{acc}", now=now)
+                # real + bonus at the very top of Decimal(32,10)
+                w1, e1 = model.move(w, kind="deposit", real=BIG - TINY, bonus=TINY, reference=f"dep-{acc}", now=now)
                 w2, e2 = model.move(
-                    w1, kind="bet", real=-BIG, bonus=-TINY, reserved=D("0.5"), reference="r1", reason="spin", now=T_IST
+                    w1,
+                    kind="bet",
+                    real=TINY - BIG,
+                    bonus=-TINY,
+                    reserved=D("0.5"),
+                    reference="r1",
+                    reason="spin",
+                    now=T_IST,
                 )
                 w3, e3 = model.move(w2, kind="win", real=D("140.25"), reference="r1", now=T_LATE)
                 await tx.save_wallet(w3, [e1, e2, e3])
@@ -401,7 +409,7 @@ async def test_save_wallet_and_stream_journal(store: Any) -> None:
         assert_same(by_key[key_entry(e)], e)
         assert model.verify_entry(e)
     neg = next(e for e in journal if e.kind == "bet")
-    assert str(neg.real_delta) == "-9999999999999999999999.9999999999"
+    assert str(neg.real_delta) == "-9999999999999999999999.9999999998"
     assert neg.bonus_delta == -TINY
 
     only_b = await collect(store.journal("B"))

@@ -7,14 +7,17 @@ Streams the journal (ordered by account, currency, seq) and the wallets, and che
 * each entry's ``*_after`` equals the previous ``*_after`` plus its delta (before of the
   first entry is zero);
 * the wallet's stored balances, seq and last hash equal the last entry's;
-* no balance is negative; rounds have non-negative bets and wins.
+* no balance is negative;
+* every round's bets, wins and counts equal what its transactions add up to.
 
-Memory is bounded by one wallet at a time.
+Memory: one small record per wallet and per round.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from . import money
 from .model import GENESIS_HASH, JournalEntry, Wallet, verify_entry
@@ -97,6 +100,45 @@ def _check_wallet(chain: _Chain | None, w: Wallet, report: AuditReport) -> None:
         report.problems.append(f"{where}: wallet is at seq {w.seq} but the journal ends at seq {c.seq}")
 
 
+@dataclass
+class _RoundSum:
+    real_bet: Decimal = money.ZERO
+    bonus_bet: Decimal = money.ZERO
+    real_win: Decimal = money.ZERO
+    bonus_win: Decimal = money.ZERO
+    wagers: int = 0
+    results: int = 0
+
+
+async def _round_totals(store: WalletStore) -> dict[tuple[str, str, str], _RoundSum]:
+    """What each round's money must be, from its transactions: live bets, paid wins.
+
+    Bets: successful wagers / wagerAndResults still applied (not rolled back). Wins: results
+    not reversed and the win legs of wagerAndResults.  Jackpots are payouts outside rounds.
+    """
+    sums: dict[tuple[str, str, str], _RoundSum] = {}
+    async for t in store.transactions():
+        if not t.ok or t.kind not in ("wager", "wagerAndResult", "result"):
+            continue
+        s = sums.setdefault((t.account_id, t.scope, t.round_id), _RoundSum())
+        if t.kind == "result":
+            s.results += 1
+            if t.state == "applied":
+                s.real_win = money.add(s.real_win, t.real)
+                s.bonus_win = money.add(s.bonus_win, t.bonus)
+            continue
+        if t.state == "applied":
+            s.wagers += 1
+            s.real_bet = money.add(s.real_bet, t.real)
+            s.bonus_bet = money.add(s.bonus_bet, t.bonus)
+        if t.kind == "wagerAndResult" and t.extra:
+            leg = json.loads(t.extra)
+            s.results += 1
+            s.real_win = money.add(s.real_win, money.parse(leg["real_win"]))
+            s.bonus_win = money.add(s.bonus_win, money.parse(leg["bonus_win"]))
+    return sums
+
+
 async def run_audit(store: WalletStore) -> AuditReport:
     report = AuditReport()
     chains: dict[tuple[str, str], _Chain] = {}
@@ -116,8 +158,10 @@ async def run_audit(store: WalletStore) -> AuditReport:
         _check_wallet(chains.get(key), w, report)
     for key in chains.keys() - seen:
         report.problems.append(f"{key[0]}/{key[1]}: journal entries for a wallet that does not exist")
+    expected = await _round_totals(store)
     async for r in store.rounds():
         report.rounds += 1
+        where = f"round {r.account_id}/{r.game_id}/{r.round_id}"
         for name, v in (
             ("real_bet", r.real_bet),
             ("bonus_bet", r.bonus_bet),
@@ -125,7 +169,17 @@ async def run_audit(store: WalletStore) -> AuditReport:
             ("bonus_win", r.bonus_win),
         ):
             if v < 0:
-                report.problems.append(f"round {r.account_id}/{r.game_id}/{r.round_id}: {name} negative ({v})")
-        if r.wagers < 0:
-            report.problems.append(f"round {r.account_id}/{r.game_id}/{r.round_id}: negative wager count")
+                report.problems.append(f"{where}: {name} negative ({v})")
+        exp = expected.pop((r.account_id, r.game_id, r.round_id), _RoundSum())
+        got = (r.real_bet, r.bonus_bet, r.real_win, r.bonus_win, r.wagers, r.results)
+        want = (exp.real_bet, exp.bonus_bet, exp.real_win, exp.bonus_win, exp.wagers, exp.results)
+        if got != want:
+            report.problems.append(
+                f"{where}: round says bets {r.real_bet}/{r.bonus_bet} wins {r.real_win}/{r.bonus_win}"
+                f" ({r.wagers} wagers, {r.results} results) but its transactions add up to bets"
+                f" {exp.real_bet}/{exp.bonus_bet} wins {exp.real_win}/{exp.bonus_win}"
+                f" ({exp.wagers} wagers, {exp.results} results)"
+            )
+    for rkey in expected:
+        report.problems.append(f"round {rkey[0]}/{rkey[1]}/{rkey[2]}: transactions for a round that does not exist")
     return report

@@ -90,6 +90,10 @@ class UnknownAccount(OperationNotAllowed):
     """Unknown account."""
 
 
+class AmountOutOfRange(OperationNotAllowed):
+    """The amount or resulting balance does not fit Decimal(32,10)."""
+
+
 class WagerNotFound(Refusal):
     """Wager not found."""
 
@@ -120,6 +124,7 @@ REFUSALS: dict[str, type[Refusal]] = {
         Refusal,
         OperationNotAllowed,
         UnknownAccount,
+        AmountOutOfRange,
         WagerNotFound,
         RoundClosed,
         OutOfMoney,

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Literal, Protocol
 
 from . import money
-from .errors import OperationNotAllowed, OutOfMoney
+from .errors import AmountOutOfRange, OperationNotAllowed, OutOfMoney
 
 DebitOrder = Literal["cash_money", "bonus_money"]
 PlayerStatus = Literal["active", "blocked", "self_excluded"]
@@ -208,17 +208,23 @@ def move(
     reference: str,
     reason: str = "",
     now: datetime,
-    allow_negative: bool = False,
 ) -> tuple[Wallet, JournalEntry]:
     """Apply signed deltas to a wallet and produce the journal entry that records it.
 
     The only way balances change.  Refuses (``OutOfMoney``) to take any balance below zero
-    unless ``allow_negative`` (admin corrections configured to allow overdraft).
+    (overdraft is not supported: the schemas enforce it too), and (``AmountOutOfRange``) any
+    change after which a balance, or the reported total real + bonus + reserved, would not
+    fit Decimal(32,10) -- refused before anything is written, never discovered at reply time.
     """
-    real_after = money.add(wallet.real, real)
-    bonus_after = money.add(wallet.bonus, bonus)
-    reserved_after = money.add(wallet.reserved, reserved)
-    if not allow_negative and (real_after < 0 or bonus_after < 0 or reserved_after < 0):
+    try:
+        real, bonus, reserved = money.check(real), money.check(bonus), money.check(reserved)
+        real_after = money.add(wallet.real, real)
+        bonus_after = money.add(wallet.bonus, bonus)
+        reserved_after = money.add(wallet.reserved, reserved)
+        money.add(money.add(real_after, bonus_after), reserved_after)
+    except money.MoneyError as exc:
+        raise AmountOutOfRange("the balance would exceed Decimal(32,10)") from exc
+    if real_after < 0 or bonus_after < 0 or reserved_after < 0:
         raise OutOfMoney("insufficient funds")
     seq = wallet.seq + 1
     digest = entry_hash(

@@ -7,6 +7,11 @@ effect outside the transaction, because a backend may run it again (PostgreSQL r
 serialization failure, deadlock or unique-key race) or run it in one transaction together
 with other units (SQLite group commit, each unit inside its own SAVEPOINT).
 
+Rules for a unit of work: it awaits nothing but the Tx (the SQLite backend drives it to
+completion on the connection's thread and refuses one that suspends), and it never catches
+a store/driver error to carry on (PostgreSQL aborts the transaction on the first failed
+statement; the backend refuses to report such a unit as committed).
+
 Locking contract (what makes concurrent duplicates move money once):
 
 * every money unit of work first calls :meth:`Tx.lock_player` for each account it touches,
@@ -118,3 +123,7 @@ class WalletStore(Protocol):
     def wallets(self) -> AsyncIterator[Wallet]: ...
 
     def rounds(self) -> AsyncIterator[Round]: ...
+
+    def transactions(self) -> AsyncIterator[TxRecord]:
+        """Every money request record (idempotency records), streamed."""
+        ...

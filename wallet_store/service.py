@@ -45,6 +45,7 @@ from .commands import (
 )
 from .errors import (
     AccountBlocked,
+    AmountOutOfRange,
     AuthenticationFailed,
     CallerNotAllowed,
     Conflict,
@@ -160,6 +161,7 @@ class WalletService:
         currency: str,
         refusal: Refusal,
         state: Literal["refused", "tombstone"] = "refused",
+        extra: str = "",
     ) -> _Decided:
         await tx.insert_tx(
             TxRecord(
@@ -176,6 +178,7 @@ class WalletService:
                 wallet_tx=new_tx_id(),
                 state=state,
                 created_at=self.clock.now(),
+                extra=extra,
             )
         )
         return _Decided(refusal=refusal)
@@ -311,6 +314,7 @@ class WalletService:
                 amount=amount,
                 currency=session.currency,
                 refusal=r,
+                extra=extra,
             )
 
         tomb = await tx.get_tx(op.operator_id, cmd.game_id, "rollback", cmd.transaction_id)
@@ -381,9 +385,17 @@ class WalletService:
                 pays = award.pays_into if award is not None else "real"
             wreal, wbonus = split_win(cmd.win, rnd.real_bet, rnd.bonus_bet, pays)
             if cmd.win > 0:
-                wallet, entry = move(
-                    wallet, kind="result", real=wreal, bonus=wbonus, reference=f"{kind}:{cmd.transaction_id}", now=now
-                )
+                try:
+                    wallet, entry = move(
+                        wallet,
+                        kind="result",
+                        real=wreal,
+                        bonus=wbonus,
+                        reference=f"{kind}:{cmd.transaction_id}",
+                        now=now,
+                    )
+                except AmountOutOfRange as r:
+                    return await refuse(r)
                 entries.append(entry)
             rnd = _settle(rnd, wreal, wbonus, cmd.status, now)
             rec = replace(rec, extra=_wr_extra(cmd, wreal, wbonus, new_tx_id()))
@@ -467,18 +479,18 @@ class WalletService:
         bonus_bet = rnd.bonus_bet if rnd else money.ZERO
         real, bonus = split_win(cmd.amount, real_bet, bonus_bet, pays)
         if cmd.amount > 0:
-            wallet, entry = move(
-                wallet, kind=kind, real=real, bonus=bonus, reference=f"{kind}:{cmd.transaction_id}", now=now
-            )
+            try:
+                wallet, entry = move(
+                    wallet, kind=kind, real=real, bonus=bonus, reference=f"{kind}:{cmd.transaction_id}", now=now
+                )
+            except AmountOutOfRange as r:
+                return await refuse(r)
             await tx.save_wallet(wallet, [entry])
-        if rnd is None and kind == "result":
-            rnd = Round(cmd.account_id, cmd.game_id, cmd.round_id, currency, created_at=now)
-        if rnd is not None:
-            if kind == "result" or rnd.status == "open":
-                rnd = _settle(rnd, real, bonus, cmd.status, now, count=kind == "result")
-            else:
-                rnd = replace(rnd, real_win=money.add(rnd.real_win, real), bonus_win=money.add(rnd.bonus_win, bonus))
-            await tx.save_round(rnd)
+        # Jackpots are payouts beside the round: they never open, close or count in it.
+        if kind == "result":
+            if rnd is None:
+                rnd = Round(cmd.account_id, cmd.game_id, cmd.round_id, currency, created_at=now)
+            await tx.save_round(_settle(rnd, real, bonus, cmd.status, now))
         rec = TxRecord(
             operator_id=op.operator_id,
             scope=cmd.game_id,
@@ -553,14 +565,17 @@ class WalletService:
             if wallet is None:
                 return await refuse(UnknownCurrency("wallet missing"))
             if wager.amount > 0:
-                wallet, entry = move(
-                    wallet,
-                    kind="rollback",
-                    real=wager.real,
-                    bonus=wager.bonus,
-                    reference=f"rollback:{cmd.transaction_id}",
-                    now=now,
-                )
+                try:
+                    wallet, entry = move(
+                        wallet,
+                        kind="rollback",
+                        real=wager.real,
+                        bonus=wager.bonus,
+                        reference=f"rollback:{cmd.transaction_id}",
+                        now=now,
+                    )
+                except AmountOutOfRange as r:
+                    return await refuse(r)
                 await tx.save_wallet(wallet, [entry])
             if rnd is not None:
                 await tx.save_round(
@@ -696,10 +711,10 @@ class WalletService:
                     reference=f"{kind}:{cmd.transaction_id}",
                     now=now,
                 )
-            except OutOfMoney as r:
+            except (OutOfMoney, AmountOutOfRange) as r:
                 return await refuse(r)
             await tx.save_wallet(wallet, [entry])
-        rnd = await tx.get_round(cmd.account_id, cmd.game_id, target.round_id)
+        rnd = await tx.get_round(cmd.account_id, cmd.game_id, target.round_id) if target.kind != "jackpot" else None
         if rnd is not None:
             if kind == "reversewin":
                 rnd = replace(
@@ -970,13 +985,13 @@ async def _require_player(tx: Tx, account_id: str) -> Player:
     return p
 
 
-def _settle(rnd: Round, real: Decimal, bonus: Decimal, status: str, now: datetime, *, count: bool = True) -> Round:
+def _settle(rnd: Round, real: Decimal, bonus: Decimal, status: str, now: datetime) -> Round:
     closed = status == "completed"
     return replace(
         rnd,
         real_win=money.add(rnd.real_win, real),
         bonus_win=money.add(rnd.bonus_win, bonus),
-        results=rnd.results + (1 if count else 0),
+        results=rnd.results + 1,
         status="closed" if closed else rnd.status,
         closed_at=now if closed else rnd.closed_at,
     )

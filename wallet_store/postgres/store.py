@@ -50,7 +50,7 @@ import re
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
 
@@ -850,6 +850,12 @@ class PostgresStore:
             async for r in q:
                 yield _round(r)
 
+    async def transactions(self) -> AsyncIterator[TxRecord]:
+        q = self._stream(f"SELECT {_TX_COLS} FROM transactions ORDER BY account_id, scope, round_id")
+        async with contextlib.aclosing(q):
+            async for r in q:
+                yield _tx(r)
+
     # tools ----------------------------------------------------------------------------
 
     async def execute_raw(self, sql: str, *args: Any) -> str:
@@ -875,3 +881,11 @@ async def _close_pool(pool: Any) -> None:
     except _DRIVER_ERRORS:  # includes TimeoutError
         log.warning("PostgreSQL pool did not close in time; terminating its connections")
         pool.terminate()
+
+
+if TYPE_CHECKING:
+    from ..ports import Tx, WalletStore
+
+    def _conforms(tx: PostgresTx, store: PostgresStore) -> tuple[Tx, WalletStore]:
+        """Static check (mypy): both classes implement the Protocols."""
+        return tx, store

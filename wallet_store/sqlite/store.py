@@ -653,12 +653,13 @@ class SqliteStore:
         await conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
         )
-        rows = await conn.execute_fetchall("SELECT version FROM schema_migrations")
-        done = {r[0] for r in rows}
         for version, sql in MIGRATIONS:
-            if version in done:
-                continue
+            # Re-read under the write lock: another process may have applied it meanwhile.
             await conn.execute("BEGIN IMMEDIATE")
+            rows = await conn.execute_fetchall("SELECT 1 FROM schema_migrations WHERE version = ?", (version,))
+            if rows:
+                await conn.execute("COMMIT")
+                continue
             try:
                 # executescript would COMMIT first; run the statements one by one instead.
                 for stmt in _split_sql(sql):
@@ -781,6 +782,10 @@ class SqliteStore:
     async def rounds(self) -> AsyncIterator[Round]:
         async for r in self._stream(f"SELECT {_ROUND_COLS} FROM rounds ORDER BY account_id, game_id, round_id"):
             yield _round(r)
+
+    async def transactions(self) -> AsyncIterator[TxRecord]:
+        async for r in self._stream(f"SELECT {_TX_COLS} FROM transactions ORDER BY account_id, scope, round_id"):
+            yield _tx(r)
 
     async def execute_raw(self, sql: str, params: Sequence[Any] = ()) -> None:
         """For tests and tools that must touch the file behind the service's back."""

@@ -1,0 +1,17 @@
+-- TODO: REST scenarios of issue 7, for when the REST faces exist (issue "REST faces on the
+-- same store").  Not run by bench/run.py yet; it lists them as "todo" rows.
+--
+--   rest_balance_by_email: GET /api/player-balances/player/by-email/bench%010d@example.com
+--       header X-Game-Secret-Key: <a game key the dataset must create for operator 11>
+--       (gen_dataset.py already writes the e-mail bench%010d@example.com per player)
+--   rest_debit: POST /api/player-balances/debit  {player id or e-mail, currency EUR,
+--       amount "0.01", idempotency key = c.uid(n)}; check new_balance in the reply
+--   private_balance: GET /api/private/users/{identity}/wallets/balance  (x-api-key)
+--   private_debit: POST /api/private/users/{identity}/wallet/EUR/transactions
+--       (idempotencyKey = c.uid(n))
+--
+-- Before they can be benchmarked: the dataset needs a game with a known key (stored only as
+-- a hash: gen_dataset.py must write the hash of a fixed bench key), and the per-game rate
+-- limits (individual 2000/min, e-mail lookups 1500/min) must be configurable high enough
+-- for the benchmark game, or every figure measures the 429 path.
+error("bench/lua/rest_todo.lua: the REST endpoints do not exist yet")
