@@ -215,9 +215,17 @@ async def observe_middleware(
             access_log.info("request", **fields)
 
 
+async def _open_rounds(tx: Tx) -> int:
+    return await tx.count_open_rounds()
+
+
 async def metrics_handler(request: web.Request) -> web.Response:
     from .keys import METRICS, STORE
 
     m = request.app[METRICS]
-    m.ready.set(1 if await request.app[STORE].ping() else 0)
+    store = request.app[STORE]
+    ready = await store.ping()
+    m.ready.set(1 if ready else 0)
+    if ready:
+        m.rounds_open.set(await store.read(_open_rounds))
     return web.Response(body=m.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})

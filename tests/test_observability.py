@@ -210,3 +210,17 @@ async def test_access_log_does_not_echo_a_malformed_account_id(api: Api, seeded:
     assert e["code"] == 1008
     assert e["request"] == "getbalance"
     assert email not in repr(logs)
+
+
+async def test_rounds_open_gauge_counts_wagers_without_a_completed_result(
+    api: Api, client: TestClient, seeded: dict[str, str]
+) -> None:
+    for rnd in ("r1", "r2"):
+        body = await api.groove("wager", gameid="g", roundid=rnd, transactionid=f"w-{rnd}", betamount="1", **seeded)
+        assert body["code"] == 200
+    body = await api.groove(
+        "result", gameid="g", roundid="r1", transactionid="res-r1", result="0", gamestatus="completed", **seeded
+    )
+    assert body["code"] == 200
+    text = await (await client.get("/metrics")).text()
+    assert "gw_rounds_open 1.0" in text

@@ -87,6 +87,10 @@ class Tx(Protocol):
     async def get_free_rounds(self, frbid: str) -> FreeRoundAward | None: ...
     async def insert_free_rounds(self, award: FreeRoundAward) -> None: ...
 
+    async def count_open_rounds(self) -> int:
+        """Rounds with a wager and no completed result (money in limbo)."""
+        ...
+
     # admin idempotency (adjustments)
     async def get_admin_op(self, key: str) -> tuple[str, str] | None:
         """(fingerprint, stored JSON reply) of an admin write done with this key."""

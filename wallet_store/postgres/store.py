@@ -653,6 +653,10 @@ class PostgresTx:
         )
 
     # admin idempotency
+    async def count_open_rounds(self) -> int:
+        r = await self._one("SELECT count(*) FROM rounds WHERE status = 'open' AND wagers > 0")
+        return int(r[0])
+
     async def get_admin_op(self, key: str) -> tuple[str, str] | None:
         r = await self._one("SELECT fingerprint, reply FROM admin_ops WHERE key = $1", key)
         return None if r is None else (r[0], r[1])

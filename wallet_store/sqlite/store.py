@@ -521,6 +521,10 @@ class SqliteTx:
             (a.frbid, a.account_id, a.operator_id, a.pays_into, iso(a.created_at)),
         )
 
+    async def count_open_rounds(self) -> int:
+        r = await self._one("SELECT count(*) FROM rounds WHERE status = 'open' AND wagers > 0")
+        return int(r[0])
+
     async def get_admin_op(self, key: str) -> tuple[str, str] | None:
         r = await self._one("SELECT fingerprint, reply FROM admin_ops WHERE key = ?", (key,))
         return None if r is None else (r[0], r[1])
