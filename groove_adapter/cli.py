@@ -225,6 +225,44 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_migrate_data(args: argparse.Namespace) -> int:
+    from wallet_store.migrate_data import MigrationRefused, migrate_data
+
+    try:
+        source_settings = Settings(**{"database_url": args.source})
+        target_settings = Settings(**{"database_url": args.target})
+    except ValidationError as exc:
+        raise SystemExit(f"groove-wallet: bad setting: {exc}") from None
+    if source_settings.is_sqlite and not os.path.exists(source_settings.sqlite_path):
+        print(f"groove-wallet: no such SQLite file: {source_settings.sqlite_path}", file=sys.stderr)
+        return 2
+
+    async def run_migration() -> str:
+        source = make_store(source_settings)
+        target = make_store(target_settings)
+        await source.open()
+        try:
+            _ensure_dir(target_settings)
+            await target.open()
+            try:
+                report = await migrate_data(source, target, args.operator)
+                audit = await run_audit(target)
+            finally:
+                await target.close()
+        finally:
+            await source.close()
+        if not audit.ok:
+            raise MigrationRefused("audit of the target failed:\n" + audit.text())
+        return report.text() + "\n" + audit.text()
+
+    try:
+        print(asyncio.run(run_migration()))
+    except E.WalletError as exc:
+        print(f"groove-wallet: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="groove-wallet", description="Operator-side seamless wallet")
     sub = p.add_subparsers(dest="command", required=True)
@@ -273,6 +311,12 @@ def build_parser() -> argparse.ArgumentParser:
     au = sub.add_parser("audit", help="check that balances equal the journal; exit 1 on drift")
     db(au)
     au.set_defaults(fn=cmd_audit)
+
+    md = sub.add_parser("migrate-data", help="copy operators, players, wallets and journal to an empty store")
+    md.add_argument("--from", dest="source", required=True, help="source store, sqlite:///PATH")
+    md.add_argument("--to", dest="target", required=True, help="target store, postgresql://... (empty)")
+    md.add_argument("--operator", help="migrate only this operator (default: all)")
+    md.set_defaults(fn=cmd_migrate_data)
     return p
 
 
