@@ -16,7 +16,7 @@ from wallet_store.model import GameSession, Limits, Operator, Player, Wallet, is
 
 from .errors import HTTP, lookup
 from .jsonout import json_response, loads
-from .keys import CLOCK, SERVICE, SETTINGS
+from .keys import CLOCK, REST_SERVICE, SERVICE, SETTINGS
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -90,6 +90,12 @@ class LimitsIn(_Body):
     loss_day: NonNeg | None = None
     loss_week: NonNeg | None = None
     loss_month: NonNeg | None = None
+
+
+class GameIn(_Body):
+    operator_id: OperatorId
+    game_id: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_-]{1,64}$")]
+    name: Name
 
 
 class FreeRoundsIn(_Body):
@@ -332,6 +338,25 @@ async def close_session(request: web.Request) -> web.Response:
     return json_response({"gamesessionid": sid, "closed": True})
 
 
+async def create_game(request: web.Request) -> web.Response:
+    """Register a game for the REST faces; its secret key is in this reply only (stored hashed)."""
+    b = await _body(request, GameIn)
+    game, secret = await request.app[REST_SERVICE].create_game(
+        operator_id=b.operator_id, game_id=b.game_id, name=b.name
+    )
+    return json_response(
+        {
+            "game_id": game.game_id,
+            "operator_id": game.operator_id,
+            "name": game.name,
+            "secret_key": secret,
+            "created_at": iso(game.created_at),
+            "note": "the secret key is shown once; only its SHA-256 hash is stored",
+        },
+        status=201,
+    )
+
+
 def routes() -> list[web.RouteDef]:
     return [
         web.post("/admin/operators", create_operator),
@@ -346,4 +371,5 @@ def routes() -> list[web.RouteDef]:
         web.post("/admin/players/{account_id}/free-rounds", award_free_rounds),
         web.post("/admin/sessions", open_session),
         web.delete("/admin/sessions/{session_id}", close_session),
+        web.post("/admin/games", create_game),
     ]

@@ -10,13 +10,15 @@ from config import Settings
 from wallet_store.factory import make_store
 from wallet_store.model import Clock, SystemClock
 from wallet_store.ports import WalletStore
+from wallet_store.rest_service import RestService
 from wallet_store.service import WalletService
 
-from . import admin
+from . import admin, rest
 from .groove import groove
 from .jsonout import json_response
-from .keys import CLOCK, METRICS, SERVICE, SETTINGS, STORE
+from .keys import CLOCK, METRICS, REST_SERVICE, SERVICE, SETTINGS, STORE
 from .observability import InstrumentedStore, Metrics, metrics_handler, observe_middleware
+from .openapi import openapi_json
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -48,6 +50,7 @@ def create_app(settings: Settings, *, store: WalletStore | None = None, clock: C
     app[STORE] = instrumented
     app[CLOCK] = the_clock
     app[SERVICE] = WalletService(instrumented, the_clock, session_ttl=settings.session_ttl_seconds)
+    app[REST_SERVICE] = RestService(instrumented, the_clock)
 
     async def store_ctx(app: web.Application) -> AsyncIterator[None]:
         await raw_store.open()
@@ -61,4 +64,6 @@ def create_app(settings: Settings, *, store: WalletStore | None = None, clock: C
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_handler)
     app.router.add_routes(admin.routes())
+    app.router.add_routes(rest.routes())
+    app.router.add_get("/openapi.json", openapi_json)
     return app

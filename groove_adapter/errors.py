@@ -48,6 +48,18 @@ HTTP: dict[type[BaseException], int] = {
     Exception: 500,
 }
 
+# Player Balance API: the REST table above (422 for a refused debit, 409 for a reused key).
+PLAYER_BALANCE: dict[type[BaseException], int] = HTTP
+
+# Private wallet API: its OpenAPI lists 400/401/500, so business refusals (insufficient
+# funds, blocked account) are 400; unknown identity 404 and a reused idempotency key 409.
+PRIVATE: dict[type[BaseException], int] = {
+    **HTTP,
+    E.Refusal: 400,
+    E.OutOfMoney: 400,
+    E.AccountBlocked: 400,
+}
+
 
 def lookup(table: dict[type[BaseException], V], exc: BaseException) -> V:
     for cls in type(exc).__mro__:

@@ -9,6 +9,7 @@ from aiohttp import web
 from config import Settings
 from wallet_store.model import Clock
 from wallet_store.ports import WalletStore
+from wallet_store.rest_service import RestService
 from wallet_store.service import WalletService
 
 if TYPE_CHECKING:
@@ -18,6 +19,7 @@ SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", WalletStore)
 SERVICE = web.AppKey("service", WalletService)
 CLOCK = web.AppKey("clock", Clock)
+REST_SERVICE = web.AppKey("rest_service", RestService)
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 
 # per-request state, read by the logging middleware

@@ -267,6 +267,26 @@ def move(
 
 
 @dataclass(frozen=True, slots=True)
+class Game:
+    """A game registered by an operator for the REST faces.
+
+    Its secret key is shown once at registration; only ``key_hash`` (SHA-256 hex of the key)
+    is stored.  A game sees only its own operator's players.
+    """
+
+    game_id: str
+    operator_id: str
+    name: str
+    key_hash: str
+    created_at: datetime
+
+
+def key_hash(secret: str) -> str:
+    """SHA-256 hex of a game's secret key (what the store keeps)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
 class Round:
     account_id: str
     game_id: str

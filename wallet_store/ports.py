@@ -28,6 +28,7 @@ from typing import Protocol, TypeVar
 
 from .model import (
     FreeRoundAward,
+    Game,
     GameSession,
     JournalEntry,
     Limits,
@@ -97,6 +98,15 @@ class Tx(Protocol):
         ...
 
     async def insert_admin_op(self, key: str, fingerprint: str, reply: str, at: datetime) -> None: ...
+
+    # games of the REST faces (schema version 2)
+    async def get_game(self, game_id: str) -> Game | None: ...
+    async def get_game_by_key_hash(self, key_hash: str) -> Game | None: ...
+    async def insert_game(self, game: Game) -> None: ...
+
+    async def list_journal(self, account_id: str, currency: str) -> list[JournalEntry]:
+        """Every journal entry of one wallet, in ``seq`` order (history pages are cut from it)."""
+        ...
 
 
 class WalletStore(Protocol):

@@ -170,6 +170,19 @@ CREATE TABLE admin_ops (
 );
 """,
     ),
+    (
+        2,
+        """
+CREATE TABLE games (
+    game_id     text COLLATE "C" PRIMARY KEY,
+    operator_id text COLLATE "C" NOT NULL REFERENCES operators(operator_id),
+    name        text NOT NULL,
+    key_hash    text COLLATE "C" NOT NULL UNIQUE,
+    created_at  timestamptz NOT NULL
+);
+CREATE INDEX games_operator ON games(operator_id);
+""",
+    ),
 ]
 
 

@@ -57,6 +57,7 @@ import asyncpg
 from ..errors import Conflict, StoreUnavailable, TechnicalError, WalletError
 from ..model import (
     FreeRoundAward,
+    Game,
     GameSession,
     JournalEntry,
     Limits,
@@ -165,6 +166,12 @@ _OPERATOR_COLS = (
     "operator_id, name, currency, debit_order, signature_secret, allowed_networks, start_real, start_bonus, created_at"
 )
 _SESSION_COLS = "session_id, account_id, operator_id, currency, game_id, created_at, expires_at, closed_at"
+
+_GAME_COLS = "game_id, operator_id, name, key_hash, created_at"
+
+
+def _game(r: Any) -> Game:
+    return Game(game_id=r[0], operator_id=r[1], name=r[2], key_hash=r[3], created_at=_td(r[4]))
 
 
 def _operator(r: Any) -> Operator:
@@ -669,6 +676,33 @@ class PostgresTx:
             reply,
             _ts(at),
         )
+
+    # games (schema version 2)
+    async def get_game(self, game_id: str) -> Game | None:
+        r = await self._one(f"SELECT {_GAME_COLS} FROM games WHERE game_id = $1", game_id)
+        return None if r is None else _game(r)
+
+    async def get_game_by_key_hash(self, key_hash: str) -> Game | None:
+        r = await self._one(f"SELECT {_GAME_COLS} FROM games WHERE key_hash = $1", key_hash)
+        return None if r is None else _game(r)
+
+    async def insert_game(self, g: Game) -> None:
+        await self._exec(
+            f"INSERT INTO games ({_GAME_COLS}) VALUES ($1,$2,$3,$4,$5)",
+            g.game_id,
+            g.operator_id,
+            g.name,
+            g.key_hash,
+            _ts(g.created_at),
+        )
+
+    async def list_journal(self, account_id: str, currency: str) -> list[JournalEntry]:
+        rows = await self._all(
+            f"SELECT {_JOURNAL_COLS} FROM journal WHERE account_id = $1 AND currency = $2 ORDER BY seq",
+            account_id,
+            currency,
+        )
+        return [_journal(r) for r in rows]
 
 
 class PostgresStore:

@@ -149,4 +149,17 @@ CREATE TABLE admin_ops (
 ) STRICT, WITHOUT ROWID;
 """,
     ),
+    (
+        2,
+        """
+CREATE TABLE games (
+    game_id     TEXT PRIMARY KEY,
+    operator_id TEXT NOT NULL REFERENCES operators(operator_id),
+    name        TEXT NOT NULL,
+    key_hash    TEXT NOT NULL UNIQUE,
+    created_at  TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX games_operator ON games(operator_id);
+""",
+    ),
 ]
