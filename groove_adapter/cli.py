@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import secrets
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -18,6 +19,7 @@ from wallet_store.audit import run_audit
 from wallet_store.factory import make_store
 from wallet_store.model import Operator, SystemClock
 from wallet_store.ports import WalletStore
+from wallet_store.rest_service import RestService
 from wallet_store.service import WalletService
 
 T = TypeVar("T")
@@ -156,8 +158,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for p in DEMO_PLAYERS:
             s = await svc.open_session(p["account_id"], game_id="80102", currency=None, ttl_seconds=86400)
             sessions.append((p["account_id"], s.session_id))
+        # A game key for the REST faces: keys are stored hashed, so each demo run registers a
+        # fresh demo game to be able to print its key.
+        _, key = await RestService(store, SystemClock()).create_game(
+            operator_id=DEMO_OPERATOR, game_id=f"demo{secrets.token_hex(3)}", name="Demo Slots"
+        )
+        keys.append(key)
         return sessions
 
+    keys: list[str] = []
     sessions = asyncio.run(_with_store(settings, demo))
     print("\nopen game sessions (24 h):")
     for acct, sid in sessions:
@@ -172,6 +181,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"  curl '{base}/groove?request=result&{common}&gameid=80102&roundid=r1&transactionid=t2"
         "&result=25&gamestatus=completed'"
     )
+    key = keys[0]
+    print(f"\nREST game key (shown once): {key}")
+    print(f"  curl -H 'X-Game-Secret-Key: {key}' '{base}/api/player-balances/player/{acct}'")
+    print(f"  curl -H 'X-Game-Secret-Key: {key}' '{base}/api/player-balances/player/by-email/demo.player@example.com'")
+    print(
+        f"  curl -X POST -H 'X-Game-Secret-Key: {key}' -H 'Content-Type: application/json'"
+        f" {base}/api/player-balances/debit"
+        f' -d \'{{"player_id":"{acct}","currency":"EUR","amount":"1.50","idempotency_key":"demo-1"}}\''
+    )
+    print(f"  curl -H 'x-api-key: {key}' '{base}/api/private/users/{acct}/wallets/balance'")
+    print(f"  curl -H 'x-api-key: {key}' '{base}/api/private/users/{acct}/wallets/EUR/transactions?page=1&limit=20'")
     return 0
 
 
