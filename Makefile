@@ -36,5 +36,9 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
+# Long crash test: kill -9 the real server 20 times under load; prints violations (must be 0).
+crashtest: $(STAMP)
+	$(BIN)/python tools/crashtest.py --kills 20 --seconds 60
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
