@@ -206,6 +206,32 @@ class WalletService:
             outcome=MoneyOutcome(record=rec, wallet=wallet, order=op.debit_order, duplicate=True, win_record=win)
         )
 
+    async def _settle_prelude(
+        self,
+        tx: Tx,
+        cmd: Result | Jackpot | Rollback | ReverseWin | RollbackRollback,
+        caller: Caller,
+        kind: str,
+    ) -> tuple[Player, Operator, GameSession | None, _Decided | None]:
+        """The start of every call that settles or corrects a wager (accepted after expiry).
+
+        Lock the account, authenticate the caller, replay a known transaction id (or refuse a
+        mismatch), and refuse a session that belongs to another account.  Returns the decided
+        replay as the last element when there is one.
+        """
+        player = await tx.lock_player(cmd.account_id)
+        if player is None:
+            raise UnknownAccount("unknown account")
+        op = await self._authenticate(tx, player.operator_id, caller)
+        existing = await tx.get_tx(op.operator_id, cmd.game_id, kind, cmd.transaction_id)
+        if existing is not None:
+            replay = await self._replay(
+                tx, existing, account_id=cmd.account_id, round_id=cmd.round_id, amount=cmd.amount
+            )
+            return player, op, None, replay
+        session = await self._session_matches(tx, cmd.session_id, player)
+        return player, op, session, None
+
     async def _run_money(self, unit: Callable[[Tx], Awaitable[_Decided]]) -> MoneyOutcome:
         decided = await self._write(unit)
         if decided.refusal is not None:
@@ -431,14 +457,9 @@ class WalletService:
 
     async def _credit_unit(self, tx: Tx, cmd: Result | Jackpot, caller: Caller, *, kind: str) -> _Decided:
         now = self.clock.now()
-        player = await tx.lock_player(cmd.account_id)
-        if player is None:
-            raise UnknownAccount("unknown account")
-        op = await self._authenticate(tx, player.operator_id, caller)
-        existing = await tx.get_tx(op.operator_id, cmd.game_id, kind, cmd.transaction_id)
-        if existing is not None:
-            return await self._replay(tx, existing, account_id=cmd.account_id, round_id=cmd.round_id, amount=cmd.amount)
-        session = await self._session_matches(tx, cmd.session_id, player)
+        player, op, session, replay = await self._settle_prelude(tx, cmd, caller, kind)
+        if replay is not None:
+            return replay
         rnd = await tx.get_round(cmd.account_id, cmd.game_id, cmd.round_id)
         currency = rnd.currency if rnd else (session.currency if session else player.currency)
         frbid = cmd.frbid if isinstance(cmd, Result) else None
@@ -515,16 +536,9 @@ class WalletService:
     async def rollback(self, cmd: Rollback, caller: Caller) -> MoneyOutcome:
         async def unit(tx: Tx) -> _Decided:
             now = self.clock.now()
-            player = await tx.lock_player(cmd.account_id)
-            if player is None:
-                raise UnknownAccount("unknown account")
-            op = await self._authenticate(tx, player.operator_id, caller)
-            existing = await tx.get_tx(op.operator_id, cmd.game_id, "rollback", cmd.transaction_id)
-            if existing is not None:
-                return await self._replay(
-                    tx, existing, account_id=cmd.account_id, round_id=cmd.round_id, amount=cmd.amount
-                )
-            session = await self._session_matches(tx, cmd.session_id, player)
+            player, op, session, replay = await self._settle_prelude(tx, cmd, caller, "rollback")
+            if replay is not None:
+                return replay
             wager = await tx.get_tx(op.operator_id, cmd.game_id, "wager", cmd.transaction_id)
             currency = wager.currency if wager else (session.currency if session else player.currency)
             amount = cmd.amount if cmd.amount is not None else (wager.amount if wager else money.ZERO)
@@ -615,19 +629,14 @@ class WalletService:
 
         async def unit(tx: Tx) -> _Decided:
             now = self.clock.now()
-            player = await tx.lock_player(cmd.account_id)
-            if player is None:
-                raise UnknownAccount("unknown account")
-            op = await self._authenticate(tx, player.operator_id, caller)
-            existing = await tx.get_tx(op.operator_id, cmd.game_id, "reversewin", cmd.transaction_id)
-            if existing is not None:
-                return await self._replay(tx, existing, account_id=cmd.account_id, round_id=None, amount=cmd.amount)
-            await self._session_matches(tx, cmd.session_id, player)
+            _, op, _, replay = await self._settle_prelude(tx, cmd, caller, "reversewin")
+            if replay is not None:
+                return replay
             win = await tx.get_tx(op.operator_id, cmd.game_id, "result", cmd.transaction_id)
             if win is None:
                 win = await tx.get_tx(op.operator_id, cmd.game_id, "jackpot", cmd.transaction_id)
             return await self._correct(
-                tx, op, cmd, win, kind="reversewin", target_state="applied", new_state="reversed", sign=-1, now=now
+                tx, op, cmd, win, kind="reversewin", target_state="applied", new_state="reversed", now=now
             )
 
         return await self._run_money(unit)
@@ -637,14 +646,9 @@ class WalletService:
 
         async def unit(tx: Tx) -> _Decided:
             now = self.clock.now()
-            player = await tx.lock_player(cmd.account_id)
-            if player is None:
-                raise UnknownAccount("unknown account")
-            op = await self._authenticate(tx, player.operator_id, caller)
-            existing = await tx.get_tx(op.operator_id, cmd.game_id, "rollbackrollback", cmd.transaction_id)
-            if existing is not None:
-                return await self._replay(tx, existing, account_id=cmd.account_id, round_id=None, amount=cmd.amount)
-            await self._session_matches(tx, cmd.session_id, player)
+            _, op, _, replay = await self._settle_prelude(tx, cmd, caller, "rollbackrollback")
+            if replay is not None:
+                return replay
             wager = await tx.get_tx(op.operator_id, cmd.game_id, "wager", cmd.transaction_id)
             return await self._correct(
                 tx,
@@ -654,7 +658,6 @@ class WalletService:
                 kind="rollbackrollback",
                 target_state="rolled_back",
                 new_state="applied",
-                sign=-1,
                 now=now,
             )
 
@@ -670,7 +673,6 @@ class WalletService:
         kind: str,
         target_state: str,
         new_state: Literal["applied", "reversed"],
-        sign: int,
         now: datetime,
     ) -> _Decided:
         round_id = cmd.round_id or (target.round_id if target else "")
@@ -706,8 +708,8 @@ class WalletService:
                 wallet, entry = move(
                     wallet,
                     kind=kind,
-                    real=target.real * sign,
-                    bonus=target.bonus * sign,
+                    real=-target.real,
+                    bonus=-target.bonus,
                     reference=f"{kind}:{cmd.transaction_id}",
                     now=now,
                 )
