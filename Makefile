@@ -36,6 +36,10 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
+# Benchmark vs a bare aiohttp baseline (see bench/README.md); e.g. make bench BENCH_ARGS="--huge --profile"
+bench: $(STAMP)
+	bench/run.sh $(BENCH_ARGS)
+
 # Long crash test: kill -9 the real server 20 times under load; prints violations (must be 0).
 crashtest: $(STAMP)
 	$(BIN)/python tools/crashtest.py --kills 20 --seconds 60

@@ -204,6 +204,7 @@ class Measurement:
     group_commit_mean_batch: float | None = None
     group_commits_per_s: float | None = None
     server_cpu: dict[str, Any] | None = None
+    host_cpus: dict[str, Any] | None = None
 
     @property
     def label(self) -> str:
@@ -253,6 +254,38 @@ def run_wrk(
             data["wrk_stdout"] = proc.stdout
             return data
     raise RuntimeError(f"wrk gave no BENCH_JSON (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+
+
+def cpu_stat() -> dict[str, list[int]]:
+    """/proc/stat per-CPU jiffies: user nice system idle iowait irq softirq steal."""
+    out: dict[str, list[int]] = {}
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/stat").read_text().splitlines():
+            if line.startswith("cpu") and line[3:4].isdigit():
+                name, *vals = line.split()
+                out[name[3:]] = [int(v) for v in vals[:8]]
+    return out
+
+
+def host_split(
+    before: dict[str, list[int]], after: dict[str, list[int]], cpus: dict[str, str | None]
+) -> dict[str, Any]:
+    """Busy / steal / iowait share of the server's and the load generator's CPU over a figure.
+    Steal is time the hypervisor gave our vCPU to someone else: the noisy-neighbour signal."""
+    out: dict[str, Any] = {}
+    for role, cpu in cpus.items():
+        if cpu is None or cpu not in before or cpu not in after:
+            continue
+        d = [a - b for a, b in zip(after[cpu], before[cpu], strict=False)]
+        total = sum(d) or 1
+        user, nice, system, _idle, iowait, irq, softirq, steal = (d + [0] * 8)[:8]
+        out[role] = {
+            "cpu": cpu,
+            "busy_pct": round(100.0 * (user + nice + system + irq + softirq) / total, 1),
+            "steal_pct": round(100.0 * steal / total, 1),
+            "iowait_pct": round(100.0 * iowait / total, 1),
+        }
+    return out
 
 
 def thread_times(pid: int) -> dict[int, tuple[str, int, int, int]]:
@@ -475,6 +508,7 @@ class Bench:
         before = scrape_batches(server) if server.name != "baseline" else None
         assert server.proc is not None
         times0 = thread_times(server.proc.pid)
+        host0 = cpu_stat()
         for _ in range(max(1, self.a.repeat)):
             runs.append(
                 run_wrk(
@@ -514,6 +548,7 @@ class Bench:
             repeats=[round(r, 1) for r in rates],
         )
         times1 = thread_times(server.proc.pid)
+        m.host_cpus = host_split(host0, cpu_stat(), {"server": self.server_cpu, "load": self.load_cpu}) or None
         if times0 and times1:
             m.server_cpu = cpu_split(
                 server.proc.pid,
@@ -534,6 +569,10 @@ class Bench:
             c = m.server_cpu
             batch += f"  server CPU {c['core_pct']}% of a core: " + ", ".join(
                 f"{k} {v}%" for k, v in c["threads_pct"].items() if v >= 0.5
+            )
+        if m.host_cpus:
+            batch += "  host: " + ", ".join(
+                f"{k} cpu{v['cpu']} busy {v['busy_pct']}% steal {v['steal_pct']}%" for k, v in m.host_cpus.items()
             )
         flag = batch + ("" if m.bad == 0 else f"  !! {m.bad} non-200 replies: {m.bad_codes} e.g. {m.bad_sample[:200]}")
         self.log(
@@ -1032,6 +1071,18 @@ def summarize_profile(raw: str, seconds: int, rate: int, top: int = 15) -> dict[
 _STATES = ("CPU", "GIL wait", "fsync", "file I/O", "socket/file write", "socket/file read", "idle")
 
 
+def _host(x: dict[str, Any], role: str) -> str:
+    h = (x.get("host_cpus") or {}).get(role)
+    return f"{h['busy_pct']:.0f}% / {h['steal_pct']:.0f}%" if h else "—"
+
+
+def _others(x: dict[str, Any]) -> str:
+    """CPU of the server's core used by anything but the server (other processes, interrupts)."""
+    h = (x.get("host_cpus") or {}).get("server")
+    c = x.get("server_cpu")
+    return f"{max(0.0, h['busy_pct'] - c['core_pct']):.0f}%" if h and c else "—"
+
+
 def _r(x: float | None, digits: int = 2) -> str:
     return "—" if x is None else f"{x:.{digits}f}x"
 
@@ -1109,11 +1160,16 @@ def markdown(res: dict[str, Any]) -> str:
     lines += [
         "",
         "Server CPU during each figure, from `/proc/PID/task/*/stat` (utime+stime; 100% = the one pinned core). "
-        "Threads: event loop = main thread; sqlite writer / readers = the aiosqlite connection threads.",
+        "Threads: event loop = main thread; sqlite writer / readers = the aiosqlite connection threads. "
+        "Core busy / steal from `/proc/stat`: steal = time the hypervisor ran someone else on our vCPU "
+        "(noisy neighbour); others on server core = core busy minus the server's own CPU (other processes "
+        "on the machine). A saturated figure with server CPU well under 100%, steal or others above a few % "
+        "was disturbed.",
         "",
         "| scenario | accounts | load | server CPU | event loop | sqlite writer | sqlite readers "
-        "| CPU µs/request | ctx switches/request |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+        "| CPU µs/request | ctx switches/request | server core busy / steal | others on server core "
+        "| wrk core busy / steal |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for x in res["measurements"]:
         c = x.get("server_cpu")
@@ -1125,7 +1181,8 @@ def markdown(res: dict[str, Any]) -> str:
             f"| {x['scenario']} | {_fmt_count(x['accounts'])} | {load} | {c['core_pct']:.0f}% | "
             f"{tp.get('event loop', 0):.0f}% | {tp.get('sqlite writer', 0):.0f}% | "
             f"{tp.get('sqlite readers', 0):.0f}% | "
-            f"{c['cpu_us_per_request']:.0f} | {c['context_switches_per_request']:.1f} |"
+            f"{c['cpu_us_per_request']:.0f} | {c['context_switches_per_request']:.1f} | "
+            f"{_host(x, 'server')} | {_others(x)} | {_host(x, 'load')} |"
         )
     lines += ["", "TODO rows: " + "; ".join(f"`{t['scenario']}` ({t['what']}): {t['why']}" for t in res["todo"]), ""]
     lines += ["## Targets (issue 7)", "", "| target | measured | met |", "|---|---|---|"]
