@@ -656,8 +656,8 @@ class SqliteStore:
         self._n_readers = read_connections
         self._busy = busy_timeout_ms
         self._writer: aiosqlite.Connection | None = None
-        self._readers: asyncio.Queue[aiosqlite.Connection] | None = None
         self._reader_list: list[aiosqlite.Connection] = []
+        self._next_reader = 0
         self._queue: asyncio.Queue[_Item] | None = None
         self._task: asyncio.Task[None] | None = None
         self.batch_observer: Callable[[int], None] | None = None
@@ -673,12 +673,10 @@ class SqliteStore:
     async def open(self) -> None:
         self._writer = await self._connect()
         await self._migrate(self._writer)
-        self._readers = asyncio.Queue()
         for _ in range(self._n_readers):
             r = await self._connect()
             await r.execute("PRAGMA query_only = ON")
             self._reader_list.append(r)
-            self._readers.put_nowait(r)
         self._queue = asyncio.Queue(maxsize=self._queue_size)
         self._task = asyncio.create_task(self._writer_loop(), name="sqlite-writer")
 
@@ -724,10 +722,9 @@ class SqliteStore:
             while not self._queue.empty():
                 _, fut = self._queue.get_nowait()
                 _fail(fut, StoreUnavailable("store closed"))
-        for r in self._reader_list:
+        readers, self._reader_list = self._reader_list, []
+        for r in readers:
             await r.close()
-        self._reader_list = []
-        self._readers = None
         if self._writer is not None:
             await self._writer.close()
             self._writer = None
@@ -773,17 +770,18 @@ class SqliteStore:
                     fut.set_exception(value)
 
     async def read(self, unit: Callable[[Any], Awaitable[T]]) -> T:
-        if self._readers is None:
+        # No check-out: a whole read unit is one job on a connection's own FIFO thread queue,
+        # so reads are spread round-robin and served in arrival order (a check-out pool let
+        # new arrivals overtake woken waiters and starved some readers for seconds).
+        if not self._reader_list:
             raise StoreUnavailable("store not open")
-        conn = await self._readers.get()
+        self._next_reader = (self._next_reader + 1) % len(self._reader_list)
+        conn = self._reader_list[self._next_reader]
         try:
             result: T = await _on_thread(conn, lambda raw: _run_read(raw, unit))
             return result
-        except sqlite3.Error as exc:
-            raise _translate(exc) from exc
-        finally:
-            if self._readers is not None:
-                self._readers.put_nowait(conn)
+        except (sqlite3.Error, ValueError) as exc:  # ValueError: aiosqlite connection closed
+            raise StoreUnavailable(f"sqlite read failed: {exc}") from exc
 
     async def _stream(self, sql: str, params: Sequence[Any] = ()) -> AsyncIterator[Any]:
         conn = await self._connect()
