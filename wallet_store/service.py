@@ -232,6 +232,41 @@ class WalletService:
         session = await self._session_matches(tx, cmd.session_id, player)
         return player, op, session, None
 
+    async def _applied(
+        self,
+        tx: Tx,
+        op: Operator,
+        cmd: Result | Jackpot | Rollback | ReverseWin | RollbackRollback,
+        wallet: Wallet,
+        *,
+        kind: str,
+        round_id: str,
+        amount: Decimal,
+        currency: str,
+        real: Decimal,
+        bonus: Decimal,
+        now: datetime,
+    ) -> _Decided:
+        """Record a settling request as applied (its idempotency record) and decide it."""
+        rec = TxRecord(
+            operator_id=op.operator_id,
+            scope=cmd.game_id,
+            kind=kind,
+            transaction_id=cmd.transaction_id,
+            account_id=cmd.account_id,
+            round_id=round_id,
+            amount=amount,
+            currency=currency,
+            outcome="ok",
+            message="",
+            wallet_tx=new_tx_id(),
+            real=real,
+            bonus=bonus,
+            created_at=now,
+        )
+        await tx.insert_tx(rec)
+        return _Decided(outcome=MoneyOutcome(record=rec, wallet=wallet, order=op.debit_order, duplicate=False))
+
     async def _run_money(self, unit: Callable[[Tx], Awaitable[_Decided]]) -> MoneyOutcome:
         decided = await self._write(unit)
         if decided.refusal is not None:
@@ -512,24 +547,19 @@ class WalletService:
             if rnd is None:
                 rnd = Round(cmd.account_id, cmd.game_id, cmd.round_id, currency, created_at=now)
             await tx.save_round(_settle(rnd, real, bonus, cmd.status, now))
-        rec = TxRecord(
-            operator_id=op.operator_id,
-            scope=cmd.game_id,
+        return await self._applied(
+            tx,
+            op,
+            cmd,
+            wallet,
             kind=kind,
-            transaction_id=cmd.transaction_id,
-            account_id=cmd.account_id,
             round_id=cmd.round_id,
             amount=cmd.amount,
             currency=currency,
-            outcome="ok",
-            message="",
-            wallet_tx=new_tx_id(),
             real=real,
             bonus=bonus,
-            created_at=now,
+            now=now,
         )
-        await tx.insert_tx(rec)
-        return _Decided(outcome=MoneyOutcome(record=rec, wallet=wallet, order=op.debit_order, duplicate=False))
 
     # ------------------------------------------------------------------ rollback
 
@@ -601,24 +631,19 @@ class WalletService:
                     )
                 )
             await tx.update_tx_state(replace(wager, state="rolled_back"))
-            rec = TxRecord(
-                operator_id=op.operator_id,
-                scope=cmd.game_id,
+            return await self._applied(
+                tx,
+                op,
+                cmd,
+                wallet,
                 kind="rollback",
-                transaction_id=cmd.transaction_id,
-                account_id=cmd.account_id,
                 round_id=cmd.round_id,
                 amount=wager.amount,
                 currency=wager.currency,
-                outcome="ok",
-                message="",
-                wallet_tx=new_tx_id(),
                 real=wager.real,
                 bonus=wager.bonus,
-                created_at=now,
+                now=now,
             )
-            await tx.insert_tx(rec)
-            return _Decided(outcome=MoneyOutcome(record=rec, wallet=wallet, order=op.debit_order, duplicate=False))
 
         return await self._run_money(unit)
 
@@ -731,24 +756,19 @@ class WalletService:
                 )
             await tx.save_round(rnd)
         await tx.update_tx_state(replace(target, state=new_state))
-        rec = TxRecord(
-            operator_id=op.operator_id,
-            scope=cmd.game_id,
+        return await self._applied(
+            tx,
+            op,
+            cmd,
+            wallet,
             kind=kind,
-            transaction_id=cmd.transaction_id,
-            account_id=cmd.account_id,
             round_id=target.round_id,
             amount=cmd.amount,
             currency=target.currency,
-            outcome="ok",
-            message="",
-            wallet_tx=new_tx_id(),
             real=target.real,
             bonus=target.bonus,
-            created_at=now,
+            now=now,
         )
-        await tx.insert_tx(rec)
-        return _Decided(outcome=MoneyOutcome(record=rec, wallet=wallet, order=op.debit_order, duplicate=False))
 
     # ------------------------------------------------------------------ operator administration
 
