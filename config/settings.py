@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # sessions
     session_ttl_seconds: int = Field(3600, ge=1, le=30 * 86400)
 
+    # monitoring: background audit every N seconds, exported as gw_audit_* metrics (0 = off)
+    audit_interval_seconds: float = Field(600.0, ge=0, le=86_400)
+
     # networking
     trusted_proxy_header: str | None = None  # e.g. "X-Forwarded-For", when behind a proxy we trust
 
@@ -49,11 +52,50 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
 
+    # REST rate limits: requests per minute per game and endpoint class, plus a burst
+    # allowance in percent of that figure (the Player Balance API seed: 2000 / 100 / 1500,
+    # +50 %).  Per-game overrides live in the store (PUT /admin/games/{id}/rate-limits).
+    rate_limit_enabled: bool = True
+    rate_limit_individual_per_min: int = Field(2000, ge=1, le=1_000_000)
+    rate_limit_batch_per_min: int = Field(100, ge=1, le=1_000_000)
+    rate_limit_email_per_min: int = Field(1500, ge=1, le=1_000_000)
+    rate_limit_write_per_min: int = Field(2000, ge=1, le=1_000_000)
+    rate_limit_burst_percent: int = Field(50, ge=0, le=1000)
+    rate_limit_cache_seconds: float = Field(10.0, ge=0, le=3600)  # how long an instance caches overrides
+    # Shared limits across instances (redis:// or rediss://); unset: per-instance, in memory.
+    redis_url: str | None = None
+    redis_key_prefix: str = Field("gw:rl:", min_length=1, max_length=64)
+    redis_timeout_seconds: float = Field(0.25, gt=0, le=10)
+    redis_retry_seconds: float = Field(5.0, gt=0, le=600)  # after a Redis failure, local limits this long
+
+    # live balance updates (GET /ws/balance-updates)
+    ws_max_subscribers_per_key: int = Field(50, ge=1, le=100_000)  # open connections per game, per instance
+    ws_queue_size: int = Field(256, ge=1, le=100_000)  # messages queued per client before it is dropped
+    ws_max_emails_per_subscription: int = Field(100, ge=1, le=10_000)  # players one connection may follow
+    ws_auth_timeout_seconds: float = Field(10.0, gt=0, le=300)  # time to authenticate after connecting
+    ws_max_message_bytes: int = Field(65_536, ge=1024, le=4 * 1_048_576)  # largest client message
+
+    # holds and write flows (transfers, currency sends, purchases; wallet_store.flows)
+    hold_ttl_seconds: int = Field(3600, ge=60, le=30 * 86400)  # a transfer/send's hold expires after this
+    hold_sweep_interval_seconds: float = Field(30.0, gt=0, le=3600)  # how often expired holds are released
+    sms_code_attempts: int = Field(3, ge=1, le=10)  # wrong codes before the flow is cancelled
+    max_pending_holds: int = Field(10, ge=1, le=1000)  # open transfers/sends per player
+    max_purchase_usd: int = Field(10_000, ge=1, le=1_000_000)  # largest currency purchase, USD
+
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, v: str) -> str:
         if not (v.startswith("sqlite:///") or v.startswith(("postgresql://", "postgres://"))):
             raise ValueError("database_url must be sqlite:///PATH or postgresql://...")
+        return v
+
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _redis_scheme(cls, v: object) -> object:
+        if v == "":
+            return None  # GW_REDIS_URL= (set but empty) means "no Redis"
+        if isinstance(v, str) and not v.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("redis_url must be redis://, rediss:// or unix://")
         return v
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeVar
@@ -12,11 +13,14 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 
 from wallet_store import errors as E
 from wallet_store import money
+from wallet_store.model import Currency as CurrencyModel
 from wallet_store.model import GameSession, Limits, Operator, Player, Wallet, iso
+from wallet_store.rate_limits import MAX_BURST_PERCENT, MAX_PER_MINUTE, GameRateLimits
 
+from . import ratelimit
 from .errors import HTTP, lookup
 from .jsonout import json_response, loads
-from .keys import CLOCK, REST_SERVICE, SERVICE, SETTINGS
+from .keys import CLOCK, RATE_LIMITER, REST_SERVICE, SERVICE, SETTINGS, STORE
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -96,6 +100,30 @@ class GameIn(_Body):
     operator_id: OperatorId
     game_id: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_-]{1,64}$")]
     name: Name
+
+
+def _rate(v: object) -> Decimal | None:
+    if v is None:
+        return None
+    d = money.coerce(v)
+    if d <= 0:
+        raise ValueError("must be greater than zero (or null for no rate)")
+    return d
+
+
+class CurrencyIn(_Body):
+    """Create or update one of an operator's currencies; omitted fields keep their value."""
+
+    name: Name | None = None
+    symbol: Annotated[str, StringConstraints(min_length=1, max_length=16, strip_whitespace=True)] | None = None
+    usd_rate: Annotated[Decimal | None, BeforeValidator(_rate)] = None  # USD value of one unit
+    start_amount: NonNeg | None = None
+    note: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class IdentityIn(_Body):
+    identity: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z._:@-]{1,128}$")]
+    account_id: AccountId
 
 
 class FreeRoundsIn(_Body):
@@ -357,8 +385,124 @@ async def create_game(request: web.Request) -> web.Response:
     )
 
 
+def currency_json(c: CurrencyModel) -> dict[str, Any]:
+    return {
+        "operator_id": c.operator_id,
+        "code": c.code,
+        "currency_id": c.currency_id,
+        "name": c.name,
+        "symbol": c.symbol,
+        "usd_rate": None if c.usd_rate is None else money.wire(c.usd_rate),
+        "start_amount": money.wire(c.start_amount),
+        "created_at": iso(c.created_at),
+        "updated_at": iso(c.updated_at),
+    }
+
+
+def _operator_param(request: web.Request) -> str:
+    op = request.match_info["operator_id"]
+    if not re.fullmatch(r"[0-9A-Za-z]{1,20}", op):
+        raise _BadRequest([{"field": "operator_id", "error": "must match [0-9A-Za-z]{1,20}"}])
+    return op
+
+
+def _code_param(request: web.Request) -> str:
+    code = request.match_info["code"]
+    if not re.fullmatch(r"[A-Z][A-Z0-9]{2,9}", code):
+        raise _BadRequest([{"field": "code", "error": "must match [A-Z][A-Z0-9]{2,9}"}])
+    return code
+
+
+async def put_currency(request: web.Request) -> web.Response:
+    """Create or update a currency (name, symbol, USD rate, starting amount); rate changes are kept."""
+    op, code = _operator_param(request), _code_param(request)
+    b = await _body(request, CurrencyIn)
+    cur, created = await request.app[REST_SERVICE].set_currency(
+        operator_id=op,
+        code=code,
+        name=b.name,
+        symbol=b.symbol,
+        usd_rate=b.usd_rate,
+        rate_given="usd_rate" in b.model_fields_set,
+        start_amount=b.start_amount,
+        note=b.note,
+    )
+    return json_response(currency_json(cur), status=201 if created else 200)
+
+
+async def list_currencies(request: web.Request) -> web.Response:
+    currencies = await request.app[REST_SERVICE].list_currencies(_operator_param(request))
+    return json_response({"currencies": [currency_json(c) for c in currencies]})
+
+
+async def currency_rates(request: web.Request) -> web.Response:
+    cur, changes = await request.app[REST_SERVICE].rate_history(_operator_param(request), _code_param(request))
+    return json_response(
+        currency_json(cur)
+        | {
+            "history": [
+                {
+                    "usd_rate": None if ch.usd_rate is None else money.wire(ch.usd_rate),
+                    "set_at": iso(ch.set_at),
+                    "note": ch.note,
+                }
+                for ch in changes
+            ]
+        }
+    )
+
+
+async def register_identity(request: web.Request) -> web.Response:
+    """Map an external identity to a player (the private wallet API's ``identity``)."""
+    op = _operator_param(request)
+    b = await _body(request, IdentityIn)
+    await request.app[REST_SERVICE].register_identity(operator_id=op, identity=b.identity, account_id=b.account_id)
+    return json_response({"operator_id": op, "identity": b.identity, "account_id": b.account_id}, status=201)
+
+
+# rate limits of a game's REST calls (schema version 5; see ratelimit.py)
+PerMinute = Annotated[int, Field(ge=1, le=MAX_PER_MINUTE, strict=True)]
+
+
+class GameRateLimitsIn(_Body):
+    """Overrides replace the game's previous ones; a null or absent field is the default."""
+
+    individual_per_min: PerMinute | None = None
+    batch_per_min: PerMinute | None = None
+    email_per_min: PerMinute | None = None
+    write_per_min: PerMinute | None = None
+    burst_percent: Annotated[int, Field(ge=0, le=MAX_BURST_PERCENT, strict=True)] | None = None
+
+
+def _game_id(request: web.Request) -> str:
+    game_id = request.match_info["game_id"]
+    if not re.fullmatch(r"[0-9A-Za-z_-]{1,64}", game_id):
+        raise _BadRequest([{"field": "game_id", "error": "must match [0-9A-Za-z_-]{1,64}"}])
+    return game_id
+
+
+async def get_game_rate_limits(request: web.Request) -> web.Response:
+    game_id = _game_id(request)
+    overrides = await ratelimit.get_overrides(request.app[STORE], game_id)
+    return json_response(ratelimit.overrides_json(request.app[RATE_LIMITER], game_id, overrides))
+
+
+async def put_game_rate_limits(request: web.Request) -> web.Response:
+    game_id = _game_id(request)
+    b = await _body(request, GameRateLimitsIn)
+    limits = GameRateLimits(game_id=game_id, updated_at=request.app[CLOCK].now(), **b.model_dump())
+    saved = await ratelimit.save_overrides(request.app[STORE], limits)
+    limiter = request.app[RATE_LIMITER]
+    limiter.invalidate(game_id)  # this instance at once; the others within GW_RATE_LIMIT_CACHE_SECONDS
+    return json_response(ratelimit.overrides_json(limiter, game_id, saved))
+
+
 def routes() -> list[web.RouteDef]:
     return [
+        web.get("/admin/operators/{operator_id}/currencies", list_currencies),
+        web.put("/admin/operators/{operator_id}/currencies/{code}", put_currency),
+        web.get("/admin/operators/{operator_id}/currencies/{code}/rates", currency_rates),
+        web.post("/admin/operators/{operator_id}/identities", register_identity),
         web.post("/admin/operators", create_operator),
         web.get("/admin/operators/{operator_id}", get_operator),
         web.post("/admin/players", create_player),
@@ -372,4 +516,6 @@ def routes() -> list[web.RouteDef]:
         web.post("/admin/sessions", open_session),
         web.delete("/admin/sessions/{session_id}", close_session),
         web.post("/admin/games", create_game),
+        web.get("/admin/games/{game_id}/rate-limits", get_game_rate_limits),
+        web.put("/admin/games/{game_id}/rate-limits", put_game_rate_limits),
     ]

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from decimal import Decimal
 
 from aiohttp import web
 
 from config import Settings
 from wallet_store.factory import make_store
+from wallet_store.flows import FlowService, FlowSettings
 from wallet_store.model import Clock, SystemClock
+from wallet_store.payments import PaymentProvider
 from wallet_store.ports import WalletStore
 from wallet_store.rest_service import RestService
 from wallet_store.service import WalletService
+from wallet_store.sms import SmsSender
 
-from . import admin, rest
+from . import admin, events, flows, ratelimit, reports, rest, ws
 from .groove import groove
 from .jsonout import json_response
-from .keys import CLOCK, METRICS, REST_SERVICE, SERVICE, SETTINGS, STORE
-from .observability import InstrumentedStore, Metrics, metrics_handler, observe_middleware
+from .keys import BUS, CLOCK, METRICS, RATE_LIMITER, REST_SERVICE, SERVICE, SETTINGS, STORE, WS_HUB
+from .observability import InstrumentedStore, Metrics, audit_monitor_ctx, metrics_handler, observe_middleware
 from .openapi import openapi_json
 
 
@@ -30,8 +34,19 @@ async def readyz(request: web.Request) -> web.Response:
     return json_response({"status": "ready" if ok else "unavailable"}, status=200 if ok else 503)
 
 
-def create_app(settings: Settings, *, store: WalletStore | None = None, clock: Clock | None = None) -> web.Application:
-    """Build the app.  Nothing connects here: the store opens in ``cleanup_ctx``."""
+def create_app(
+    settings: Settings,
+    *,
+    store: WalletStore | None = None,
+    clock: Clock | None = None,
+    sms: SmsSender | None = None,
+    payments: PaymentProvider | None = None,
+) -> web.Application:
+    """Build the app.  Nothing connects here: the store opens in ``cleanup_ctx``.
+
+    ``sms`` / ``payments``: the SMS sender and payment provider of the write flows
+    (default: the store's SMS outbox and the sandbox payment provider).
+    """
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[observe_middleware, admin.admin_middleware],
@@ -43,7 +58,11 @@ def create_app(settings: Settings, *, store: WalletStore | None = None, clock: C
     batch_observer = getattr(raw_store, "batch_observer", "missing")
     if batch_observer is None:
         raw_store.batch_observer = metrics.batch_size.observe  # type: ignore[attr-defined]
-    instrumented = InstrumentedStore(raw_store, metrics)
+    # Live updates: every committed write publishes the wallets it changed (events.py).  The
+    # publishing wrapper sits innermost, so every service built on the store below publishes.
+    bus = events.BalanceBus()
+    bus.fanout = events.fanout_for(raw_store, bus, connect_timeout=settings.pg_connect_timeout)
+    instrumented = InstrumentedStore(events.PublishingStore(raw_store, bus.publish), metrics)
     the_clock: Clock = clock or SystemClock()
     app[SETTINGS] = settings
     app[METRICS] = metrics
@@ -51,6 +70,23 @@ def create_app(settings: Settings, *, store: WalletStore | None = None, clock: C
     app[CLOCK] = the_clock
     app[SERVICE] = WalletService(instrumented, the_clock, session_ttl=settings.session_ttl_seconds)
     app[REST_SERVICE] = RestService(instrumented, the_clock)
+    app[flows.FLOWS] = FlowService(
+        instrumented,
+        the_clock,
+        settings=FlowSettings(
+            hold_ttl_seconds=settings.hold_ttl_seconds,
+            code_attempts=settings.sms_code_attempts,
+            max_pending_holds=settings.max_pending_holds,
+            max_purchase_usd=Decimal(settings.max_purchase_usd),
+        ),
+        sms_sender=sms,
+        payments=payments,
+    )
+    app[BUS] = bus
+    app[WS_HUB] = ws.WsHub(settings, bus)
+    # Redis (when configured) uses its server's clock unless a clock was injected (tests).
+    limiter = ratelimit.make_limiter(settings, instrumented, the_clock, injected_clock=clock is not None)
+    app[RATE_LIMITER] = limiter
 
     async def store_ctx(app: web.Application) -> AsyncIterator[None]:
         await raw_store.open()
@@ -58,12 +94,21 @@ def create_app(settings: Settings, *, store: WalletStore | None = None, clock: C
         await raw_store.close()
 
     app.cleanup_ctx.append(store_ctx)
+    app.cleanup_ctx.append(audit_monitor_ctx(metrics, raw_store, settings.audit_interval_seconds))
+    app.cleanup_ctx.append(flows.sweeper_ctx)  # releases expired holds; stops before the store closes
+    app.cleanup_ctx.append(events.bus_ctx(bus, instrumented))  # after the store opens, stops before it closes
+    app.cleanup_ctx.append(ratelimit.limiter_ctx(limiter))
+    app.on_shutdown.append(app[WS_HUB].shutdown)  # close live-update sockets so shutdown does not wait
     app.router.add_get("/groove", groove)
     app.router.add_post("/groove", groove)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_handler)
     app.router.add_routes(admin.routes())
+    app.router.add_routes(reports.routes())
     app.router.add_routes(rest.routes())
+    app.router.add_routes(flows.routes())
+    app.router.add_routes(flows.admin_routes())
+    app.router.add_routes(ws.routes())
     app.router.add_get("/openapi.json", openapi_json)
     return app

@@ -1,4 +1,4 @@
-"""``groove-wallet`` command line: serve, migrate, demo, add-player, open-session, audit."""
+"""``groove-wallet`` command line: serve, migrate, demo, add-player, open-session, audit, report, certify, simulate."""
 
 from __future__ import annotations
 
@@ -123,6 +123,14 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+# code, name, symbol, USD rate of one unit, starting amount for new players
+DEMO_CURRENCIES = (
+    ("EUR", "Euro", "€", "1.08", "0"),
+    ("GOLD", "Gold Coins", "GC", "0.01", "500"),
+    ("GEMS", "Premium Gems", "PG", "0.1", "0"),
+)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     settings = _settings(args)
     base = args.base_url.rstrip("/")
@@ -139,6 +147,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     created_at=SystemClock().now(),
                 )
             )
+            rest = RestService(store, SystemClock())
+            for code, name, symbol, rate, start in DEMO_CURRENCIES:
+                await rest.set_currency(
+                    operator_id=DEMO_OPERATOR,
+                    code=code,
+                    name=name,
+                    symbol=symbol,
+                    usd_rate=money.parse(rate),
+                    rate_given=True,
+                    start_amount=money.parse(start),
+                    note="demo",
+                )
             for p in DEMO_PLAYERS:
                 await svc.create_player(
                     operator_id=DEMO_OPERATOR,
@@ -151,7 +171,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     real=money.parse(p["real"]),
                     bonus=money.parse(p["bonus"]),
                 )
-            print("demo data created: operator 11 (Demo Casino, EUR) and 3 players")
+            await rest.register_identity(
+                operator_id=DEMO_OPERATOR, identity="demo-user-1", account_id=DEMO_PLAYERS[0]["account_id"]
+            )
+            print(
+                "demo data created: operator 11 (Demo Casino: EUR, GOLD, GEMS with USD rates), 3 players,"
+                " external identity demo-user-1"
+            )
         except E.Conflict:
             print("demo data already present; opening fresh sessions")
         sessions = []
@@ -190,7 +216,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f" {base}/api/player-balances/debit"
         f' -d \'{{"player_id":"{acct}","currency":"EUR","amount":"1.50","idempotency_key":"demo-1"}}\''
     )
+    print(
+        f"  curl -X POST -H 'X-Game-Secret-Key: {key}' -H 'Content-Type: application/json'"
+        f" {base}/api/player-balances/convert"
+        f' -d \'{{"player_id":"{acct}","from_currency":"GOLD","to_currency":"GEMS","amount":"100",'
+        f'"idempotency_key":"demo-cv-1"}}\''
+    )
+    print(f"  curl -H 'X-Game-Secret-Key: {key}' '{base}/api/player-balances/player/{acct}/history?currency=EUR'")
+    print(f"  curl -H 'X-Game-Secret-Key: {key}' '{base}/api/player-balances/player/{acct}/analytics?period=day'")
     print(f"  curl -H 'x-api-key: {key}' '{base}/api/private/users/{acct}/wallets/balance'")
+    print(f"  curl -H 'x-api-key: {key}' '{base}/api/private/users/demo-user-1/wallets/balance'")
     print(f"  curl -H 'x-api-key: {key}' '{base}/api/private/users/{acct}/wallets/EUR/transactions?page=1&limit=20'")
     return 0
 
@@ -245,6 +280,44 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Print a report (see wallet_store/reports.py) as JSON or CSV on stdout."""
+    from groove_adapter.jsonout import dumps
+    from wallet_store import reports
+
+    settings = _settings(args)
+    now = SystemClock().now()
+    try:
+        fmt = reports.parse_format(args.format)
+        op = reports.check_operator(args.operator) if getattr(args, "operator", None) else None
+        if args.report == "open-rounds":
+            older_than = reports.parse_seconds(args.older_than, "--older-than")
+        elif args.report == "liability":
+            month = reports.parse_month(args.month)[0]
+        else:
+            account = reports.check_account(args.account)
+            start = reports.parse_instant(args.start, "--from")
+            end = reports.parse_instant(args.end, "--to")
+            currency = reports.check_currency(args.currency) if args.currency else None
+
+        async def build(store: WalletStore) -> reports.Report:
+            if args.report == "open-rounds":
+                return await reports.open_rounds(store, now=now, older_than=older_than, operator_id=op)
+            if args.report == "liability":
+                return await reports.liability(store, month=month, now=now, operator_id=op)
+            return await reports.statement(store, account_id=account, start=start, end=end, currency=currency)
+
+        report = asyncio.run(_with_store(settings, build))
+    except E.WalletError as exc:
+        print(f"groove-wallet: {exc.message}", file=sys.stderr)
+        return 2
+    if fmt == "csv":
+        sys.stdout.write(reports.to_csv(report.columns, report.rows()))
+    else:
+        print(dumps(report.to_json()))
+    return 0
+
+
 def cmd_migrate_data(args: argparse.Namespace) -> int:
     from wallet_store.migrate_data import MigrationRefused, migrate_data
 
@@ -281,6 +354,90 @@ def cmd_migrate_data(args: argparse.Namespace) -> int:
         print(f"groove-wallet: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def cmd_certify(args: argparse.Namespace) -> int:
+    from . import certify
+
+    if args.list:
+        print(certify.list_scenarios(), end="")
+        return 0
+    if not args.url:
+        print("groove-wallet certify: --url is required (e.g. http://127.0.0.1:8080/groove)", file=sys.stderr)
+        return 2
+    cfg = certify.Config(
+        url=args.url,
+        secret=args.secret,
+        account=args.account,
+        session=args.session,
+        second_account=args.second_account,
+        second_session=args.second_session,
+        expired_session=args.expired_session,
+        frbid=args.frbid,
+        admin_url=args.admin_url,
+        admin_token=args.admin_token,
+        currency=args.currency,
+        game=args.game,
+        device=args.device,
+        apiversion=args.apiversion,
+        concurrency=args.concurrency,
+        timeout=args.timeout,
+        only=args.only or [],
+    )
+    stream = args.format == "text" and not args.output
+
+    def on_result(r: certify.ScenarioResult) -> None:
+        print(certify.text_line(r), flush=True)
+        details = certify.text_details(r, args.verbose)
+        if details:
+            print(details, flush=True)
+
+    if stream:
+        print(f"groove-wallet certify {args.url}", flush=True)
+    try:
+        report = asyncio.run(certify.run_certify(cfg, on_result if stream else None))
+    except certify.CertifyError as exc:
+        print(f"groove-wallet certify: {exc}", file=sys.stderr)
+        return 2
+    if stream:
+        print(certify.render_text_summary(report))
+    else:
+        out = certify.render(report, args.format, args.verbose)
+        if args.output:
+            with open(args.output, "w", encoding="utf-8") as f:
+                f.write(out)
+            print(certify.render_text_summary(report).strip(), file=sys.stderr)
+        else:
+            sys.stdout.write(out)
+    if args.require_all and report.count("skip"):
+        return 1
+    return 0 if report.ok else 1
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from . import simulate
+
+    cfg = simulate.SimConfig(
+        url=args.url,
+        admin_url=args.admin_url,
+        admin_token=args.admin_token,
+        players=args.players,
+        rounds=args.rounds,
+        concurrency=args.concurrency,
+        seed=args.seed,
+        game=args.game,
+        currency=args.currency,
+        timeout=args.timeout,
+        signed=not args.unsigned,
+        progress=not args.quiet,
+    )
+    try:
+        result = asyncio.run(simulate.run_simulation(cfg))
+    except simulate.SimulationError as exc:
+        print(f"groove-wallet simulate: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(result.json() if args.format == "json" else result.text())
+    return 0 if result.ok else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -332,11 +489,83 @@ def build_parser() -> argparse.ArgumentParser:
     db(au)
     au.set_defaults(fn=cmd_audit)
 
+    rp = sub.add_parser("report", help="regulator reports: open-rounds, liability, statement (JSON or CSV)")
+    rsub = rp.add_subparsers(dest="report", required=True)
+
+    def fmt(sp: argparse.ArgumentParser) -> None:
+        db(sp)
+        sp.add_argument("--format", choices=["json", "csv"], default="json")
+
+    ro = rsub.add_parser("open-rounds", help="rounds with a wager and no completed result, older than N seconds")
+    fmt(ro)
+    ro.add_argument("--older-than", default="3600", help="seconds (default 3600)")
+    ro.add_argument("--operator", help="only this operator's players")
+    rl = rsub.add_parser("liability", help="player funds at the end of a month (UTC) by operator and currency")
+    fmt(rl)
+    rl.add_argument("--month", required=True, help="YYYY-MM, a month that has ended")
+    rl.add_argument("--operator", help="only this operator")
+    rs = rsub.add_parser("statement", help="every movement of one player's wallets in [from, to)")
+    fmt(rs)
+    rs.add_argument("--account", required=True)
+    rs.add_argument("--from", dest="start", required=True, help="YYYY-MM-DD (UTC) or ISO 8601 with a timezone")
+    rs.add_argument("--to", dest="end", required=True, help="exclusive; same forms as --from")
+    rs.add_argument("--currency", help="only this wallet")
+    rp.set_defaults(fn=cmd_report)
+
     md = sub.add_parser("migrate-data", help="copy operators, players, wallets and journal to an empty store")
     md.add_argument("--from", dest="source", required=True, help="source store, sqlite:///PATH")
     md.add_argument("--to", dest="target", required=True, help="target store, postgresql://... (empty)")
     md.add_argument("--operator", help="migrate only this operator (default: all)")
     md.set_defaults(fn=cmd_migrate_data)
+
+    ce = sub.add_parser(
+        "certify",
+        help="play the aggregator against a /groove endpoint; report every protocol rule as pass/fail",
+        description="Exit 0 when no scenario failed, 1 when one did, 2 when setup failed.",
+    )
+    ce.add_argument("--url", help="the wallet's /groove endpoint, e.g. https://wallet.example/groove")
+    ce.add_argument("--secret", help="the operator's X-Groove-Signature secret (signature scenarios need it)")
+    ce.add_argument("--account", help="a funded test account (at least 20 spendable)")
+    ce.add_argument("--session", help="a live game session of --account")
+    ce.add_argument("--second-account", help="another account of the same operator")
+    ce.add_argument("--second-session", help="a live game session of --second-account")
+    ce.add_argument("--expired-session", help="an expired game session of --account")
+    ce.add_argument("--frbid", help="a free-round award id of --account")
+    ce.add_argument("--admin-token", help="set everything up through this service's admin API instead")
+    ce.add_argument("--admin-url", help="admin API base URL (default: the --url's origin)")
+    ce.add_argument("--currency", default="EUR", help="currency of the operator created through the admin API")
+    ce.add_argument("--game", default="80102", help="gameid / nogsgameid to play")
+    ce.add_argument("--device", default="desktop", choices=["desktop", "mobile"])
+    ce.add_argument("--apiversion", default="1.2")
+    ce.add_argument("--concurrency", type=int, default=20, help="copies sent at once in the concurrency scenarios")
+    ce.add_argument("--timeout", type=float, default=15.0, help="seconds per request")
+    ce.add_argument("--only", action="append", metavar="PATTERN", help="run matching scenario ids (glob or prefix)")
+    ce.add_argument("--format", choices=["text", "json", "junit"], default="text")
+    ce.add_argument("--output", help="write the report to this file instead of stdout")
+    ce.add_argument("--verbose", action="store_true", help="text: show the exchanges of passing scenarios too")
+    ce.add_argument("--require-all", action="store_true", help="exit 1 when a scenario was skipped")
+    ce.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    ce.set_defaults(fn=cmd_certify)
+
+    si = sub.add_parser(
+        "simulate",
+        help="simulated aggregator load; checks every player's balance against what it expects",
+        description="Sets up its own operator and players through the admin API. Exit 0 when every balance matched.",
+    )
+    si.add_argument("--url", required=True, help="the wallet's /groove endpoint")
+    si.add_argument("--admin-token", required=True, help="admin API token (players and sessions are created there)")
+    si.add_argument("--admin-url", help="admin API base URL (default: the --url's origin)")
+    si.add_argument("--players", type=int, default=10)
+    si.add_argument("--rounds", type=int, default=50, help="game rounds per player")
+    si.add_argument("--concurrency", type=int, default=32, help="players playing at the same time")
+    si.add_argument("--seed", type=int, help="random seed (a run is reproducible per player)")
+    si.add_argument("--game", default="80102")
+    si.add_argument("--currency", default="EUR")
+    si.add_argument("--timeout", type=float, default=15.0, help="seconds per request")
+    si.add_argument("--unsigned", action="store_true", help="create the operator without a signing secret")
+    si.add_argument("--format", choices=["text", "json"], default="text")
+    si.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    si.set_defaults(fn=cmd_simulate)
     return p
 
 

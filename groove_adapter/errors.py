@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from wallet_store import errors as E
+from wallet_store.payments import PaymentDeclined
 
 V = TypeVar("V")
 
@@ -42,8 +43,10 @@ HTTP: dict[type[BaseException], int] = {
     E.ParameterMismatch: 409,
     E.IdempotencyConflict: 409,
     E.Refusal: 422,
+    E.UnknownCurrency: 400,
     E.OutOfMoney: 422,
     E.AccountBlocked: 403,
+    PaymentDeclined: 402,  # a currency purchase the payment provider declined
     E.TechnicalError: 503,
     Exception: 500,
 }

@@ -10,7 +10,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from aiohttp import web
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
@@ -46,11 +46,21 @@ def _amount(v: object) -> Decimal:
     return money.coerce(v)
 
 
+# Limits shared by the pydantic models and the fast path (_fast_params).
+ACCOUNT_MAX = 60
+SESSION_MAX = 64
+ID_MAX = 255
+APIVERSION_MAX = 16
+STATUS_MAX = 32
+
 Amount = Annotated[Decimal, BeforeValidator(_amount)]
-AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{1,60}$")]
-SessionId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-Id255 = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+AccountId = Annotated[str, StringConstraints(pattern=rf"^[0-9A-Za-z]{{1,{ACCOUNT_MAX}}}$")]
+SessionId = Annotated[str, StringConstraints(min_length=1, max_length=SESSION_MAX)]
+Id255 = Annotated[str, StringConstraints(min_length=1, max_length=ID_MAX)]
 Device = Literal["desktop", "mobile"]
+DEVICES: tuple[str, ...] = get_args(Device)
+ApiVersion = Annotated[str, StringConstraints(min_length=1, max_length=APIVERSION_MAX)]
+GameStatus = Annotated[str, StringConstraints(max_length=STATUS_MAX)]
 
 
 class _Common(BaseModel):
@@ -59,7 +69,7 @@ class _Common(BaseModel):
     accountid: AccountId
     gamesessionid: SessionId
     device: Device
-    apiversion: Annotated[str, StringConstraints(min_length=1, max_length=16)]
+    apiversion: ApiVersion
 
 
 class GetAccountQ(_Common):
@@ -83,7 +93,7 @@ class ResultQ(_Common):
     result: Amount
     roundid: Id255
     transactionid: Id255
-    gamestatus: Annotated[str, StringConstraints(max_length=32)]
+    gamestatus: GameStatus
     frbid: Id255 | None = None
 
 
@@ -93,7 +103,7 @@ class WagerAndResultQ(_Common):
     result: Amount
     roundid: Id255
     transactionid: Id255
-    gamestatus: Annotated[str, StringConstraints(max_length=32)]
+    gamestatus: GameStatus
     frbid: Id255 | None = None
 
 
@@ -109,7 +119,7 @@ class JackpotQ(_Common):
     amount: Amount
     roundid: Id255
     transactionid: Id255
-    gamestatus: Annotated[str, StringConstraints(max_length=32)]
+    gamestatus: GameStatus
 
 
 class ReverseWinQ(_Common):
@@ -131,7 +141,7 @@ class BatchQ(BaseModel):
     request_id: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
     gamesessionid: SessionId
     gameid: Id255
-    apiversion: Annotated[str, StringConstraints(min_length=1, max_length=16)]
+    apiversion: ApiVersion
 
 
 class BatchBet(BaseModel):
@@ -161,10 +171,118 @@ def _validate(model: type[M], data: Mapping[str, Any]) -> M:
         raise E.ParameterRequired(loc, detail) from None
 
 
+# ---------------------------------------------------------------------- fast path for parameters
+
+_ID, _OPT_ID, _AMOUNT, _OPT_AMOUNT, _STATUS = range(5)
+
+# Beyond the _Common fields, per model, in field order: (query parameter, kind).
+_FAST_FIELDS: dict[type[BaseModel], tuple[tuple[str, int], ...]] = {
+    GetAccountQ: (),
+    GetBalanceQ: (("nogsgameid", _ID),),
+    WagerQ: (("gameid", _ID), ("betamount", _AMOUNT), ("roundid", _ID), ("transactionid", _ID), ("frbid", _OPT_ID)),
+    ResultQ: (
+        ("gameid", _ID),
+        ("result", _AMOUNT),
+        ("roundid", _ID),
+        ("transactionid", _ID),
+        ("gamestatus", _STATUS),
+        ("frbid", _OPT_ID),
+    ),
+    WagerAndResultQ: (
+        ("gameid", _ID),
+        ("betamount", _AMOUNT),
+        ("result", _AMOUNT),
+        ("roundid", _ID),
+        ("transactionid", _ID),
+        ("gamestatus", _STATUS),
+        ("frbid", _OPT_ID),
+    ),
+    RollbackQ: (("gameid", _ID), ("roundid", _ID), ("transactionid", _ID), ("rollbackamount", _OPT_AMOUNT)),
+    JackpotQ: (("gameid", _ID), ("amount", _AMOUNT), ("roundid", _ID), ("transactionid", _ID), ("gamestatus", _STATUS)),
+    ReverseWinQ: (("gameid", _ID), ("amount", _AMOUNT), ("roundid", _OPT_ID), ("transactionid", _ID)),
+    RollbackRollbackQ: (
+        ("gameid", _ID),
+        ("rollbackAmount", _AMOUNT),
+        ("roundid", _OPT_ID),
+        ("transactionid", _ID),
+    ),
+}
+
+
+def _fast_params(model: type[BaseModel], q: Mapping[str, str]) -> dict[str, Any] | None:
+    """The model's field values when every parameter is plainly valid, else None.
+
+    Plainly valid: ASCII (so lengths are characters and no surrogate or Unicode digit can
+    differ between this check and pydantic's), within the model's limits, amounts accepted by
+    ``money.parse`` (the model's own validator).  Such input is exactly what the model accepts
+    with the same values; anything else returns None and goes through the model.
+    """
+    fields = _FAST_FIELDS.get(model)
+    if fields is None:
+        return None
+    account = q.get("accountid")
+    session = q.get("gamesessionid")
+    device = q.get("device")
+    apiversion = q.get("apiversion")
+    if (
+        account is None
+        or _ACCOUNT_RE.fullmatch(account) is None
+        or session is None
+        or not session.isascii()
+        or not 0 < len(session) <= SESSION_MAX
+        or device not in DEVICES
+        or apiversion is None
+        or not apiversion.isascii()
+        or not 0 < len(apiversion) <= APIVERSION_MAX
+    ):
+        return None
+    out: dict[str, Any] = {"accountid": account, "gamesessionid": session, "device": device, "apiversion": apiversion}
+    for name, kind in fields:
+        value = q.get(name)
+        if value is None:
+            if kind in (_OPT_ID, _OPT_AMOUNT):
+                out[name] = None
+                continue
+            return None
+        if not value.isascii():
+            return None
+        if kind in (_AMOUNT, _OPT_AMOUNT):
+            try:
+                out[name] = money.parse(value)
+            except money.MoneyError:
+                return None
+        elif kind == _STATUS:
+            if len(value) > STATUS_MAX:
+                return None
+            out[name] = value
+        elif 0 < len(value) <= ID_MAX:
+            out[name] = value
+        else:
+            return None
+    return out
+
+
+def _params(model: type[BaseModel], q: Mapping[str, str]) -> dict[str, Any]:
+    """A request's validated parameters by field name.
+
+    The common case (plain ASCII within limits) is checked directly, which costs a fraction of
+    ``model_validate``; everything else, including every invalid request, goes through the
+    pydantic model, so values and errors (:class:`E.ParameterRequired` naming the first bad
+    field) are always the model's.  tests/test_groove_fast_params.py checks that they agree.
+    """
+    fast = _fast_params(model, q)
+    if fast is not None:
+        return fast
+    return dict(_validate(model, q))
+
+
 def signed_payload(params: Mapping[str, str]) -> str:
     """Values of the query parameters sorted by name; `request` excluded, nogsgameid as gameid."""
-    items = sorted(("gameid" if k == "nogsgameid" else k, v) for k, v in params.items() if k != "request")
-    return "".join(v for _, v in items)
+    if "nogsgameid" in params:
+        items = sorted(("gameid" if k == "nogsgameid" else k, v) for k, v in params.items() if k != "request")
+        return "".join(v for _, v in items)
+    # Names are unique in a dict, so sorting the names sorts the (name, value) pairs.
+    return "".join([params[k] for k in sorted(params) if k != "request"])
 
 
 def _balances(wallet: Wallet, order: str) -> dict[str, Any]:
@@ -187,8 +305,8 @@ Handler = Callable[[WalletService, Mapping[str, str], Caller], Awaitable[tuple[d
 
 
 async def _getaccount(svc: WalletService, q: Mapping[str, str], caller: Caller) -> tuple[dict[str, Any], None]:
-    m = _validate(GetAccountQ, q)
-    v: AccountView = await svc.get_account(SessionQuery(m.accountid, m.gamesessionid), caller)
+    m = _params(GetAccountQ, q)
+    v: AccountView = await svc.get_account(SessionQuery(m["accountid"], m["gamesessionid"]), caller)
     body = _ok() | {
         "accountid": v.player.account_id,
         "city": v.player.city,
@@ -204,9 +322,19 @@ async def _getaccount(svc: WalletService, q: Mapping[str, str], caller: Caller) 
 
 
 async def _getbalance(svc: WalletService, q: Mapping[str, str], caller: Caller) -> tuple[dict[str, Any], None]:
-    m = _validate(GetBalanceQ, q)
-    v = await svc.get_balance(SessionQuery(m.accountid, m.gamesessionid), caller)
-    return _ok() | _balances(v.wallet, v.order), None
+    m = _params(GetBalanceQ, q)
+    v = await svc.get_balance(SessionQuery(m["accountid"], m["gamesessionid"]), caller)
+    wallet, order = v.wallet, v.order
+    body = {
+        "code": 200,
+        "status": "Success",
+        "balance": wallet.total,
+        "real_balance": wallet.real,
+        "bonus_balance": wallet.bonus,
+        "game_mode": game_mode(wallet, "bonus_money" if order == "bonus_money" else "cash_money"),
+        "order": order,
+    }
+    return body, None  # = _ok() | _balances(wallet, order), built in one step
 
 
 def _money_reply(o: MoneyOutcome, *, bet: bool = False, win: bool = False) -> dict[str, Any]:
@@ -229,17 +357,35 @@ def _money_reply(o: MoneyOutcome, *, bet: bool = False, win: bool = False) -> di
 
 
 async def _wager(svc: WalletService, q: Mapping[str, str], caller: Caller) -> tuple[dict[str, Any], MoneyOutcome]:
-    m = _validate(WagerQ, q)
+    m = _params(WagerQ, q)
     o = await svc.wager(
-        Wager(m.accountid, m.gamesessionid, m.gameid, m.roundid, m.transactionid, m.betamount, m.frbid), caller
+        Wager(
+            m["accountid"],
+            m["gamesessionid"],
+            m["gameid"],
+            m["roundid"],
+            m["transactionid"],
+            m["betamount"],
+            m["frbid"],
+        ),
+        caller,
     )
     return _money_reply(o, bet=True), o
 
 
 async def _result(svc: WalletService, q: Mapping[str, str], caller: Caller) -> tuple[dict[str, Any], MoneyOutcome]:
-    m = _validate(ResultQ, q)
+    m = _params(ResultQ, q)
     o = await svc.result(
-        Result(m.accountid, m.gamesessionid, m.gameid, m.roundid, m.transactionid, m.result, m.gamestatus, m.frbid),
+        Result(
+            m["accountid"],
+            m["gamesessionid"],
+            m["gameid"],
+            m["roundid"],
+            m["transactionid"],
+            m["result"],
+            m["gamestatus"],
+            m["frbid"],
+        ),
         caller,
     )
     return _money_reply(o, win=True), o
@@ -248,18 +394,18 @@ async def _result(svc: WalletService, q: Mapping[str, str], caller: Caller) -> t
 async def _wager_and_result(
     svc: WalletService, q: Mapping[str, str], caller: Caller
 ) -> tuple[dict[str, Any], MoneyOutcome]:
-    m = _validate(WagerAndResultQ, q)
+    m = _params(WagerAndResultQ, q)
     o = await svc.wager_and_result(
         WagerAndResult(
-            m.accountid,
-            m.gamesessionid,
-            m.gameid,
-            m.roundid,
-            m.transactionid,
-            m.betamount,
-            m.result,
-            m.gamestatus,
-            m.frbid,
+            m["accountid"],
+            m["gamesessionid"],
+            m["gameid"],
+            m["roundid"],
+            m["transactionid"],
+            m["betamount"],
+            m["result"],
+            m["gamestatus"],
+            m["frbid"],
         ),
         caller,
     )
@@ -267,25 +413,38 @@ async def _wager_and_result(
 
 
 async def _rollback(svc: WalletService, q: Mapping[str, str], caller: Caller) -> tuple[dict[str, Any], MoneyOutcome]:
-    m = _validate(RollbackQ, q)
+    m = _params(RollbackQ, q)
     o = await svc.rollback(
-        Rollback(m.accountid, m.gamesessionid, m.gameid, m.roundid, m.transactionid, m.rollbackamount), caller
+        Rollback(
+            m["accountid"], m["gamesessionid"], m["gameid"], m["roundid"], m["transactionid"], m["rollbackamount"]
+        ),
+        caller,
     )
     return _money_reply(o, bet=True) | {}, o
 
 
 async def _jackpot(svc: WalletService, q: Mapping[str, str], caller: Caller) -> tuple[dict[str, Any], MoneyOutcome]:
-    m = _validate(JackpotQ, q)
+    m = _params(JackpotQ, q)
     o = await svc.jackpot(
-        Jackpot(m.accountid, m.gamesessionid, m.gameid, m.roundid, m.transactionid, m.amount, m.gamestatus), caller
+        Jackpot(
+            m["accountid"],
+            m["gamesessionid"],
+            m["gameid"],
+            m["roundid"],
+            m["transactionid"],
+            m["amount"],
+            m["gamestatus"],
+        ),
+        caller,
     )
     return _money_reply(o, win=True), o
 
 
 async def _reversewin(svc: WalletService, q: Mapping[str, str], caller: Caller) -> tuple[dict[str, Any], MoneyOutcome]:
-    m = _validate(ReverseWinQ, q)
+    m = _params(ReverseWinQ, q)
     o = await svc.reverse_win(
-        ReverseWin(m.accountid, m.gamesessionid, m.gameid, m.roundid, m.transactionid, m.amount), caller
+        ReverseWin(m["accountid"], m["gamesessionid"], m["gameid"], m["roundid"], m["transactionid"], m["amount"]),
+        caller,
     )
     return _money_reply(o, bet=True), o
 
@@ -293,9 +452,12 @@ async def _reversewin(svc: WalletService, q: Mapping[str, str], caller: Caller) 
 async def _rollbackrollback(
     svc: WalletService, q: Mapping[str, str], caller: Caller
 ) -> tuple[dict[str, Any], MoneyOutcome]:
-    m = _validate(RollbackRollbackQ, q)
+    m = _params(RollbackRollbackQ, q)
     o = await svc.rollback_rollback(
-        RollbackRollback(m.accountid, m.gamesessionid, m.gameid, m.roundid, m.transactionid, m.rollbackAmount), caller
+        RollbackRollback(
+            m["accountid"], m["gamesessionid"], m["gameid"], m["roundid"], m["transactionid"], m["rollbackAmount"]
+        ),
+        caller,
     )
     return _money_reply(o, bet=True), o
 
@@ -346,7 +508,7 @@ def _caller(request: web.Request, params: Mapping[str, str]) -> Caller:
     return Caller(ip=ip, signature=request.headers.get("X-Groove-Signature"), signed_payload=signed_payload(params))
 
 
-_ACCOUNT_RE = re.compile(r"[0-9A-Za-z]{1,60}")
+_ACCOUNT_RE = re.compile(rf"[0-9A-Za-z]{{1,{ACCOUNT_MAX}}}")
 
 
 def _loggable_account(value: str) -> str:

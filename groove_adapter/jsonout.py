@@ -22,6 +22,33 @@ def dumps(obj: Any) -> str:
 
 
 def _write(obj: Any, out: list[str]) -> None:
+    # Exact types first (one ``type() is`` test each): replies are dicts of str,
+    # int and Decimal, and ``isinstance(obj, Mapping)`` is an ABC check.  Everything else, and
+    # any subclass, takes the general path below, so the output is the same for every input.
+    t = type(obj)
+    if t is str:
+        out.append(_encode_str(obj))
+    elif t is dict:
+        out.append("{")
+        first = True
+        for k, v in obj.items():
+            if first:
+                first = False
+            else:
+                out.append(",")
+            out.append(_encode_str(k if type(k) is str else str(k)))
+            out.append(":")
+            _write(v, out)
+        out.append("}")
+    elif t is Decimal:
+        out.append(money.wire(obj))
+    elif t is int:
+        out.append(int.__repr__(obj))
+    else:
+        _write_general(obj, out)
+
+
+def _write_general(obj: Any, out: list[str]) -> None:
     if isinstance(obj, str):
         out.append(_encode_str(obj))
     elif obj is None:

@@ -3,13 +3,18 @@ itself neither logs nor counts."""
 
 from __future__ import annotations
 
+import asyncio
+import atexit
+import contextlib
 import logging
+import os
+import random
 import sys
+import threading
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import structlog
 from aiohttp import web
@@ -19,6 +24,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from wallet_store.commands import MoneyOutcome
 from wallet_store.model import JournalEntry, Round, TxRecord, Wallet
 from wallet_store.ports import Tx, WalletStore
+
+from .keys import GROOVE_LOG, LOG_EXC, METRICS, STORE
 
 T = TypeVar("T")
 
@@ -32,6 +39,16 @@ def approx(value: Decimal) -> float:
 
 
 class Metrics:
+    """The service's Prometheus metrics.
+
+    Hot paths go through :meth:`observe`, :meth:`observe_groove` and the store timers, which
+    keep the labelled children they have used in a dict: ``labels()`` validates and locks on
+    every call (several µs), a dict hit does not.  The children are the very objects
+    ``labels()`` returns (prometheus_client keeps one per label set), so nothing about the
+    exported series changes; nothing here ever calls ``remove()``/``clear()``, which would
+    orphan a cached child.  The caches are as bounded as the label sets themselves.
+    """
+
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
@@ -66,29 +83,44 @@ class Metrics:
             registry=r,
         )
         self.ready = Gauge("gw_ready", "1 when the wallet store answers", registry=r)
+        self.store_read_seconds = self.store_latency.labels("read")
+        self.store_write_seconds = self.store_latency.labels("write")
+        self._observed: dict[tuple[str, str, int | str], tuple[Any, Any]] = {}
+        self._children: dict[tuple[Any, ...], Any] = {}
 
     def observe(self, face: str, request: str, code: int | str, seconds: float) -> None:
-        self.requests.labels(face, request, str(code)).inc()
-        self.latency.labels(face, request).observe(seconds)
+        children = self._observed.get((face, request, code))
+        if children is None:
+            children = (self.requests.labels(face, request, str(code)), self.latency.labels(face, request))
+            self._observed[(face, request, code)] = children
+        children[0].inc()
+        children[1].observe(seconds)
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        key = (id(metric), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     def observe_groove(self, request: str, code: int, seconds: float, outcome: MoneyOutcome | None) -> None:
         self.observe("groove", request, code, seconds)
         if code != 200:
-            self.refusals.labels(request, str(code)).inc()
+            self._child(self.refusals, request, str(code)).inc()
         if outcome is None:
             return
         if outcome.duplicate:
-            self.duplicates.labels(request).inc()
+            self._child(self.duplicates, request).inc()
             return
         rec = outcome.record
         debit = rec.kind in ("wager", "wagerAndResult", "reversewin", "rollbackrollback")
         moved = rec.real + rec.bonus
         if moved:
-            self.money.labels(request, rec.currency, "debit" if debit else "credit").inc(approx(moved))
+            self._child(self.money, request, rec.currency, "debit" if debit else "credit").inc(approx(moved))
         if outcome.win_record is not None:
             win = outcome.win_record.real + outcome.win_record.bonus
             if win:
-                self.money.labels(request, rec.currency, "credit").inc(approx(win))
+                self._child(self.money, request, rec.currency, "credit").inc(approx(win))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -115,14 +147,14 @@ class InstrumentedStore:
         try:
             return await self.inner.write(unit)
         finally:
-            self._m.store_latency.labels("write").observe(time.perf_counter() - start)
+            self._m.store_write_seconds.observe(time.perf_counter() - start)
 
     async def read(self, unit: Callable[[Tx], Awaitable[T]]) -> T:
         start = time.perf_counter()
         try:
             return await self.inner.read(unit)
         finally:
-            self._m.store_latency.labels("read").observe(time.perf_counter() - start)
+            self._m.store_read_seconds.observe(time.perf_counter() - start)
 
     def journal(self, account_id: str | None = None) -> AsyncIterator[JournalEntry]:
         return self.inner.journal(account_id)
@@ -137,6 +169,61 @@ class InstrumentedStore:
         return self.inner.transactions()
 
 
+class LineWriter:
+    """structlog's output for ``groove-wallet serve``: rendered lines go to ``file`` once per
+    event-loop iteration, in one ``write`` + ``flush``, instead of one ``print(flush=True)``
+    (a syscall) per line.
+
+    The bytes are exactly what ``PrintLogger`` writes (each line plus ``\n``, in order).  On
+    the loop thread the flush is scheduled with ``call_soon``: it runs in the loop's next
+    iteration, before the loop waits for I/O again, so a line is out within the iteration
+    that logged it (every request finished in that iteration shares the one write).  A line
+    logged with no running loop (CLI commands, other threads, shutdown) is written at once
+    together with anything pending; the process flushes what is pending at exit.
+    """
+
+    def __init__(self, file: TextIO) -> None:
+        self._file = file
+        self._lines: list[str] = []
+        self._lock = threading.Lock()
+        self._scheduled_on: asyncio.AbstractEventLoop | None = None
+        atexit.register(self.flush)
+
+    def msg(self, message: str) -> None:
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        with self._lock:
+            self._lines.append(message)
+            if loop is not None and self._scheduled_on is loop:
+                return  # the flush is already due in this loop's next iteration
+            if loop is None or self._scheduled_on is not None:
+                # No loop here, or the flush is due on another loop (which may be gone): now.
+                self._scheduled_on = None
+                self._write_pending()
+                return
+            self._scheduled_on = loop
+            loop.call_soon(self.flush)
+
+    log = debug = info = warn = warning = msg
+    fatal = failure = err = error = critical = exception = msg
+
+    def flush(self) -> None:
+        with self._lock:
+            self._scheduled_on = None
+            self._write_pending()
+
+    def _write_pending(self) -> None:
+        if not self._lines:
+            return
+        lines, self._lines = self._lines, []
+        lines.append("")
+        with contextlib.suppress(ValueError, OSError):  # stderr closed at interpreter exit
+            self._file.write("\n".join(lines))
+            self._file.flush()
+
+
 def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
     logging.basicConfig(stream=sys.stderr, level=getattr(logging, level), format="%(message)s")
     processors: list[Any] = [
@@ -146,15 +233,27 @@ def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
         structlog.processors.format_exc_info,
     ]
     processors.append(structlog.processors.JSONRenderer() if json_logs else structlog.dev.ConsoleRenderer())
+    writer = LineWriter(sys.stderr)
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level)),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=lambda *args: writer,
         cache_logger_on_first_use=True,
     )
 
 
 access_log = structlog.get_logger("groove_wallet.access")
+
+# X-Request-Id for a request that came without one: 128 random bits as 32 hex characters,
+# like ``uuid4().hex``, from a per-process Mersenne Twister seeded from os.urandom (and reseeded
+# in a forked child) instead of an ``os.urandom`` syscall per request.  A request id is a
+# correlation id, not a secret or a capability.
+_request_ids = random.Random()
+os.register_at_fork(after_in_child=_request_ids.seed)
+
+
+def new_request_id() -> str:
+    return f"{_request_ids.getrandbits(128):032x}"
 
 
 def _face(path: str) -> str:
@@ -177,9 +276,7 @@ async def observe_middleware(
 
     No secrets (tokens, keys, signatures) and no e-mail addresses are logged.
     """
-    from .keys import GROOVE_LOG, LOG_EXC, METRICS
-
-    request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
+    request_id = request.headers.get("X-Request-Id", "")[:64] or new_request_id()
     start = time.perf_counter()
     status = 500
     try:
@@ -220,8 +317,6 @@ async def _open_rounds(tx: Tx) -> int:
 
 
 async def metrics_handler(request: web.Request) -> web.Response:
-    from .keys import METRICS, STORE
-
     m = request.app[METRICS]
     store = request.app[STORE]
     ready = await store.ping()
@@ -229,3 +324,84 @@ async def metrics_handler(request: web.Request) -> web.Response:
     if ready:
         m.rounds_open.set(await store.read(_open_rounds))
     return web.Response(body=m.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+# --------------------------------------------------------------------------- background audit
+
+
+audit_log = structlog.get_logger("groove_wallet.audit")
+
+
+class AuditMonitor:
+    """Runs ``run_audit`` every ``interval`` seconds in the background and exports the outcome.
+
+    ``run_audit`` streams the journal, then the wallets, then the rounds, each in its own
+    statement: under live traffic a wallet written between two of those scans looks out of
+    step for that one pass.  Such a race names changing numbers, so a problem is counted
+    only when a second pass, run right after, reports it again word for word; real drift
+    (a broken link, a wallet that disagrees with its journal) is stable and survives it.
+    """
+
+    def __init__(self, metrics: Metrics, store: WalletStore, interval: float) -> None:
+        r = metrics.registry
+        self.store = store
+        self.interval = interval
+        self.problems = Gauge(
+            "gw_audit_problems",
+            "Problems the last background audit found (balances vs journal, hash chain, rounds), confirmed twice",
+            registry=r,
+        )
+        self.last_run = Gauge(
+            "gw_audit_last_run_timestamp_seconds", "Unix time the last background audit finished (0: never)", registry=r
+        )
+        self.duration = Gauge("gw_audit_duration_seconds", "How long the last background audit took", registry=r)
+        self.runs = Counter("gw_audit_runs", "Background audits by outcome (ok, drift, error)", ["outcome"], registry=r)
+        for outcome in ("ok", "drift", "error"):
+            self.runs.labels(outcome)
+
+    async def run_once(self) -> int:
+        """One audit (plus its confirming pass when it found something); returns the problem count."""
+        from wallet_store.audit import run_audit
+
+        start = time.perf_counter()
+        try:
+            found = set((await run_audit(self.store)).problems)
+            if found:
+                await asyncio.sleep(min(1.0, self.interval))  # let requests in flight finish
+                found &= set((await run_audit(self.store)).problems)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.runs.labels("error").inc()
+            audit_log.error("audit failed", error=f"{type(exc).__name__}: {exc}")
+            return -1
+        self.problems.set(len(found))
+        self.last_run.set(time.time())
+        self.duration.set(time.perf_counter() - start)
+        self.runs.labels("drift" if found else "ok").inc()
+        if found:
+            audit_log.error("audit drift", problems=len(found), first=sorted(found)[:20])
+        return len(found)
+
+    async def loop(self) -> None:
+        await asyncio.sleep(min(self.interval, 60.0))
+        while True:
+            await self.run_once()
+            await asyncio.sleep(self.interval)
+
+
+def audit_monitor_ctx(
+    metrics: Metrics, store: WalletStore, interval: float
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """``cleanup_ctx`` entry: the background audit runs while the app is up (off when interval is 0)."""
+    monitor = AuditMonitor(metrics, store, interval)
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(monitor.loop()) if interval > 0 else None
+        yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return ctx

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -23,12 +24,13 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 
 from wallet_store import errors as E
 from wallet_store import money
-from wallet_store.model import ACCOUNT_ID, CURRENCY, Game, Player, Wallet, iso
-from wallet_store.rest_service import HistoryItem, PlayerBalances, Transfer, available, total
+from wallet_store.model import ACCOUNT_ID, CURRENCY, Currency, Game, Player, Wallet, iso, parse_iso
+from wallet_store.rest_service import IDENTITY, HistoryItem, PlayerBalances, Transfer, available, total
 
 from .errors import PLAYER_BALANCE, PRIVATE, lookup
 from .jsonout import dumps, json_response, loads
-from .keys import CLOCK, REST_SERVICE
+from .keys import CLOCK, RATE_LIMITER, REST_SERVICE
+from .ratelimit import RateClass, RateLimited
 
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -49,7 +51,7 @@ def _positive(v: object) -> Decimal:
 Positive = Annotated[Decimal, BeforeValidator(_positive)]
 AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{1,60}$")]
 EmailStr = Annotated[str, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$", max_length=320)]
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]{2,9}$")]
+CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]{2,9}$")]
 Reason = Annotated[str, StringConstraints(max_length=500)]
 IdemKey = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 
@@ -67,14 +69,23 @@ class BatchIn(_Body):
 class TransferIn(_Body):
     player_id: AccountId | None = None
     player_email: EmailStr | None = None
-    currency: Currency
+    currency: CurrencyCode
     amount: Positive
     reason: Reason = ""
     idempotency_key: IdemKey
 
 
+class ConvertIn(_Body):
+    player_id: AccountId | None = None
+    player_email: EmailStr | None = None
+    from_currency: CurrencyCode
+    to_currency: CurrencyCode
+    amount: Positive
+    idempotency_key: IdemKey
+
+
 class WalletTxIn(_Body):
-    currency: Currency
+    currency: CurrencyCode
     amount: Positive
     type: Literal["credit", "debit"]
     reason: Reason = ""
@@ -103,8 +114,13 @@ async def _body(request: web.Request, model: type[M]) -> M:
         raise _Bad("invalid request: " + "; ".join(parts)) from None
 
 
-def _face(private: bool) -> Callable[[Handler], Handler]:
-    """Authenticate the game key and map errors to the face's envelope and status table."""
+def _face(private: bool, limit: RateClass | None = None) -> Callable[[Handler], Handler]:
+    """Authenticate the game key, take one request from the game's rate limit of the route's
+    class, and map errors to the face's envelope and status table.
+
+    ``limit`` is the route's rate-limit class (:mod:`groove_adapter.ratelimit`); without one,
+    GET/HEAD count as ``individual`` and every other method as ``write``.
+    """
     header = PRIVATE_KEY_HEADER if private else PB_KEY_HEADER
     table = PRIVATE if private else PLAYER_BALANCE
 
@@ -117,8 +133,15 @@ def _face(private: bool) -> Callable[[Handler], Handler]:
     def wrap(handler: Handler) -> Handler:
         async def wrapped(request: web.Request) -> web.StreamResponse:
             try:
-                request[GAME] = await request.app[REST_SERVICE].authenticate(request.headers.get(header))
+                game = await request.app[REST_SERVICE].authenticate(request.headers.get(header))
+                request[GAME] = game
+                rate_class = limit or ("individual" if request.method in ("GET", "HEAD") else "write")
+                await request.app[RATE_LIMITER].check(game.game_id, rate_class)
                 return await handler(request)
+            except RateLimited as exc:
+                limited = error(429, exc.message, "RateLimited")
+                limited.headers["Retry-After"] = str(exc.retry_after)
+                return limited
             except _Bad as exc:
                 return error(400, exc.message, "Invalid")
             except E.WalletError as exc:
@@ -150,6 +173,30 @@ def _s(v: Decimal) -> str:
     return money.fixed(v, 2)
 
 
+def _query_time(request: web.Request, name: str) -> datetime | None:
+    text = request.query.get(name)
+    if text is None:
+        return None
+    try:
+        if len(text) > 40:
+            raise ValueError
+        return parse_iso(text.replace(" ", "+"))
+    except ValueError:
+        raise _Bad(f"{name} must be an ISO 8601 time with a timezone, e.g. 2026-01-15T00:00:00Z") from None
+
+
+def currency_fields(code: str, cur: Currency | None) -> dict[str, Any]:
+    """``currency_id`` / name / symbol of the operator's currency (the code when unregistered)."""
+    if cur is None:  # not registered with the operator (every write path registers it)
+        return {"currency_id": None, "currency_code": code, "currency_name": code, "currency_symbol": code}
+    return {
+        "currency_id": cur.currency_id,
+        "currency_code": cur.code,
+        "currency_name": cur.name,
+        "currency_symbol": cur.symbol,
+    }
+
+
 def pb_player(p: Player) -> dict[str, Any]:
     return {
         "player_id": p.account_id,
@@ -160,11 +207,8 @@ def pb_player(p: Player) -> dict[str, Any]:
     }
 
 
-def pb_balance(w: Wallet) -> dict[str, Any]:
-    return {
-        "currency_id": w.currency,
-        "currency_name": w.currency,
-        "currency_symbol": w.currency,
+def pb_balance(w: Wallet, currencies: dict[str, Currency]) -> dict[str, Any]:
+    return currency_fields(w.currency, currencies.get(w.currency)) | {
         "available_balance": _s(available(w)),
         "reserved_balance": _s(w.reserved),
         "total_balance": _s(total(w)),
@@ -172,31 +216,38 @@ def pb_balance(w: Wallet) -> dict[str, Any]:
     }
 
 
-def pb_summary(wallets: list[Wallet], request: web.Request) -> dict[str, Any]:
-    stamps = [w.updated_at for w in wallets if w.updated_at is not None]
+def _usd(v: Decimal | None) -> str | None:
+    return None if v is None else _s(v)
+
+
+def pb_summary(pb: PlayerBalances, request: web.Request) -> dict[str, Any]:
+    stamps = [w.updated_at for w in pb.wallets if w.updated_at is not None]
     return {
-        "total_currencies": len(wallets),
-        "total_value_usd": None,  # no exchange rates configured yet
-        "has_funds": any(total(w) > 0 for w in wallets),
+        "total_currencies": len(pb.wallets),
+        "total_value_usd": _usd(pb.usd_value),  # null when a funded wallet's currency has no rate
+        "has_funds": any(total(w) > 0 for w in pb.wallets),
         "last_updated": iso(max(stamps) if stamps else request.app[CLOCK].now()),
     }
 
 
 def pb_view(pb: PlayerBalances, request: web.Request, *, summary: bool = True) -> dict[str, Any]:
-    out: dict[str, Any] = {"player": pb_player(pb.player), "balances": [pb_balance(w) for w in pb.wallets]}
+    out: dict[str, Any] = {
+        "player": pb_player(pb.player),
+        "balances": [pb_balance(w, pb.currencies) for w in pb.wallets],
+    }
     if summary:
-        out["summary"] = pb_summary(pb.wallets, request)
+        out["summary"] = pb_summary(pb, request)
     return out
 
 
-@_face(private=False)
+@_face(private=False, limit="individual")
 async def pb_by_id(request: web.Request) -> web.Response:
     acct = _account_param(request, "player_id")
     pb = await request.app[REST_SERVICE].balances(request[GAME], account_id=acct)
     return json_response(pb_view(pb, request))
 
 
-@_face(private=False)
+@_face(private=False, limit="email")
 async def pb_by_email(request: web.Request) -> web.Response:
     email = request.match_info["email"]
     if len(email) > 320 or not EMAIL.fullmatch(email):
@@ -205,55 +256,67 @@ async def pb_by_email(request: web.Request) -> web.Response:
     return json_response(pb_view(pb, request))
 
 
-@_face(private=False)
+@_face(private=False, limit="batch")
 async def pb_batch(request: web.Request) -> web.Response:
     b = await _body(request, BatchIn)
     res = await request.app[REST_SERVICE].batch(request[GAME], account_ids=b.player_ids, emails=b.player_emails)
-    players = [
-        {"player_id": pb.player.account_id, "player_email": pb.player.email}
-        | pb_view(pb, request, summary=b.include_summary)
-        for pb in res.found
-    ]
+    players = []
+    values: list[Decimal | None] = []
+    for pb in res.found:
+        value = pb.usd_value
+        values.append(value)
+        players.append(
+            {"player_id": pb.player.account_id, "player_email": pb.player.email, "total_value_usd": _usd(value)}
+            | pb_view(pb, request, summary=b.include_summary)
+        )
     not_found = [{"player_id": a} for a in res.not_found_ids] + [{"player_email": e} for e in res.not_found_emails]
     out: dict[str, Any] = {"players": players, "not_found": not_found}
     if b.include_summary:
+        known = [v for v in values if v is not None]
         out["summary"] = {
             "total_players": len(b.player_ids) + len(b.player_emails),
             "found": len(players),
             "not_found": len(not_found),
-            "total_value_usd": None,  # no exchange rates configured yet
+            "total_value_usd": _usd(sum(known, money.ZERO)) if len(known) == len(values) else None,
             "has_funds": any(total(w) > 0 for pb in res.found for w in pb.wallets),
         }
     return json_response(out)
 
 
-def pb_transfer(t: Transfer) -> dict[str, Any]:
-    return {
-        "success": True,
-        "transaction_id": t.reference,
-        "type": t.direction,
-        "player_id": t.account_id,
-        "player_email": t.player_email,
-        "currency_id": t.currency,
-        "currency_name": t.currency,
-        "amount": _s(t.amount),
-        "previous_balance": _s(t.available_before),
-        "new_balance": _s(t.available_after),
-        "available_balance": _s(t.available_after),
-        "reserved_balance": _s(t.reserved_after),
-        "total_balance": _s(money.add(t.available_after, t.reserved_after)),
-        "reason": t.reason,
-        "created_at": iso(t.created_at),
-    }
+def pb_transfer(t: Transfer, cur: Currency) -> dict[str, Any]:
+    return (
+        {
+            "success": True,
+            "transaction_id": t.reference,
+            "type": t.direction,
+            "player_id": t.account_id,
+            "player_email": t.player_email,
+        }
+        | currency_fields(t.currency, cur)
+        | {
+            "amount": _s(t.amount),
+            "previous_balance": _s(t.available_before),
+            "new_balance": _s(t.available_after),
+            "available_balance": _s(t.available_after),
+            "reserved_balance": _s(t.reserved_after),
+            "total_balance": _s(money.add(t.available_after, t.reserved_after)),
+            "reason": t.reason,
+            "created_at": iso(t.created_at),
+        }
+    )
+
+
+def _replayed(replayed: bool) -> dict[str, str]:
+    return {"Idempotent-Replayed": "true" if replayed else "false"}
 
 
 def _pb_transfer_handler(direction: Literal["credit", "debit"]) -> Handler:
-    @_face(private=False)
+    @_face(private=False, limit="write")
     async def handler(request: web.Request) -> web.Response:
         b = await _body(request, TransferIn)
         if (b.player_id is None) == (b.player_email is None):
             raise _Bad("exactly one of player_id and player_email is required")
-        t, replayed = await request.app[REST_SERVICE].transfer(
+        t, replayed, cur = await request.app[REST_SERVICE].transfer(
             request[GAME],
             face="pb",
             direction=direction,
@@ -265,13 +328,161 @@ def _pb_transfer_handler(direction: Literal["credit", "debit"]) -> Handler:
             meta="{}",
             idempotency_key=b.idempotency_key,
         )
-        return json_response(pb_transfer(t), headers={"Idempotent-Replayed": "true" if replayed else "false"})
+        return json_response(pb_transfer(t, cur), headers=_replayed(replayed))
 
     return handler
 
 
 pb_credit = _pb_transfer_handler("credit")
 pb_debit = _pb_transfer_handler("debit")
+
+
+@_face(private=False, limit="write")
+async def pb_convert(request: web.Request) -> web.Response:
+    b = await _body(request, ConvertIn)
+    if (b.player_id is None) == (b.player_email is None):
+        raise _Bad("exactly one of player_id and player_email is required")
+    c, replayed = await request.app[REST_SERVICE].convert(
+        request[GAME],
+        account_id=b.player_id,
+        email=b.player_email,
+        from_currency=b.from_currency,
+        to_currency=b.to_currency,
+        amount=b.amount,
+        idempotency_key=b.idempotency_key,
+    )
+    body = {
+        "success": True,
+        "transaction_id": c.reference,
+        "player_id": c.account_id,
+        "player_email": c.player_email,
+        "from": currency_fields(c.from_currency.code, c.from_currency)
+        | {"amount": _s(c.amount), "usd_rate": money.wire(c.rate_from), "available_balance": _s(c.from_available)},
+        "to": currency_fields(c.to_currency.code, c.to_currency)
+        | {"amount": _s(c.credited), "usd_rate": money.wire(c.rate_to), "available_balance": _s(c.to_available)},
+        # new_balance: the balance the value went to (the target currency's available).
+        "new_balance": _s(c.to_available),
+        "currency_name": c.to_currency.name,
+        "created_at": iso(c.created_at),
+    }
+    return json_response(body, headers=_replayed(replayed))
+
+
+def _direction_query(request: web.Request) -> Literal["credit", "debit"] | None:
+    kind = request.query.get("type")
+    if kind not in (None, "credit", "debit"):
+        raise _Bad("type must be credit or debit")
+    return "credit" if kind == "credit" else "debit" if kind else None
+
+
+def pb_history_item(it: HistoryItem) -> dict[str, Any]:
+    e = it.entry
+    return {
+        "transaction_id": e.reference,
+        "type": it.direction,
+        "kind": e.kind,
+        "amount": _s(it.amount),
+        "balance_before": _s(it.before),
+        "balance_after": _s(it.after),
+        "reserved_before": _s(e.reserved_before),
+        "reserved_after": _s(e.reserved_after),
+        "reason": e.reason,
+        "game_id": it.game_id,
+        "created_at": iso(e.created_at),
+    }
+
+
+@_face(private=False, limit="individual")
+async def pb_history(request: web.Request) -> web.Response:
+    acct = _account_param(request, "player_id")
+    code = request.query.get("currency")
+    if code is None or not CURRENCY.fullmatch(code):
+        raise _Bad("currency is required, a code like EUR")
+    hp = await request.app[REST_SERVICE].history(
+        request[GAME],
+        code,
+        account_id=acct,
+        page=_int_query(request, "page", 1, 1, 1_000_000),
+        limit=_int_query(request, "limit", 20, 1, 100),
+        direction=_direction_query(request),
+        since=_query_time(request, "from"),
+        until=_query_time(request, "to"),
+    )
+    return json_response(
+        {
+            "player": pb_player(hp.player),
+            "balance": pb_balance(hp.wallet, {code: hp.currency} if hp.currency else {}),
+            "page": hp.page,
+            "limit": hp.limit,
+            "total": hp.total,
+            "transactions": [pb_history_item(it) for it in hp.items],
+        }
+    )
+
+
+@_face(private=False, limit="individual")
+async def pb_analytics(request: web.Request) -> web.Response:
+    acct = _account_param(request, "player_id")
+    bucket = request.query.get("period", "day")
+    if bucket not in ("day", "week"):
+        raise _Bad("period must be day or week")
+    code = request.query.get("currency")
+    if code is not None and not CURRENCY.fullmatch(code):
+        raise _Bad("currency must be a code like EUR")
+    until = _query_time(request, "to") or request.app[CLOCK].now()
+    since = _query_time(request, "from") or until - timedelta(days=30 if bucket == "day" else 84)
+    a = await request.app[REST_SERVICE].analytics(
+        request[GAME],
+        acct,
+        bucket="day" if bucket == "day" else "week",
+        since=since,
+        until=until,
+        currency=code,
+    )
+
+    def trend(now: Decimal, before: Decimal) -> dict[str, Any]:
+        change = money.sub(now, before)
+        pct = None if before.is_zero() else money.fixed(money.proportion(change, Decimal(100), before), 2)
+        return {"current": _s(now), "previous": _s(before), "change": _s(change), "change_percent": pct}
+
+    return json_response(
+        {
+            "player": pb_player(a.player),
+            "period": a.bucket,
+            "from": iso(a.since),
+            "to": iso(a.until),
+            "currencies": [
+                currency_fields(c.currency, c.info)
+                | {
+                    "spend": _s(c.spend),
+                    "wins": _s(c.wins),
+                    "credits": _s(c.credits),
+                    "buckets": [
+                        {"start": iso(b.start), "spend": _s(b.spend), "wins": _s(b.wins), "credits": _s(b.credits)}
+                        for b in c.buckets
+                    ],
+                    "top_spend_categories": [{"category": k, "amount": _s(v), "count": n} for k, v, n in c.top_spend],
+                    "trend": {"spend": trend(c.spend, c.previous_spend), "wins": trend(c.wins, c.previous_wins)},
+                }
+                for c in a.currencies
+            ],
+        }
+    )
+
+
+@_face(private=False, limit="individual")
+async def pb_currencies(request: web.Request) -> web.Response:
+    game = request[GAME]
+    currencies = await request.app[REST_SERVICE].list_currencies(game.operator_id)
+    return json_response({"currencies": [currency_view(c) for c in currencies]})
+
+
+def currency_view(c: Currency) -> dict[str, Any]:
+    return currency_fields(c.code, c) | {
+        "usd_rate": None if c.usd_rate is None else money.wire(c.usd_rate),
+        "start_amount": _s(c.start_amount),
+        "updated_at": iso(c.updated_at),
+    }
 
 
 # ---------------------------------------------------------------------- private wallet API
@@ -281,12 +492,26 @@ def _ok(data: Any) -> web.Response:
     return json_response({"error": False, "data": data})
 
 
-@_face(private=True)
+def _identity_param(request: web.Request) -> str:
+    value = request.match_info["identity"]
+    if not IDENTITY.fullmatch(value):
+        raise _Bad("identity must match [0-9A-Za-z._:@-]{1,128}")
+    return value
+
+
+@_face(private=True, limit="individual")
 async def pw_balance(request: web.Request) -> web.Response:
-    acct = _account_param(request, "identity")
-    pb = await request.app[REST_SERVICE].balances(request[GAME], account_id=acct)
+    ident = _identity_param(request)
+    pb = await request.app[REST_SERVICE].balances(request[GAME], identity=ident)
     return _ok(
-        [{"currency_code": w.currency, "currency_name": w.currency, "balance": available(w)} for w in pb.wallets]
+        [
+            {
+                "currency_code": w.currency,
+                "currency_name": c.name if (c := pb.currencies.get(w.currency)) else w.currency,
+                "balance": available(w),
+            }
+            for w in pb.wallets
+        ]
     )
 
 
@@ -307,29 +532,27 @@ def pw_transaction(identity: str, t: Transfer) -> dict[str, Any]:
     }
 
 
-@_face(private=True)
+@_face(private=True, limit="write")
 async def pw_transact(request: web.Request) -> web.Response:
-    acct = _account_param(request, "identity")
+    ident = _identity_param(request)
     code = _currency_param(request, "walletCode")
     b = await _body(request, WalletTxIn)
     if b.currency != code:
         raise _Bad(f"currency {b.currency} does not match the wallet code {code}")
-    t, replayed = await request.app[REST_SERVICE].transfer(
+    t, replayed, _cur = await request.app[REST_SERVICE].transfer(
         request[GAME],
         face="pw",
         direction=b.type,
-        account_id=acct,
+        account_id=None,
         email=None,
+        identity=ident,
         currency=b.currency,
         amount=b.amount,
         reason=b.reason,
         meta=dumps(b.meta),
         idempotency_key=b.idempotencyKey,
     )
-    return json_response(
-        {"error": False, "data": pw_transaction(acct, t)},
-        headers={"Idempotent-Replayed": "true" if replayed else "false"},
-    )
+    return json_response({"error": False, "data": pw_transaction(ident, t)}, headers=_replayed(replayed))
 
 
 def pw_history_item(identity: str, it: HistoryItem) -> dict[str, Any]:
@@ -354,29 +577,32 @@ def _int_query(request: web.Request, name: str, default: int, lo: int, hi: int) 
     text = request.query.get(name)
     if text is None:
         return default
-    if not text.isascii() or not text.isdigit() or not lo <= int(text) <= hi:
+    if not text.isascii() or not text.isdigit() or len(text) > 9 or not lo <= int(text) <= hi:
         raise _Bad(f"{name} must be an integer from {lo} to {hi}")
     return int(text)
 
 
-@_face(private=True)
+@_face(private=True, limit="individual")
 async def pw_history(request: web.Request) -> web.Response:
-    acct = _account_param(request, "identity")
+    ident = _identity_param(request)
     code = _currency_param(request, "currencyCode")
-    page = _int_query(request, "page", 1, 1, 1_000_000)
-    limit = _int_query(request, "limit", 20, 1, 100)
-    kind = request.query.get("type")
-    if kind not in (None, "credit", "debit"):
-        raise _Bad("type must be credit or debit")
-    direction: Literal["credit", "debit"] | None = "credit" if kind == "credit" else "debit" if kind else None
-    hp = await request.app[REST_SERVICE].history(request[GAME], acct, code, page=page, limit=limit, direction=direction)
+    hp = await request.app[REST_SERVICE].history(
+        request[GAME],
+        code,
+        identity=ident,
+        page=_int_query(request, "page", 1, 1, 1_000_000),
+        limit=_int_query(request, "limit", 20, 1, 100),
+        direction=_direction_query(request),
+        since=_query_time(request, "from"),
+        until=_query_time(request, "to"),
+    )
     return _ok(
         {
             "wallet": {"currency_code": hp.wallet.currency, "balance": available(hp.wallet)},
             "page": hp.page,
             "limit": hp.limit,
             "total": hp.total,
-            "transactions": [pw_history_item(acct, it) for it in hp.items],
+            "transactions": [pw_history_item(ident, it) for it in hp.items],
         }
     )
 
@@ -388,6 +614,10 @@ def routes() -> list[web.RouteDef]:
         web.post("/api/player-balances/batch", pb_batch),
         web.post("/api/player-balances/credit", pb_credit),
         web.post("/api/player-balances/debit", pb_debit),
+        web.post("/api/player-balances/convert", pb_convert),
+        web.get("/api/player-balances/currencies", pb_currencies),
+        web.get("/api/player-balances/player/{player_id}/history", pb_history),
+        web.get("/api/player-balances/player/{player_id}/analytics", pb_analytics),
         web.get("/api/private/users/{identity}/wallets/balance", pw_balance),
         web.post("/api/private/users/{identity}/wallet/{walletCode}/transactions", pw_transact),
         web.get("/api/private/users/{identity}/wallets/{currencyCode}/transactions", pw_history),

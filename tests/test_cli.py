@@ -155,7 +155,7 @@ def test_migrate_is_idempotent(db: str, tmp_path: Path) -> None:
     # the data survived the second migrate, and the journal still adds up
     audit = run("audit", "--database", db)
     assert "OK" in audit.stdout
-    assert re.search(r"3 wallets", audit.stdout), audit.stdout
+    assert re.search(r"6 wallets", audit.stdout), audit.stdout  # 3 players x (EUR, GOLD with a starting amount)
 
 
 def test_bad_database_url_is_refused(tmp_path: Path) -> None:
@@ -338,7 +338,7 @@ async def test_serve_demo_getbalance_audit(db: str, server: Server) -> None:
 
     audit = run("audit", "--database", db)
     assert "OK" in audit.stdout
-    assert "4 wallets" in audit.stdout, audit.stdout
+    assert "8 wallets" in audit.stdout, audit.stdout  # the demo's 6, a player added with GOLD too
 
     rc = server.stop()
     assert rc is not None

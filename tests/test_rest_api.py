@@ -163,7 +163,8 @@ async def test_get_balance_by_id(rest: Rest) -> None:
     }
     assert body["balances"] == [
         {
-            "currency_id": "EUR",
+            "currency_id": 1,
+            "currency_code": "EUR",
             "currency_name": "EUR",
             "currency_symbol": "EUR",
             "available_balance": "150.00",
@@ -293,12 +294,17 @@ async def test_credit_exact_small_amount_as_string(rest: Rest) -> None:
     assert body["new_balance"] == "150.0000000001"
 
 
-async def test_credit_new_currency_wallet(rest: Rest) -> None:
+async def test_credit_new_currency_wallet(api: Api, rest: Rest) -> None:
+    status, body = await rest.pb("POST", "/credit", credit(currency="USD", amount=5))
+    assert status == 400  # not offered by the operator
+    assert "not offered" in body["error"]
+    await api.admin("PUT", "/admin/operators/11/currencies/USD", {"name": "US Dollar", "symbol": "$"}, expect=201)
     status, body = await rest.pb("POST", "/credit", credit(currency="USD", amount=5))
     assert status == 200
     assert body["new_balance"] == "5.00"
+    assert (body["currency_id"], body["currency_name"]) == (2, "US Dollar")
     _, view = await rest.pb("GET", "/player/1001")
-    assert [b["currency_id"] for b in view["balances"]] == ["EUR", "USD"]
+    assert [b["currency_id"] for b in view["balances"]] == [1, 2]
 
 
 async def test_debit_above_available_is_422_and_changes_nothing(api: Api, rest: Rest, make_store: Any) -> None:
@@ -311,7 +317,7 @@ async def test_debit_above_available_is_422_and_changes_nothing(api: Api, rest: 
     assert status == 200
     assert body["new_balance"] == "0.00"
     status, _ = await rest.pb("POST", "/debit", credit(currency="USD", key="k9"))
-    assert status == 422
+    assert status == 400  # a currency the operator does not offer
     await audit_ok(make_store)
 
 
@@ -667,13 +673,47 @@ async def test_openapi_document_matches_real_responses(api: Api, rest: Rest) -> 
             200,
         ),
     ]
+    await api.admin("PUT", "/admin/operators/11/currencies/EUR", {"usd_rate": "1.08"}, expect=200)
+    await api.admin("PUT", "/admin/operators/11/currencies/GOLD", {"usd_rate": "0.25"}, expect=201)
+    cv = {"player_id": "1001", "from_currency": "EUR", "to_currency": "GOLD", "amount": "1", "idempotency_key": "v"}
+    calls += [
+        ("POST", "/api/player-balances/convert", f"{PB}/convert", cv, False, 200),
+        ("POST", "/api/player-balances/convert", f"{PB}/convert", cv | {"amount": "1000"}, False, 409),
+        ("GET", "/api/player-balances/currencies", f"{PB}/currencies", None, False, 200),
+        (
+            "GET",
+            "/api/player-balances/player/{player_id}/history",
+            f"{PB}/player/1001/history?currency=EUR&type=debit",
+            None,
+            False,
+            200,
+        ),
+        (
+            "GET",
+            "/api/player-balances/player/{player_id}/history",
+            f"{PB}/player/1001/history",
+            None,
+            False,
+            400,
+        ),
+        (
+            "GET",
+            "/api/player-balances/player/{player_id}/analytics",
+            f"{PB}/player/1001/analytics?period=day",
+            None,
+            False,
+            200,
+        ),
+        ("GET", "/api/player-balances/player/{player_id}", f"{PB}/player/1001", None, False, 200),
+    ]
     for method, template, path, body, private, expect in calls:
         status, reply, _ = await rest.call(method, path, body, private=private)
         assert status == expect, (path, reply)
         spec = paths[template][method.lower()]["responses"][str(status)]
         schema = spec["content"]["application/json"]["schema"]
         check_schema(reply, schema, f"{method} {path}")
-    # every REST route is documented
+    # every REST route is documented (the write flows' routes: tests/test_write_contract.py)
+    from groove_adapter import flows
     from groove_adapter.rest import routes
 
-    assert {r.path for r in routes()} == set(paths)
+    assert {r.path for r in [*routes(), *flows.routes()]} == set(paths)

@@ -27,17 +27,25 @@ from datetime import datetime
 from typing import Protocol, TypeVar
 
 from .model import (
+    Currency,
+    Flow,
     FreeRoundAward,
     Game,
     GameSession,
+    Hold,
+    ItemPurchase,
     JournalEntry,
     Limits,
     Operator,
+    Payment,
     Player,
+    RateChange,
     Round,
+    SmsMessage,
     TxRecord,
     Wallet,
 )
+from .rate_limits import GameRateLimits
 
 T = TypeVar("T")
 
@@ -106,6 +114,105 @@ class Tx(Protocol):
 
     async def list_journal(self, account_id: str, currency: str) -> list[JournalEntry]:
         """Every journal entry of one wallet, in ``seq`` order (history pages are cut from it)."""
+        ...
+
+    # currencies, rates and external identities (schema version 3)
+    async def get_currency(self, operator_id: str, code: str) -> Currency | None: ...
+    async def list_currencies(self, operator_id: str) -> list[Currency]:
+        """The operator's currencies in ``currency_id`` order."""
+        ...
+
+    async def save_currency(self, currency: Currency) -> None:
+        """Insert or update (by operator and code) a currency."""
+        ...
+
+    async def insert_rate_change(self, change: RateChange) -> None: ...
+    async def list_rate_changes(self, operator_id: str, code: str) -> list[RateChange]:
+        """A currency's rate history, oldest first."""
+        ...
+
+    async def get_identity(self, operator_id: str, identity: str) -> str | None:
+        """The account id an operator registered under an external identity."""
+        ...
+
+    async def insert_identity(self, operator_id: str, identity: str, account_id: str, at: datetime) -> None: ...
+
+    async def journal_page(
+        self,
+        account_id: str,
+        currency: str,
+        *,
+        flow: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[int, list[JournalEntry]]:
+        """(matching count, one page newest first) of one wallet's journal.
+
+        ``flow`` filters on the direction of the available balance (``credit``: real + bonus
+        went up, ``debit``: down, ``none``: unchanged, e.g. a hold capture); ``since`` is
+        inclusive, ``until`` exclusive.
+        """
+        ...
+
+    # reports
+    async def list_open_rounds(
+        self, opened_before: datetime, after: tuple[datetime, str, str, str] | None, limit: int
+    ) -> list[Round]:
+        """Up to ``limit`` open rounds (a live wager, no completed result) opened before
+        ``opened_before``, ordered by (created_at, account_id, game_id, round_id) and starting
+        after the ``after`` key (keyset pagination; uses the ``rounds_open`` index)."""
+        ...
+
+    # holds and flows (schema version 4)
+    async def insert_hold(self, hold: Hold) -> None: ...
+    async def get_hold(self, hold_id: str) -> Hold | None: ...
+    async def update_hold(self, hold: Hold) -> None:
+        """Write a hold's ``state``, ``closed_at`` and ``close_reason``."""
+        ...
+
+    async def count_open_holds(self, account_id: str) -> int: ...
+    async def list_due_holds(self, now: datetime, limit: int, account_id: str | None = None) -> list[Hold]:
+        """Open holds with ``expires_at <= now`` (of one account, or of all), soonest first."""
+        ...
+
+    async def insert_flow(self, flow: Flow) -> None: ...
+    async def get_flow(self, flow_id: str) -> Flow | None: ...
+    async def get_flow_by_key(self, game_id: str, kind: str, idempotency_key: str) -> Flow | None: ...
+    async def update_flow(self, flow: Flow) -> None:
+        """Write a flow's state, attempts, target_account, closed_reason, steps and updated_at."""
+        ...
+
+    async def insert_payment(self, payment: Payment) -> None: ...
+    async def get_payment(self, payment_id: str) -> Payment | None: ...
+    async def get_payment_by_key(self, game_id: str, idempotency_key: str) -> Payment | None: ...
+    async def update_payment(self, payment: Payment) -> None:
+        """Write a payment's state, provider_ref, client_secret, message, result and updated_at."""
+        ...
+
+    async def insert_item_purchase(self, purchase: ItemPurchase) -> None: ...
+    async def get_item_purchase_by_key(self, game_id: str, idempotency_key: str) -> ItemPurchase | None: ...
+
+    async def insert_sms(self, message: SmsMessage) -> None: ...
+    async def update_sms(self, message: SmsMessage) -> None:
+        """Write a message's ``state``, ``body`` and ``sent_at``."""
+        ...
+
+    async def list_sms(self, account_id: str | None, limit: int) -> list[SmsMessage]:
+        """The SMS outbox, newest first (of one account, or of all)."""
+        ...
+
+    async def get_phone(self, account_id: str) -> str | None: ...
+    async def set_phone(self, account_id: str, phone: str, at: datetime) -> None: ...
+
+    # rate limits (schema version 5)
+    async def get_game_limits(self, game_id: str) -> GameRateLimits | None:
+        """A game's rate-limit overrides (None: all defaults)."""
+        ...
+
+    async def save_game_limits(self, limits: GameRateLimits) -> None:
+        """Insert or replace a game's rate-limit overrides."""
         ...
 
 

@@ -43,6 +43,7 @@ from .commands import (
     Wager,
     WagerAndResult,
 )
+from .currencies import ensure_currency
 from .errors import (
     AccountBlocked,
     AmountOutOfRange,
@@ -777,6 +778,7 @@ class WalletService:
             if await tx.get_operator(op.operator_id) is not None:
                 raise Conflict(f"operator {op.operator_id} exists")
             await tx.insert_operator(op)
+            await ensure_currency(tx, op.operator_id, op.currency, op.created_at)
             return op
 
         return await self._write(unit)
@@ -827,22 +829,34 @@ class WalletService:
                 created_at=now,
             )
             await tx.insert_player(player)
-            wallet = Wallet(account_id=acct, currency=cur, updated_at=now)
-            await tx.insert_wallet(wallet)
-            start_real = op.start_real if real is None else real
-            start_bonus = op.start_bonus if bonus is None else bonus
-            if start_real > 0 or start_bonus > 0:
-                wallet, entry = move(
-                    wallet,
-                    kind="initial",
-                    real=start_real,
-                    bonus=start_bonus,
-                    reference="initial",
-                    reason="opening balance",
-                    now=now,
-                )
-                await tx.save_wallet(wallet, [entry])
-            return player, [wallet]
+            await ensure_currency(tx, operator_id, cur, now)
+            wallets: list[Wallet] = []
+            # The player's currency: the given opening balances, else the operator's starting
+            # amounts (real + bonus) plus that currency's configured starting amount; every
+            # other currency the operator offers: its configured starting amount.
+            for c in await tx.list_currencies(operator_id):
+                if c.code == cur:
+                    start_real = money.add(op.start_real, c.start_amount) if real is None else real
+                    start_bonus = op.start_bonus if bonus is None else bonus
+                elif c.start_amount > 0:
+                    start_real, start_bonus = c.start_amount, money.ZERO
+                else:
+                    continue
+                wallet = Wallet(account_id=acct, currency=c.code, updated_at=now)
+                await tx.insert_wallet(wallet)
+                if start_real > 0 or start_bonus > 0:
+                    wallet, entry = move(
+                        wallet,
+                        kind="initial",
+                        real=start_real,
+                        bonus=start_bonus,
+                        reference="initial",
+                        reason="opening balance",
+                        now=now,
+                    )
+                    await tx.save_wallet(wallet, [entry])
+                wallets.append(wallet)
+            return player, wallets
 
         return await self._write(unit)
 
@@ -904,6 +918,7 @@ class WalletService:
                 return json.loads(done[1]), True
             wallet = await tx.get_wallet(account_id, currency)
             if wallet is None:
+                await ensure_currency(tx, p.operator_id, currency, now)
                 wallet = Wallet(account_id=account_id, currency=currency, updated_at=now)
                 await tx.insert_wallet(wallet)
             ref = new_tx_id()
@@ -929,6 +944,7 @@ class WalletService:
                 raise AccountBlocked("account is blocked or self-excluded")
             cur = currency or p.currency
             if await tx.get_wallet(account_id, cur) is None:
+                await ensure_currency(tx, p.operator_id, cur, now)
                 await tx.insert_wallet(Wallet(account_id=account_id, currency=cur, updated_at=now))
             session = GameSession(
                 session_id=f"{p.operator_id}_{uuid.uuid4()}",

@@ -183,6 +183,192 @@ CREATE TABLE games (
 CREATE INDEX games_operator ON games(operator_id);
 """,
     ),
+    (
+        3,
+        """
+CREATE TABLE currencies (
+    operator_id  text COLLATE "C" NOT NULL REFERENCES operators(operator_id),
+    code         text COLLATE "C" NOT NULL,
+    currency_id  integer NOT NULL CHECK (currency_id > 0),
+    name         text NOT NULL,
+    symbol       text NOT NULL,
+    usd_rate     numeric(32, 10) CHECK (usd_rate > 0),
+    start_amount numeric(32, 10) NOT NULL CHECK (start_amount >= 0),
+    created_at   timestamptz NOT NULL,
+    updated_at   timestamptz NOT NULL,
+    PRIMARY KEY (operator_id, code),
+    UNIQUE (operator_id, currency_id)
+);
+
+CREATE TABLE currency_rates (
+    id          bigserial PRIMARY KEY,
+    operator_id text COLLATE "C" NOT NULL,
+    code        text COLLATE "C" NOT NULL,
+    usd_rate    numeric(32, 10),
+    set_at      timestamptz NOT NULL,
+    note        text NOT NULL
+);
+CREATE INDEX currency_rates_code ON currency_rates(operator_id, code, id);
+
+CREATE TABLE identities (
+    operator_id text COLLATE "C" NOT NULL REFERENCES operators(operator_id),
+    identity    text COLLATE "C" NOT NULL,
+    account_id  text COLLATE "C" NOT NULL REFERENCES players(account_id),
+    created_at  timestamptz NOT NULL,
+    PRIMARY KEY (operator_id, identity)
+);
+
+-- Existing operators: their primary currency is id 1, other currencies their players hold
+-- follow in code order; names and symbols are the code, no USD rate (set them by admin API).
+INSERT INTO currencies (operator_id, code, currency_id, name, symbol, usd_rate, start_amount, created_at, updated_at)
+SELECT operator_id, code, row_number() OVER (PARTITION BY operator_id ORDER BY is_other, code),
+       code, code, NULL, 0, created_at, created_at
+FROM (
+    SELECT o.operator_id, o.currency AS code, 0 AS is_other, o.created_at FROM operators o
+    UNION
+    SELECT p.operator_id, w.currency, 1, o.created_at
+    FROM wallets w
+    JOIN players p ON p.account_id = w.account_id
+    JOIN operators o ON o.operator_id = p.operator_id
+    WHERE w.currency <> o.currency
+) AS held;
+
+-- Direction of the available balance (real + bonus) of each entry, for history filters.
+-- Not part of the entry's hash: it is derived from the hashed deltas (audit re-derives it).
+ALTER TABLE journal ADD COLUMN flow text NOT NULL DEFAULT 'none' CHECK (flow IN ('credit', 'debit', 'none'));
+ALTER TABLE journal DISABLE TRIGGER journal_no_update;
+UPDATE journal SET flow = CASE
+    WHEN real_delta + bonus_delta < 0 THEN 'debit'
+    WHEN real_delta + bonus_delta > 0 THEN 'credit'
+    ELSE 'none' END;
+ALTER TABLE journal ENABLE TRIGGER journal_no_update;
+CREATE INDEX journal_flow ON journal(account_id, currency, flow, created_at);
+""",
+    ),
+    (
+        4,
+        """
+-- Holds (reserved balances), transfers and currency sends, purchases, the SMS outbox and
+-- players' phone numbers (wallet_store.flows).
+CREATE TABLE holds (
+    hold_id      text COLLATE "C" PRIMARY KEY,
+    account_id   text COLLATE "C" NOT NULL REFERENCES players(account_id),
+    currency     text COLLATE "C" NOT NULL,
+    amount       numeric(32,10) NOT NULL CHECK (amount > 0),
+    real         numeric(32,10) NOT NULL CHECK (real >= 0),
+    bonus        numeric(32,10) NOT NULL CHECK (bonus >= 0),
+    reference    text COLLATE "C" NOT NULL,
+    state        text NOT NULL CHECK (state IN ('open', 'captured', 'released')),
+    created_at   timestamptz NOT NULL,
+    expires_at   timestamptz NOT NULL,
+    closed_at    timestamptz,
+    close_reason text NOT NULL
+);
+CREATE INDEX holds_due ON holds(expires_at) WHERE state = 'open';
+CREATE INDEX holds_account_open ON holds(account_id, expires_at) WHERE state = 'open';
+
+CREATE TABLE flows (
+    flow_id         text COLLATE "C" PRIMARY KEY,
+    kind            text NOT NULL CHECK (kind IN ('transfer', 'send')),
+    operator_id     text COLLATE "C" NOT NULL REFERENCES operators(operator_id),
+    game_id         text COLLATE "C" NOT NULL,
+    idempotency_key text COLLATE "C" NOT NULL,
+    fingerprint     text NOT NULL,
+    source_account  text COLLATE "C" NOT NULL REFERENCES players(account_id),
+    target_account  text COLLATE "C" REFERENCES players(account_id),
+    target_email    text COLLATE "C",
+    currency        text COLLATE "C" NOT NULL,
+    amount          numeric(32,10) NOT NULL CHECK (amount > 0),
+    hold_id         text COLLATE "C" NOT NULL REFERENCES holds(hold_id),
+    state           text NOT NULL CHECK (state IN ('pending', 'verified', 'claimed', 'cancelled', 'expired')),
+    code_hash       text NOT NULL,
+    attempts        integer NOT NULL CHECK (attempts >= 0),
+    phone_hint      text NOT NULL,
+    note            text NOT NULL,
+    closed_reason   text NOT NULL,
+    steps           text NOT NULL,
+    created_at      timestamptz NOT NULL,
+    updated_at      timestamptz NOT NULL,
+    UNIQUE (game_id, kind, idempotency_key)
+);
+
+CREATE TABLE payments (
+    payment_id      text COLLATE "C" PRIMARY KEY,
+    operator_id     text COLLATE "C" NOT NULL REFERENCES operators(operator_id),
+    game_id         text COLLATE "C" NOT NULL,
+    idempotency_key text COLLATE "C" NOT NULL,
+    fingerprint     text NOT NULL,
+    account_id      text COLLATE "C" NOT NULL REFERENCES players(account_id),
+    currency        text COLLATE "C" NOT NULL,
+    usd_amount      numeric(32,10) NOT NULL,
+    usd_rate        numeric(32,10) NOT NULL,
+    amount          numeric(32,10) NOT NULL,
+    provider        text NOT NULL,
+    state           text NOT NULL CHECK (state IN ('processing', 'requires_action', 'succeeded', 'declined')),
+    provider_ref    text NOT NULL,
+    client_secret   text,
+    message         text NOT NULL,
+    result          text NOT NULL,
+    created_at      timestamptz NOT NULL,
+    updated_at      timestamptz NOT NULL,
+    UNIQUE (game_id, idempotency_key)
+);
+
+CREATE TABLE item_purchases (
+    purchase_id     text COLLATE "C" PRIMARY KEY,
+    operator_id     text COLLATE "C" NOT NULL REFERENCES operators(operator_id),
+    game_id         text COLLATE "C" NOT NULL,
+    idempotency_key text COLLATE "C" NOT NULL,
+    fingerprint     text NOT NULL,
+    account_id      text COLLATE "C" NOT NULL REFERENCES players(account_id),
+    currency        text COLLATE "C" NOT NULL,
+    item_id         text NOT NULL,
+    item_name       text NOT NULL,
+    quantity        integer NOT NULL CHECK (quantity > 0),
+    unit_price      numeric(32,10) NOT NULL,
+    total           numeric(32,10) NOT NULL,
+    real            numeric(32,10) NOT NULL,
+    bonus           numeric(32,10) NOT NULL,
+    result          text NOT NULL,
+    created_at      timestamptz NOT NULL,
+    UNIQUE (game_id, idempotency_key)
+);
+
+CREATE TABLE sms_outbox (
+    id         bigserial PRIMARY KEY,
+    message_id text COLLATE "C" NOT NULL UNIQUE,
+    account_id text COLLATE "C" NOT NULL,
+    phone      text NOT NULL,
+    body       text NOT NULL,
+    purpose    text NOT NULL,
+    state      text NOT NULL CHECK (state IN ('outbox', 'queued', 'sent', 'failed')),
+    created_at timestamptz NOT NULL,
+    sent_at    timestamptz
+);
+CREATE INDEX sms_outbox_account ON sms_outbox(account_id, id);
+
+CREATE TABLE player_phones (
+    account_id text COLLATE "C" PRIMARY KEY REFERENCES players(account_id),
+    phone      text NOT NULL,
+    updated_at timestamptz NOT NULL
+);
+""",
+    ),
+    (
+        5,
+        """
+-- Per-game rate-limit overrides of the REST faces (NULL: the service default).
+CREATE TABLE game_rate_limits (
+    game_id            text COLLATE "C" PRIMARY KEY REFERENCES games(game_id),
+    individual_per_min integer CHECK (individual_per_min BETWEEN 1 AND 1000000),
+    batch_per_min      integer CHECK (batch_per_min BETWEEN 1 AND 1000000),
+    email_per_min      integer CHECK (email_per_min BETWEEN 1 AND 1000000),
+    write_per_min      integer CHECK (write_per_min BETWEEN 1 AND 1000000),
+    burst_percent      integer CHECK (burst_percent BETWEEN 0 AND 1000),
+    updated_at         timestamptz NOT NULL
+);
+""",
+    ),
 ]
 
 

@@ -56,18 +56,27 @@ import asyncpg
 
 from ..errors import Conflict, StoreUnavailable, TechnicalError, WalletError
 from ..model import (
+    Currency,
+    Flow,
     FreeRoundAward,
     Game,
     GameSession,
+    Hold,
+    ItemPurchase,
     JournalEntry,
     Limits,
     Operator,
+    Payment,
     Player,
+    RateChange,
     Round,
+    SmsMessage,
     TxRecord,
     Wallet,
+    entry_flow,
 )
 from ..money import check
+from ..rate_limits import GameRateLimits
 from .migrations import MIGRATIONS, migrate
 
 T = TypeVar("T")
@@ -168,6 +177,21 @@ _OPERATOR_COLS = (
 _SESSION_COLS = "session_id, account_id, operator_id, currency, game_id, created_at, expires_at, closed_at"
 
 _GAME_COLS = "game_id, operator_id, name, key_hash, created_at"
+_CURRENCY_COLS = "operator_id, code, currency_id, name, symbol, usd_rate, start_amount, created_at, updated_at"
+
+
+def _currency(r: Any) -> Currency:
+    return Currency(
+        operator_id=r[0],
+        code=r[1],
+        currency_id=int(r[2]),
+        name=r[3],
+        symbol=r[4],
+        usd_rate=_mdo(r[5]),
+        start_amount=_md(r[6]),
+        created_at=_td(r[7]),
+        updated_at=_td(r[8]),
+    )
 
 
 def _game(r: Any) -> Game:
@@ -305,7 +329,12 @@ def _journal_args(e: JournalEntry) -> tuple[Any, ...]:
         _ts(e.created_at),
         e.prev_hash,
         e.hash,
+        entry_flow(e),
     )
+
+
+# rate limits (schema version 5)
+_GAME_LIMIT_COLS = "game_id, individual_per_min, batch_per_min, email_per_min, write_per_min, burst_percent, updated_at"
 
 
 class PostgresTx:
@@ -485,7 +514,8 @@ class PostgresTx:
         if n != 1:
             raise TechnicalError("wallet changed under the unit of work")
         await self._exec_many(
-            f"INSERT INTO journal ({_JOURNAL_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)",
+            f"INSERT INTO journal ({_JOURNAL_COLS}, flow)"
+            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)",
             [_journal_args(e) for e in entries],
         )
 
@@ -703,6 +733,507 @@ class PostgresTx:
             currency,
         )
         return [_journal(r) for r in rows]
+
+    # currencies, rates and external identities (schema version 3)
+    async def get_currency(self, operator_id: str, code: str) -> Currency | None:
+        r = await self._one(
+            f"SELECT {_CURRENCY_COLS} FROM currencies WHERE operator_id = $1 AND code = $2", operator_id, code
+        )
+        return None if r is None else _currency(r)
+
+    async def list_currencies(self, operator_id: str) -> list[Currency]:
+        rows = await self._all(
+            f"SELECT {_CURRENCY_COLS} FROM currencies WHERE operator_id = $1 ORDER BY currency_id", operator_id
+        )
+        return [_currency(r) for r in rows]
+
+    async def save_currency(self, c: Currency) -> None:
+        await self._exec(
+            f"INSERT INTO currencies ({_CURRENCY_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"
+            " ON CONFLICT (operator_id, code) DO UPDATE SET name = excluded.name, symbol = excluded.symbol,"
+            " usd_rate = excluded.usd_rate, start_amount = excluded.start_amount, updated_at = excluded.updated_at",
+            c.operator_id,
+            c.code,
+            c.currency_id,
+            c.name,
+            c.symbol,
+            _mo(c.usd_rate),
+            _m(c.start_amount),
+            _ts(c.created_at),
+            _ts(c.updated_at),
+        )
+
+    async def insert_rate_change(self, ch: RateChange) -> None:
+        await self._exec(
+            "INSERT INTO currency_rates (operator_id, code, usd_rate, set_at, note) VALUES ($1,$2,$3,$4,$5)",
+            ch.operator_id,
+            ch.code,
+            _mo(ch.usd_rate),
+            _ts(ch.set_at),
+            ch.note,
+        )
+
+    async def list_rate_changes(self, operator_id: str, code: str) -> list[RateChange]:
+        rows = await self._all(
+            "SELECT operator_id, code, usd_rate, set_at, note FROM currency_rates"
+            " WHERE operator_id = $1 AND code = $2 ORDER BY id",
+            operator_id,
+            code,
+        )
+        return [RateChange(r[0], r[1], _mdo(r[2]), _td(r[3]), r[4]) for r in rows]
+
+    async def get_identity(self, operator_id: str, identity: str) -> str | None:
+        r = await self._one(
+            "SELECT account_id FROM identities WHERE operator_id = $1 AND identity = $2", operator_id, identity
+        )
+        return None if r is None else str(r[0])
+
+    async def insert_identity(self, operator_id: str, identity: str, account_id: str, at: datetime) -> None:
+        await self._exec(
+            "INSERT INTO identities (operator_id, identity, account_id, created_at) VALUES ($1,$2,$3,$4)",
+            operator_id,
+            identity,
+            account_id,
+            _ts(at),
+        )
+
+    async def journal_page(
+        self,
+        account_id: str,
+        currency: str,
+        *,
+        flow: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[int, list[JournalEntry]]:
+        where = "account_id = $1 AND currency = $2"
+        params: list[Any] = [account_id, currency]
+        if flow is not None:
+            params.append(flow)
+            where += f" AND flow = ${len(params)}"
+        if since is not None:
+            params.append(_ts(since))
+            where += f" AND created_at >= ${len(params)}"
+        if until is not None:
+            params.append(_ts(until))
+            where += f" AND created_at < ${len(params)}"
+        total = await self._one(f"SELECT count(*) FROM journal WHERE {where}", *params)
+        n = len(params)
+        rows = await self._all(
+            f"SELECT {_JOURNAL_COLS} FROM journal WHERE {where} ORDER BY seq DESC LIMIT ${n + 1} OFFSET ${n + 2}",
+            *params,
+            limit,
+            offset,
+        )
+        return int(total[0]), [_journal(r) for r in rows]
+
+    # reports
+    async def list_open_rounds(
+        self, opened_before: datetime, after: tuple[datetime, str, str, str] | None, limit: int
+    ) -> list[Round]:
+        where = "status = 'open' AND wagers > 0 AND created_at < $1"
+        params: list[Any] = [_ts(opened_before)]
+        if after is not None:
+            where += " AND (created_at, account_id, game_id, round_id) > ($2, $3, $4, $5)"
+            params += [_ts(after[0]), after[1], after[2], after[3]]
+        rows = await self._all(
+            f"SELECT {_ROUND_COLS} FROM rounds WHERE {where}"
+            f" ORDER BY created_at, account_id, game_id, round_id LIMIT ${len(params) + 1}",
+            *params,
+            limit,
+        )
+        return [_round(r) for r in rows]
+
+    # holds and flows (schema version 4)
+    async def insert_hold(self, h: Hold) -> None:
+        await self._exec(
+            f"INSERT INTO holds ({_HOLD_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
+            h.hold_id,
+            h.account_id,
+            h.currency,
+            _m(h.amount),
+            _m(h.real),
+            _m(h.bonus),
+            h.reference,
+            h.state,
+            _ts(h.created_at),
+            _ts(h.expires_at),
+            _tso(h.closed_at),
+            h.close_reason,
+        )
+
+    async def get_hold(self, hold_id: str) -> Hold | None:
+        r = await self._one(f"SELECT {_HOLD_COLS} FROM holds WHERE hold_id = $1", hold_id)
+        return None if r is None else _hold(r)
+
+    async def update_hold(self, h: Hold) -> None:
+        n = await self._exec(
+            "UPDATE holds SET state = $1, closed_at = $2, close_reason = $3 WHERE hold_id = $4",
+            h.state,
+            _tso(h.closed_at),
+            h.close_reason,
+            h.hold_id,
+        )
+        if n != 1:
+            raise TechnicalError(f"hold {h.hold_id} not found")
+
+    async def count_open_holds(self, account_id: str) -> int:
+        r = await self._one("SELECT count(*) FROM holds WHERE account_id = $1 AND state = 'open'", account_id)
+        return int(r[0])
+
+    async def list_due_holds(self, now: datetime, limit: int, account_id: str | None = None) -> list[Hold]:
+        if account_id is None:
+            rows = await self._all(
+                f"SELECT {_HOLD_COLS} FROM holds WHERE state = 'open' AND expires_at <= $1"
+                " ORDER BY expires_at, hold_id LIMIT $2",
+                _ts(now),
+                limit,
+            )
+        else:
+            rows = await self._all(
+                f"SELECT {_HOLD_COLS} FROM holds WHERE account_id = $1 AND state = 'open' AND expires_at <= $2"
+                " ORDER BY expires_at, hold_id LIMIT $3",
+                account_id,
+                _ts(now),
+                limit,
+            )
+        return [_hold(r) for r in rows]
+
+    async def insert_flow(self, f: Flow) -> None:
+        await self._exec(
+            f"INSERT INTO flows ({_FLOW_COLS}) VALUES"
+            " ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)",
+            f.flow_id,
+            f.kind,
+            f.operator_id,
+            f.game_id,
+            f.idempotency_key,
+            f.fingerprint,
+            f.source_account,
+            f.target_account,
+            f.target_email,
+            f.currency,
+            _m(f.amount),
+            f.hold_id,
+            f.state,
+            f.code_hash,
+            f.attempts,
+            f.phone_hint,
+            f.note,
+            f.closed_reason,
+            f.steps,
+            _ts(f.created_at),
+            _ts(f.updated_at),
+        )
+
+    async def get_flow(self, flow_id: str) -> Flow | None:
+        r = await self._one(f"SELECT {_FLOW_COLS} FROM flows WHERE flow_id = $1", flow_id)
+        return None if r is None else _flow(r)
+
+    async def get_flow_by_key(self, game_id: str, kind: str, idempotency_key: str) -> Flow | None:
+        r = await self._one(
+            f"SELECT {_FLOW_COLS} FROM flows WHERE game_id = $1 AND kind = $2 AND idempotency_key = $3",
+            game_id,
+            kind,
+            idempotency_key,
+        )
+        return None if r is None else _flow(r)
+
+    async def update_flow(self, f: Flow) -> None:
+        n = await self._exec(
+            "UPDATE flows SET state = $1, attempts = $2, target_account = $3, closed_reason = $4, steps = $5,"
+            " updated_at = $6 WHERE flow_id = $7",
+            f.state,
+            f.attempts,
+            f.target_account,
+            f.closed_reason,
+            f.steps,
+            _ts(f.updated_at),
+            f.flow_id,
+        )
+        if n != 1:
+            raise TechnicalError(f"flow {f.flow_id} not found")
+
+    async def insert_payment(self, p: Payment) -> None:
+        await self._exec(
+            f"INSERT INTO payments ({_PAYMENT_COLS}) VALUES"
+            " ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)",
+            p.payment_id,
+            p.operator_id,
+            p.game_id,
+            p.idempotency_key,
+            p.fingerprint,
+            p.account_id,
+            p.currency,
+            _m(p.usd_amount),
+            _m(p.usd_rate),
+            _m(p.amount),
+            p.provider,
+            p.state,
+            p.provider_ref,
+            p.client_secret,
+            p.message,
+            p.result,
+            _ts(p.created_at),
+            _ts(p.updated_at),
+        )
+
+    async def get_payment(self, payment_id: str) -> Payment | None:
+        r = await self._one(f"SELECT {_PAYMENT_COLS} FROM payments WHERE payment_id = $1", payment_id)
+        return None if r is None else _payment(r)
+
+    async def get_payment_by_key(self, game_id: str, idempotency_key: str) -> Payment | None:
+        r = await self._one(
+            f"SELECT {_PAYMENT_COLS} FROM payments WHERE game_id = $1 AND idempotency_key = $2",
+            game_id,
+            idempotency_key,
+        )
+        return None if r is None else _payment(r)
+
+    async def update_payment(self, p: Payment) -> None:
+        n = await self._exec(
+            "UPDATE payments SET state = $1, provider_ref = $2, client_secret = $3, message = $4, result = $5,"
+            " updated_at = $6 WHERE payment_id = $7",
+            p.state,
+            p.provider_ref,
+            p.client_secret,
+            p.message,
+            p.result,
+            _ts(p.updated_at),
+            p.payment_id,
+        )
+        if n != 1:
+            raise TechnicalError(f"payment {p.payment_id} not found")
+
+    async def insert_item_purchase(self, p: ItemPurchase) -> None:
+        await self._exec(
+            f"INSERT INTO item_purchases ({_ITEM_COLS}) VALUES"
+            " ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)",
+            p.purchase_id,
+            p.operator_id,
+            p.game_id,
+            p.idempotency_key,
+            p.fingerprint,
+            p.account_id,
+            p.currency,
+            p.item_id,
+            p.item_name,
+            p.quantity,
+            _m(p.unit_price),
+            _m(p.total),
+            _m(p.real),
+            _m(p.bonus),
+            p.result,
+            _ts(p.created_at),
+        )
+
+    async def get_item_purchase_by_key(self, game_id: str, idempotency_key: str) -> ItemPurchase | None:
+        r = await self._one(
+            f"SELECT {_ITEM_COLS} FROM item_purchases WHERE game_id = $1 AND idempotency_key = $2",
+            game_id,
+            idempotency_key,
+        )
+        return None if r is None else _item_purchase(r)
+
+    async def insert_sms(self, m: SmsMessage) -> None:
+        await self._exec(
+            f"INSERT INTO sms_outbox ({_SMS_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+            m.message_id,
+            m.account_id,
+            m.phone,
+            m.body,
+            m.purpose,
+            m.state,
+            _ts(m.created_at),
+            _tso(m.sent_at),
+        )
+
+    async def update_sms(self, m: SmsMessage) -> None:
+        await self._exec(
+            "UPDATE sms_outbox SET state = $1, body = $2, sent_at = $3 WHERE message_id = $4",
+            m.state,
+            m.body,
+            _tso(m.sent_at),
+            m.message_id,
+        )
+
+    async def list_sms(self, account_id: str | None, limit: int) -> list[SmsMessage]:
+        if account_id is None:
+            rows = await self._all(f"SELECT {_SMS_COLS} FROM sms_outbox ORDER BY id DESC LIMIT $1", limit)
+        else:
+            rows = await self._all(
+                f"SELECT {_SMS_COLS} FROM sms_outbox WHERE account_id = $1 ORDER BY id DESC LIMIT $2",
+                account_id,
+                limit,
+            )
+        return [_sms(r) for r in rows]
+
+    async def get_phone(self, account_id: str) -> str | None:
+        r = await self._one("SELECT phone FROM player_phones WHERE account_id = $1", account_id)
+        return None if r is None else str(r[0])
+
+    async def set_phone(self, account_id: str, phone: str, at: datetime) -> None:
+        await self._exec(
+            "INSERT INTO player_phones (account_id, phone, updated_at) VALUES ($1,$2,$3)"
+            " ON CONFLICT (account_id) DO UPDATE SET phone = excluded.phone, updated_at = excluded.updated_at",
+            account_id,
+            phone,
+            _ts(at),
+        )
+
+    # rate limits (schema version 5)
+    async def get_game_limits(self, game_id: str) -> GameRateLimits | None:
+        r = await self._one(f"SELECT {_GAME_LIMIT_COLS} FROM game_rate_limits WHERE game_id = $1", game_id)
+        if r is None:
+            return None
+        return GameRateLimits(
+            game_id=r[0],
+            individual_per_min=r[1],
+            batch_per_min=r[2],
+            email_per_min=r[3],
+            write_per_min=r[4],
+            burst_percent=r[5],
+            updated_at=_td(r[6]),
+        )
+
+    async def save_game_limits(self, lim: GameRateLimits) -> None:
+        await self._exec(
+            f"INSERT INTO game_rate_limits ({_GAME_LIMIT_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7)"
+            " ON CONFLICT (game_id) DO UPDATE SET individual_per_min = excluded.individual_per_min,"
+            " batch_per_min = excluded.batch_per_min, email_per_min = excluded.email_per_min,"
+            " write_per_min = excluded.write_per_min, burst_percent = excluded.burst_percent,"
+            " updated_at = excluded.updated_at",
+            lim.game_id,
+            lim.individual_per_min,
+            lim.batch_per_min,
+            lim.email_per_min,
+            lim.write_per_min,
+            lim.burst_percent,
+            _ts(lim.updated_at),
+        )
+
+
+# holds and flows (schema version 4): columns and row conversion
+_HOLD_COLS = (
+    "hold_id, account_id, currency, amount, real, bonus, reference, state, created_at, expires_at, closed_at,"
+    " close_reason"
+)
+_FLOW_COLS = (
+    "flow_id, kind, operator_id, game_id, idempotency_key, fingerprint, source_account, target_account,"
+    " target_email, currency, amount, hold_id, state, code_hash, attempts, phone_hint, note, closed_reason, steps,"
+    " created_at, updated_at"
+)
+_PAYMENT_COLS = (
+    "payment_id, operator_id, game_id, idempotency_key, fingerprint, account_id, currency, usd_amount, usd_rate,"
+    " amount, provider, state, provider_ref, client_secret, message, result, created_at, updated_at"
+)
+_ITEM_COLS = (
+    "purchase_id, operator_id, game_id, idempotency_key, fingerprint, account_id, currency, item_id, item_name,"
+    " quantity, unit_price, total, real, bonus, result, created_at"
+)
+_SMS_COLS = "message_id, account_id, phone, body, purpose, state, created_at, sent_at"
+
+
+def _hold(r: Any) -> Hold:
+    return Hold(
+        hold_id=r[0],
+        account_id=r[1],
+        currency=r[2],
+        amount=_md(r[3]),
+        real=_md(r[4]),
+        bonus=_md(r[5]),
+        reference=r[6],
+        state=r[7],
+        created_at=_td(r[8]),
+        expires_at=_td(r[9]),
+        closed_at=_tdo(r[10]),
+        close_reason=r[11],
+    )
+
+
+def _flow(r: Any) -> Flow:
+    return Flow(
+        flow_id=r[0],
+        kind=r[1],
+        operator_id=r[2],
+        game_id=r[3],
+        idempotency_key=r[4],
+        fingerprint=r[5],
+        source_account=r[6],
+        target_account=r[7],
+        target_email=r[8],
+        currency=r[9],
+        amount=_md(r[10]),
+        hold_id=r[11],
+        state=r[12],
+        code_hash=r[13],
+        attempts=int(r[14]),
+        phone_hint=r[15],
+        note=r[16],
+        closed_reason=r[17],
+        steps=r[18],
+        created_at=_td(r[19]),
+        updated_at=_td(r[20]),
+    )
+
+
+def _payment(r: Any) -> Payment:
+    return Payment(
+        payment_id=r[0],
+        operator_id=r[1],
+        game_id=r[2],
+        idempotency_key=r[3],
+        fingerprint=r[4],
+        account_id=r[5],
+        currency=r[6],
+        usd_amount=_md(r[7]),
+        usd_rate=_md(r[8]),
+        amount=_md(r[9]),
+        provider=r[10],
+        state=r[11],
+        provider_ref=r[12],
+        client_secret=r[13],
+        message=r[14],
+        result=r[15],
+        created_at=_td(r[16]),
+        updated_at=_td(r[17]),
+    )
+
+
+def _item_purchase(r: Any) -> ItemPurchase:
+    return ItemPurchase(
+        purchase_id=r[0],
+        operator_id=r[1],
+        game_id=r[2],
+        idempotency_key=r[3],
+        fingerprint=r[4],
+        account_id=r[5],
+        currency=r[6],
+        item_id=r[7],
+        item_name=r[8],
+        quantity=int(r[9]),
+        unit_price=_md(r[10]),
+        total=_md(r[11]),
+        real=_md(r[12]),
+        bonus=_md(r[13]),
+        result=r[14],
+        created_at=_td(r[15]),
+    )
+
+
+def _sms(r: Any) -> SmsMessage:
+    return SmsMessage(
+        message_id=r[0],
+        account_id=r[1],
+        phone=r[2],
+        body=r[3],
+        purpose=r[4],
+        state=r[5],
+        created_at=_td(r[6]),
+        sent_at=_tdo(r[7]),
+    )
 
 
 class PostgresStore:

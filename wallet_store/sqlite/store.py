@@ -37,20 +37,29 @@ import aiosqlite
 
 from ..errors import Conflict, StoreUnavailable, TechnicalError
 from ..model import (
+    Currency,
+    Flow,
     FreeRoundAward,
     Game,
     GameSession,
+    Hold,
+    ItemPurchase,
     JournalEntry,
     Limits,
     Operator,
+    Payment,
     Player,
+    RateChange,
     Round,
+    SmsMessage,
     TxRecord,
     Wallet,
+    entry_flow,
     iso,
     parse_iso,
 )
 from ..money import from_db, to_db
+from ..rate_limits import GameRateLimits
 from .migrations import MIGRATIONS
 
 T = TypeVar("T")
@@ -92,6 +101,21 @@ _OPERATOR_COLS = (
 )
 
 _GAME_COLS = "game_id, operator_id, name, key_hash, created_at"
+_CURRENCY_COLS = "operator_id, code, currency_id, name, symbol, usd_rate, start_amount, created_at, updated_at"
+
+
+def _currency(r: Any) -> Currency:
+    return Currency(
+        operator_id=r[0],
+        code=r[1],
+        currency_id=int(r[2]),
+        name=r[3],
+        symbol=r[4],
+        usd_rate=_d(r[5]),
+        start_amount=from_db(r[6]),
+        created_at=parse_iso(r[7]),
+        updated_at=parse_iso(r[8]),
+    )
 
 
 def _game(r: Any) -> Game:
@@ -197,6 +221,10 @@ def _round(r: Any) -> Round:
         created_at=parse_iso(r[11]),
         closed_at=_t(r[12]),
     )
+
+
+# rate limits (schema version 5)
+_GAME_LIMIT_COLS = "game_id, individual_per_min, batch_per_min, email_per_min, write_per_min, burst_percent, updated_at"
 
 
 class SqliteTx:
@@ -355,7 +383,7 @@ class SqliteTx:
         if n != 1:
             raise TechnicalError("wallet changed under the unit of work")
         self._c.executemany(
-            f"INSERT INTO journal ({_JOURNAL_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO journal ({_JOURNAL_COLS}, flow) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [
                 (
                     e.account_id,
@@ -373,6 +401,7 @@ class SqliteTx:
                     iso(e.created_at),
                     e.prev_hash,
                     e.hash,
+                    entry_flow(e),
                 )
                 for e in entries
             ],
@@ -563,6 +592,465 @@ class SqliteTx:
             (account_id, currency),
         )
         return [_journal(r) for r in rows]
+
+    # currencies, rates and external identities (schema version 3)
+    async def get_currency(self, operator_id: str, code: str) -> Currency | None:
+        r = await self._one(
+            f"SELECT {_CURRENCY_COLS} FROM currencies WHERE operator_id = ? AND code = ?", (operator_id, code)
+        )
+        return None if r is None else _currency(r)
+
+    async def list_currencies(self, operator_id: str) -> list[Currency]:
+        rows = await self._all(
+            f"SELECT {_CURRENCY_COLS} FROM currencies WHERE operator_id = ? ORDER BY currency_id", (operator_id,)
+        )
+        return [_currency(r) for r in rows]
+
+    async def save_currency(self, c: Currency) -> None:
+        await self._exec(
+            f"INSERT INTO currencies ({_CURRENCY_COLS}) VALUES (?,?,?,?,?,?,?,?,?)"
+            " ON CONFLICT (operator_id, code) DO UPDATE SET name = excluded.name, symbol = excluded.symbol,"
+            " usd_rate = excluded.usd_rate, start_amount = excluded.start_amount, updated_at = excluded.updated_at",
+            (
+                c.operator_id,
+                c.code,
+                c.currency_id,
+                c.name,
+                c.symbol,
+                _dd(c.usd_rate),
+                to_db(c.start_amount),
+                iso(c.created_at),
+                iso(c.updated_at),
+            ),
+        )
+
+    async def insert_rate_change(self, ch: RateChange) -> None:
+        await self._exec(
+            "INSERT INTO currency_rates (operator_id, code, usd_rate, set_at, note) VALUES (?,?,?,?,?)",
+            (ch.operator_id, ch.code, _dd(ch.usd_rate), iso(ch.set_at), ch.note),
+        )
+
+    async def list_rate_changes(self, operator_id: str, code: str) -> list[RateChange]:
+        rows = await self._all(
+            "SELECT operator_id, code, usd_rate, set_at, note FROM currency_rates"
+            " WHERE operator_id = ? AND code = ? ORDER BY id",
+            (operator_id, code),
+        )
+        return [RateChange(r[0], r[1], _d(r[2]), parse_iso(r[3]), r[4]) for r in rows]
+
+    async def get_identity(self, operator_id: str, identity: str) -> str | None:
+        r = await self._one(
+            "SELECT account_id FROM identities WHERE operator_id = ? AND identity = ?", (operator_id, identity)
+        )
+        return None if r is None else str(r[0])
+
+    async def insert_identity(self, operator_id: str, identity: str, account_id: str, at: datetime) -> None:
+        await self._exec(
+            "INSERT INTO identities (operator_id, identity, account_id, created_at) VALUES (?,?,?,?)",
+            (operator_id, identity, account_id, iso(at)),
+        )
+
+    async def journal_page(
+        self,
+        account_id: str,
+        currency: str,
+        *,
+        flow: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[int, list[JournalEntry]]:
+        where = "account_id = ? AND currency = ?"
+        params: list[Any] = [account_id, currency]
+        if flow is not None:
+            where += " AND flow = ?"
+            params.append(flow)
+        if since is not None:
+            where += " AND created_at >= ?"
+            params.append(iso(since))
+        if until is not None:
+            where += " AND created_at < ?"
+            params.append(iso(until))
+        total = await self._one(f"SELECT count(*) FROM journal WHERE {where}", params)
+        rows = await self._all(
+            f"SELECT {_JOURNAL_COLS} FROM journal WHERE {where} ORDER BY seq DESC LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+        return int(total[0]), [_journal(r) for r in rows]
+
+    # reports
+    async def list_open_rounds(
+        self, opened_before: datetime, after: tuple[datetime, str, str, str] | None, limit: int
+    ) -> list[Round]:
+        where = "status = 'open' AND wagers > 0 AND created_at < ?"
+        params: list[Any] = [iso(opened_before)]
+        if after is not None:
+            where += " AND (created_at, account_id, game_id, round_id) > (?, ?, ?, ?)"
+            params += [iso(after[0]), after[1], after[2], after[3]]
+        rows = await self._all(
+            f"SELECT {_ROUND_COLS} FROM rounds WHERE {where}"
+            " ORDER BY created_at, account_id, game_id, round_id LIMIT ?",
+            [*params, limit],
+        )
+        return [_round(r) for r in rows]
+
+    # holds and flows (schema version 4)
+    async def insert_hold(self, h: Hold) -> None:
+        await self._exec(
+            f"INSERT INTO holds ({_HOLD_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                h.hold_id,
+                h.account_id,
+                h.currency,
+                to_db(h.amount),
+                to_db(h.real),
+                to_db(h.bonus),
+                h.reference,
+                h.state,
+                iso(h.created_at),
+                iso(h.expires_at),
+                _tt(h.closed_at),
+                h.close_reason,
+            ),
+        )
+
+    async def get_hold(self, hold_id: str) -> Hold | None:
+        r = await self._one(f"SELECT {_HOLD_COLS} FROM holds WHERE hold_id = ?", (hold_id,))
+        return None if r is None else _hold(r)
+
+    async def update_hold(self, h: Hold) -> None:
+        n = await self._exec(
+            "UPDATE holds SET state = ?, closed_at = ?, close_reason = ? WHERE hold_id = ?",
+            (h.state, _tt(h.closed_at), h.close_reason, h.hold_id),
+        )
+        if n != 1:
+            raise TechnicalError(f"hold {h.hold_id} not found")
+
+    async def count_open_holds(self, account_id: str) -> int:
+        r = await self._one("SELECT count(*) FROM holds WHERE account_id = ? AND state = 'open'", (account_id,))
+        return int(r[0])
+
+    async def list_due_holds(self, now: datetime, limit: int, account_id: str | None = None) -> list[Hold]:
+        if account_id is None:
+            rows = await self._all(
+                f"SELECT {_HOLD_COLS} FROM holds WHERE state = 'open' AND expires_at <= ?"
+                " ORDER BY expires_at, hold_id LIMIT ?",
+                (iso(now), limit),
+            )
+        else:
+            rows = await self._all(
+                f"SELECT {_HOLD_COLS} FROM holds WHERE account_id = ? AND state = 'open' AND expires_at <= ?"
+                " ORDER BY expires_at, hold_id LIMIT ?",
+                (account_id, iso(now), limit),
+            )
+        return [_hold(r) for r in rows]
+
+    async def insert_flow(self, f: Flow) -> None:
+        await self._exec(
+            f"INSERT INTO flows ({_FLOW_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                f.flow_id,
+                f.kind,
+                f.operator_id,
+                f.game_id,
+                f.idempotency_key,
+                f.fingerprint,
+                f.source_account,
+                f.target_account,
+                f.target_email,
+                f.currency,
+                to_db(f.amount),
+                f.hold_id,
+                f.state,
+                f.code_hash,
+                f.attempts,
+                f.phone_hint,
+                f.note,
+                f.closed_reason,
+                f.steps,
+                iso(f.created_at),
+                iso(f.updated_at),
+            ),
+        )
+
+    async def get_flow(self, flow_id: str) -> Flow | None:
+        r = await self._one(f"SELECT {_FLOW_COLS} FROM flows WHERE flow_id = ?", (flow_id,))
+        return None if r is None else _flow(r)
+
+    async def get_flow_by_key(self, game_id: str, kind: str, idempotency_key: str) -> Flow | None:
+        r = await self._one(
+            f"SELECT {_FLOW_COLS} FROM flows WHERE game_id = ? AND kind = ? AND idempotency_key = ?",
+            (game_id, kind, idempotency_key),
+        )
+        return None if r is None else _flow(r)
+
+    async def update_flow(self, f: Flow) -> None:
+        n = await self._exec(
+            "UPDATE flows SET state = ?, attempts = ?, target_account = ?, closed_reason = ?, steps = ?,"
+            " updated_at = ? WHERE flow_id = ?",
+            (f.state, f.attempts, f.target_account, f.closed_reason, f.steps, iso(f.updated_at), f.flow_id),
+        )
+        if n != 1:
+            raise TechnicalError(f"flow {f.flow_id} not found")
+
+    async def insert_payment(self, p: Payment) -> None:
+        await self._exec(
+            f"INSERT INTO payments ({_PAYMENT_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                p.payment_id,
+                p.operator_id,
+                p.game_id,
+                p.idempotency_key,
+                p.fingerprint,
+                p.account_id,
+                p.currency,
+                to_db(p.usd_amount),
+                to_db(p.usd_rate),
+                to_db(p.amount),
+                p.provider,
+                p.state,
+                p.provider_ref,
+                p.client_secret,
+                p.message,
+                p.result,
+                iso(p.created_at),
+                iso(p.updated_at),
+            ),
+        )
+
+    async def get_payment(self, payment_id: str) -> Payment | None:
+        r = await self._one(f"SELECT {_PAYMENT_COLS} FROM payments WHERE payment_id = ?", (payment_id,))
+        return None if r is None else _payment(r)
+
+    async def get_payment_by_key(self, game_id: str, idempotency_key: str) -> Payment | None:
+        r = await self._one(
+            f"SELECT {_PAYMENT_COLS} FROM payments WHERE game_id = ? AND idempotency_key = ?",
+            (game_id, idempotency_key),
+        )
+        return None if r is None else _payment(r)
+
+    async def update_payment(self, p: Payment) -> None:
+        n = await self._exec(
+            "UPDATE payments SET state = ?, provider_ref = ?, client_secret = ?, message = ?, result = ?,"
+            " updated_at = ? WHERE payment_id = ?",
+            (p.state, p.provider_ref, p.client_secret, p.message, p.result, iso(p.updated_at), p.payment_id),
+        )
+        if n != 1:
+            raise TechnicalError(f"payment {p.payment_id} not found")
+
+    async def insert_item_purchase(self, p: ItemPurchase) -> None:
+        await self._exec(
+            f"INSERT INTO item_purchases ({_ITEM_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                p.purchase_id,
+                p.operator_id,
+                p.game_id,
+                p.idempotency_key,
+                p.fingerprint,
+                p.account_id,
+                p.currency,
+                p.item_id,
+                p.item_name,
+                p.quantity,
+                to_db(p.unit_price),
+                to_db(p.total),
+                to_db(p.real),
+                to_db(p.bonus),
+                p.result,
+                iso(p.created_at),
+            ),
+        )
+
+    async def get_item_purchase_by_key(self, game_id: str, idempotency_key: str) -> ItemPurchase | None:
+        r = await self._one(
+            f"SELECT {_ITEM_COLS} FROM item_purchases WHERE game_id = ? AND idempotency_key = ?",
+            (game_id, idempotency_key),
+        )
+        return None if r is None else _item_purchase(r)
+
+    async def insert_sms(self, m: SmsMessage) -> None:
+        await self._exec(
+            f"INSERT INTO sms_outbox ({_SMS_COLS}) VALUES (?,?,?,?,?,?,?,?)",
+            (m.message_id, m.account_id, m.phone, m.body, m.purpose, m.state, iso(m.created_at), _tt(m.sent_at)),
+        )
+
+    async def update_sms(self, m: SmsMessage) -> None:
+        await self._exec(
+            "UPDATE sms_outbox SET state = ?, body = ?, sent_at = ? WHERE message_id = ?",
+            (m.state, m.body, _tt(m.sent_at), m.message_id),
+        )
+
+    async def list_sms(self, account_id: str | None, limit: int) -> list[SmsMessage]:
+        if account_id is None:
+            rows = await self._all(f"SELECT {_SMS_COLS} FROM sms_outbox ORDER BY id DESC LIMIT ?", (limit,))
+        else:
+            rows = await self._all(
+                f"SELECT {_SMS_COLS} FROM sms_outbox WHERE account_id = ? ORDER BY id DESC LIMIT ?",
+                (account_id, limit),
+            )
+        return [_sms(r) for r in rows]
+
+    async def get_phone(self, account_id: str) -> str | None:
+        r = await self._one("SELECT phone FROM player_phones WHERE account_id = ?", (account_id,))
+        return None if r is None else str(r[0])
+
+    async def set_phone(self, account_id: str, phone: str, at: datetime) -> None:
+        await self._exec(
+            "INSERT INTO player_phones (account_id, phone, updated_at) VALUES (?,?,?)"
+            " ON CONFLICT (account_id) DO UPDATE SET phone = excluded.phone, updated_at = excluded.updated_at",
+            (account_id, phone, iso(at)),
+        )
+
+    # rate limits (schema version 5)
+    async def get_game_limits(self, game_id: str) -> GameRateLimits | None:
+        r = await self._one(f"SELECT {_GAME_LIMIT_COLS} FROM game_rate_limits WHERE game_id = ?", (game_id,))
+        if r is None:
+            return None
+        return GameRateLimits(
+            game_id=r[0],
+            individual_per_min=r[1],
+            batch_per_min=r[2],
+            email_per_min=r[3],
+            write_per_min=r[4],
+            burst_percent=r[5],
+            updated_at=parse_iso(r[6]),
+        )
+
+    async def save_game_limits(self, lim: GameRateLimits) -> None:
+        await self._exec(
+            f"INSERT OR REPLACE INTO game_rate_limits ({_GAME_LIMIT_COLS}) VALUES (?,?,?,?,?,?,?)",
+            (
+                lim.game_id,
+                lim.individual_per_min,
+                lim.batch_per_min,
+                lim.email_per_min,
+                lim.write_per_min,
+                lim.burst_percent,
+                iso(lim.updated_at),
+            ),
+        )
+
+
+# holds and flows (schema version 4): columns and row conversion
+_HOLD_COLS = (
+    "hold_id, account_id, currency, amount, real, bonus, reference, state, created_at, expires_at, closed_at,"
+    " close_reason"
+)
+_FLOW_COLS = (
+    "flow_id, kind, operator_id, game_id, idempotency_key, fingerprint, source_account, target_account,"
+    " target_email, currency, amount, hold_id, state, code_hash, attempts, phone_hint, note, closed_reason, steps,"
+    " created_at, updated_at"
+)
+_PAYMENT_COLS = (
+    "payment_id, operator_id, game_id, idempotency_key, fingerprint, account_id, currency, usd_amount, usd_rate,"
+    " amount, provider, state, provider_ref, client_secret, message, result, created_at, updated_at"
+)
+_ITEM_COLS = (
+    "purchase_id, operator_id, game_id, idempotency_key, fingerprint, account_id, currency, item_id, item_name,"
+    " quantity, unit_price, total, real, bonus, result, created_at"
+)
+_SMS_COLS = "message_id, account_id, phone, body, purpose, state, created_at, sent_at"
+
+
+def _hold(r: Any) -> Hold:
+    return Hold(
+        hold_id=r[0],
+        account_id=r[1],
+        currency=r[2],
+        amount=from_db(r[3]),
+        real=from_db(r[4]),
+        bonus=from_db(r[5]),
+        reference=r[6],
+        state=r[7],
+        created_at=parse_iso(r[8]),
+        expires_at=parse_iso(r[9]),
+        closed_at=_t(r[10]),
+        close_reason=r[11],
+    )
+
+
+def _flow(r: Any) -> Flow:
+    return Flow(
+        flow_id=r[0],
+        kind=r[1],
+        operator_id=r[2],
+        game_id=r[3],
+        idempotency_key=r[4],
+        fingerprint=r[5],
+        source_account=r[6],
+        target_account=r[7],
+        target_email=r[8],
+        currency=r[9],
+        amount=from_db(r[10]),
+        hold_id=r[11],
+        state=r[12],
+        code_hash=r[13],
+        attempts=int(r[14]),
+        phone_hint=r[15],
+        note=r[16],
+        closed_reason=r[17],
+        steps=r[18],
+        created_at=parse_iso(r[19]),
+        updated_at=parse_iso(r[20]),
+    )
+
+
+def _payment(r: Any) -> Payment:
+    return Payment(
+        payment_id=r[0],
+        operator_id=r[1],
+        game_id=r[2],
+        idempotency_key=r[3],
+        fingerprint=r[4],
+        account_id=r[5],
+        currency=r[6],
+        usd_amount=from_db(r[7]),
+        usd_rate=from_db(r[8]),
+        amount=from_db(r[9]),
+        provider=r[10],
+        state=r[11],
+        provider_ref=r[12],
+        client_secret=r[13],
+        message=r[14],
+        result=r[15],
+        created_at=parse_iso(r[16]),
+        updated_at=parse_iso(r[17]),
+    )
+
+
+def _item_purchase(r: Any) -> ItemPurchase:
+    return ItemPurchase(
+        purchase_id=r[0],
+        operator_id=r[1],
+        game_id=r[2],
+        idempotency_key=r[3],
+        fingerprint=r[4],
+        account_id=r[5],
+        currency=r[6],
+        item_id=r[7],
+        item_name=r[8],
+        quantity=int(r[9]),
+        unit_price=from_db(r[10]),
+        total=from_db(r[11]),
+        real=from_db(r[12]),
+        bonus=from_db(r[13]),
+        result=r[14],
+        created_at=parse_iso(r[15]),
+    )
+
+
+def _sms(r: Any) -> SmsMessage:
+    return SmsMessage(
+        message_id=r[0],
+        account_id=r[1],
+        phone=r[2],
+        body=r[3],
+        purpose=r[4],
+        state=r[5],
+        created_at=parse_iso(r[6]),
+        sent_at=_t(r[7]),
+    )
 
 
 _Unit = Callable[[SqliteTx], Awaitable[Any]]
