@@ -56,7 +56,7 @@ from typing import Any, TypeVar, cast
 from aiohttp import web
 
 from wallet_store import money
-from wallet_store.model import JournalEntry, Round, TxRecord, Wallet
+from wallet_store.model import Hold, JournalEntry, Round, TxRecord, Wallet
 from wallet_store.ports import Tx, WalletStore
 from wallet_store.rest_service import available, total
 
@@ -147,6 +147,9 @@ class PublishingStore:
 
     def rounds(self) -> AsyncIterator[Round]:
         return self.inner.rounds()
+
+    def open_holds(self) -> AsyncIterator[Hold]:
+        return self.inner.open_holds()
 
     def transactions(self) -> AsyncIterator[TxRecord]:
         return self.inner.transactions()

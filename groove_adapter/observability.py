@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from wallet_store.commands import MoneyOutcome
-from wallet_store.model import JournalEntry, Round, TxRecord, Wallet
+from wallet_store.model import Hold, JournalEntry, Round, TxRecord, Wallet
 from wallet_store.ports import Tx, WalletStore
 
 from .keys import GROOVE_LOG, LOG_EXC, METRICS, STORE
@@ -164,6 +164,9 @@ class InstrumentedStore:
 
     def rounds(self) -> AsyncIterator[Round]:
         return self.inner.rounds()
+
+    def open_holds(self) -> AsyncIterator[Hold]:
+        return self.inner.open_holds()
 
     def transactions(self) -> AsyncIterator[TxRecord]:
         return self.inner.transactions()

@@ -256,3 +256,21 @@ async def test_run_audit_after_traffic_on_every_backend(api: Api, make_store: An
     assert "OK" in report.text()
     # the last entry's balances are the wallet's
     assert (entries[-1].real_after, entries[-1].bonus_after) == await api.balances(ACCT)
+
+
+async def test_audit_reports_reserved_funds_without_their_open_hold(client: Any, api: Api, make_store: Any) -> None:
+    """A hold closed behind the service's back (money still reserved) is drift."""
+    from tests.test_flows_transfers import make_world
+
+    flows = await make_world(client, api)
+    await flows.transfer("1001", "1002", "30.5", "t-1")
+    store = make_store()
+    await store.open()
+    try:
+        assert (await run_audit(store)).ok
+        await store.execute_raw("UPDATE holds SET state = 'released'")
+        report = await run_audit(store)
+    finally:
+        await store.close()
+    assert not report.ok
+    assert "1001/EUR: reserved 30.5000000000 but its open holds add up to 0" in report.text(), report.text()

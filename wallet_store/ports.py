@@ -245,6 +245,10 @@ class WalletStore(Protocol):
 
     def rounds(self) -> AsyncIterator[Round]: ...
 
+    def open_holds(self) -> AsyncIterator[Hold]:
+        """Every hold still open (what each wallet's ``reserved`` must add up to), streamed."""
+        ...
+
     def transactions(self) -> AsyncIterator[TxRecord]:
         """Every money request record (idempotency records), streamed."""
         ...

@@ -1419,6 +1419,12 @@ class PostgresStore:
             async for r in q:
                 yield _round(r)
 
+    async def open_holds(self) -> AsyncIterator[Hold]:
+        q = self._stream(f"SELECT {_HOLD_COLS} FROM holds WHERE state = 'open' ORDER BY account_id, currency, hold_id")
+        async with contextlib.aclosing(q):
+            async for r in q:
+                yield _hold(r)
+
     async def transactions(self) -> AsyncIterator[TxRecord]:
         q = self._stream(f"SELECT {_TX_COLS} FROM transactions ORDER BY account_id, scope, round_id")
         async with contextlib.aclosing(q):

@@ -1302,6 +1302,11 @@ class SqliteStore:
         async for r in self._stream(f"SELECT {_ROUND_COLS} FROM rounds ORDER BY account_id, game_id, round_id"):
             yield _round(r)
 
+    async def open_holds(self) -> AsyncIterator[Hold]:
+        q = f"SELECT {_HOLD_COLS} FROM holds WHERE state = 'open' ORDER BY account_id, currency, hold_id"
+        async for r in self._stream(q):
+            yield _hold(r)
+
     async def transactions(self) -> AsyncIterator[TxRecord]:
         async for r in self._stream(f"SELECT {_TX_COLS} FROM transactions ORDER BY account_id, scope, round_id"):
             yield _tx(r)
