@@ -385,6 +385,22 @@ async def create_game(request: web.Request) -> web.Response:
     )
 
 
+async def rotate_game_key(request: web.Request) -> web.Response:
+    """Replace a game's secret key (e.g. after a leak): the new key is in this reply only."""
+    game_id = request.match_info["game_id"]
+    if not re.fullmatch(r"[0-9A-Za-z_-]{1,64}", game_id):
+        raise _BadRequest([{"field": "game_id", "error": "must match [0-9A-Za-z_-]{1,64}"}])
+    game, secret = await request.app[REST_SERVICE].rotate_game_key(game_id)
+    return json_response(
+        {
+            "game_id": game.game_id,
+            "operator_id": game.operator_id,
+            "secret_key": secret,
+            "note": "the old key no longer works; the new one is shown once and stored as a SHA-256 hash",
+        }
+    )
+
+
 def currency_json(c: CurrencyModel) -> dict[str, Any]:
     return {
         "operator_id": c.operator_id,
@@ -516,6 +532,7 @@ def routes() -> list[web.RouteDef]:
         web.post("/admin/sessions", open_session),
         web.delete("/admin/sessions/{session_id}", close_session),
         web.post("/admin/games", create_game),
+        web.post("/admin/games/{game_id}/rotate-key", rotate_game_key),
         web.get("/admin/games/{game_id}/rate-limits", get_game_rate_limits),
         web.put("/admin/games/{game_id}/rate-limits", put_game_rate_limits),
     ]

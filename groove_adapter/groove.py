@@ -214,8 +214,8 @@ def _fast_params(model: type[BaseModel], q: Mapping[str, str]) -> dict[str, Any]
 
     Plainly valid: ASCII (so lengths are characters and no surrogate or Unicode digit can
     differ between this check and pydantic's), within the model's limits, amounts accepted by
-    ``money.parse`` (the model's own validator).  Such input is exactly what the model accepts
-    with the same values; anything else returns None and goes through the model.
+    ``money.parse`` (the model's own validator).  The model accepts all such input, with the
+    same values; anything else returns None and goes through the model.
     """
     fields = _FAST_FIELDS.get(model)
     if fields is None:
@@ -279,8 +279,12 @@ def _params(model: type[BaseModel], q: Mapping[str, str]) -> dict[str, Any]:
 def signed_payload(params: Mapping[str, str]) -> str:
     """Values of the query parameters sorted by name; `request` excluded, nogsgameid as gameid."""
     if "nogsgameid" in params:
-        items = sorted(("gameid" if k == "nogsgameid" else k, v) for k, v in params.items() if k != "request")
-        return "".join(v for _, v in items)
+        if "gameid" in params:  # two values under one name: they sort by value
+            items = sorted(("gameid" if k == "nogsgameid" else k, v) for k, v in params.items() if k != "request")
+            return "".join(v for _, v in items)
+        renamed = dict(params)
+        renamed["gameid"] = renamed.pop("nogsgameid")
+        params = renamed
     # Names are unique in a dict, so sorting the names sorts the (name, value) pairs.
     return "".join([params[k] for k in sorted(params) if k != "request"])
 
@@ -567,7 +571,11 @@ async def groove(request: web.Request) -> web.Response:
 async def _wagerbybatch(request: web.Request, svc: WalletService, params: dict[str, str]) -> dict[str, Any]:
     settings = request.app[SETTINGS]
     q = _validate(BatchQ, params)
-    raw = await request.read()
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        # The protocol's own answer (nothing moved), not aiohttp's 413 or a technical error.
+        raise E.ParameterRequired("body", f"larger than {settings.max_body_bytes} bytes") from None
     try:
         data = loads(raw)
     except (ValueError, UnicodeDecodeError):

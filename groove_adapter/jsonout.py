@@ -38,7 +38,15 @@ def _write(obj: Any, out: list[str]) -> None:
                 out.append(",")
             out.append(_encode_str(k if type(k) is str else str(k)))
             out.append(":")
-            _write(v, out)
+            vt = type(v)  # the common values inline, without a call each
+            if vt is str:
+                out.append(_encode_str(v))
+            elif vt is Decimal:
+                out.append(money.wire(v))
+            elif vt is int:
+                out.append(int.__repr__(v))
+            else:
+                _write(v, out)
         out.append("}")
     elif t is Decimal:
         out.append(money.wire(obj))

@@ -305,7 +305,9 @@ async def observe_middleware(
             fields |= {"request": g["request"], "account": g["account"], "code": g["code"]}
         else:
             route = request.match_info.route.resource
-            fields["route"] = route.canonical if route is not None else request.path[:100]
+            # An unmatched path is the caller's text (it may carry an e-mail) and unbounded in
+            # variety: log and label it as one constant, never verbatim.
+            fields["route"] = route.canonical if route is not None else "<unmatched>"
             if face != "system":
                 request.app[METRICS].observe(face, fields["route"], status, seconds)
         failure = request.get(LOG_EXC)

@@ -155,11 +155,6 @@ async def test_wagerbybatch_body_at_the_limit(api: Api, client: TestClient, key:
     assert await api.balances("1001") == (D(99), D(50))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="groove.py answers an oversized wagerbybatch body with code 1 (Technical error, 'retry') instead of"
-    " 1008; nothing is debited either way",
-)
 async def test_wagerbybatch_body_past_the_limit_is_a_protocol_error(api: Api, client: TestClient, key: str) -> None:
     c = await common(api)
     raw = padded(batch_body(c, bets(1, "p")), MAX_BODY + 1)

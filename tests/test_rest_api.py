@@ -717,3 +717,21 @@ async def test_openapi_document_matches_real_responses(api: Api, rest: Rest) -> 
     from groove_adapter.rest import routes
 
     assert {r.path for r in [*routes(), *flows.routes()]} == set(paths)
+
+
+async def test_rotating_a_game_key_retires_the_old_one_at_once(api: Api, rest: Rest, client: TestClient) -> None:
+    status, _ = await rest.pb("GET", "/player/1001")
+    assert status == 200
+    body = await api.admin("POST", "/admin/games/g1/rotate-key", expect=200)
+    new_key = body["secret_key"]
+    assert new_key.startswith("gwk_")
+    assert new_key != rest.key
+    status, _ = await rest.pb("GET", "/player/1001")  # the old key
+    assert status == 401
+    status, _ = await rest.pb("GET", "/player/1001", key=new_key)
+    assert status == 200
+    status, _ = await rest.pw("GET", "/1001/wallets/balance", key=new_key)
+    assert status == 200
+    await api.admin("POST", "/admin/games/nope/rotate-key", expect=404)
+    resp = await client.post("/admin/games/g1/rotate-key")  # no admin token
+    assert resp.status == 401

@@ -193,11 +193,6 @@ async def test_logs_carry_no_secret_and_no_email(logged: tuple[LoggedServer, str
     assert "@" not in text  # no e-mail address of any kind
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="observability.py logs (and labels gw_requests_total with) the raw path of a request that matches no"
-    " route, so a mistyped URL carrying an e-mail puts it into the logs and /metrics",
-)
 async def test_unmatched_paths_are_not_logged_verbatim(api: Api, client: TestClient) -> None:
     from structlog.testing import capture_logs
 

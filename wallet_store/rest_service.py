@@ -405,6 +405,20 @@ class RestService:
 
         return await self.store.write(unit), secret
 
+    async def rotate_game_key(self, game_id: str) -> tuple[Game, str]:
+        """A new secret key for a game (shown once); the old key stops working at once."""
+        secret = "gwk_" + secrets.token_urlsafe(32)
+        digest = key_hash(secret)
+
+        async def unit(tx: Tx) -> Game:
+            game = await tx.get_game(game_id)
+            if game is None or not await tx.set_game_key_hash(game_id, digest):
+                raise NotFound(f"game {game_id} not found")
+            return game
+
+        game = await self.store.write(unit)
+        return Game(game.game_id, game.operator_id, game.name, digest, game.created_at), secret
+
     async def authenticate(self, secret: str | None) -> Game:
         if not secret:
             raise AuthenticationFailed("missing game key")

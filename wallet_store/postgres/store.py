@@ -726,6 +726,9 @@ class PostgresTx:
             _ts(g.created_at),
         )
 
+    async def set_game_key_hash(self, game_id: str, key_hash: str) -> bool:
+        return await self._exec("UPDATE games SET key_hash = $1 WHERE game_id = $2", key_hash, game_id) == 1
+
     async def list_journal(self, account_id: str, currency: str) -> list[JournalEntry]:
         rows = await self._all(
             f"SELECT {_JOURNAL_COLS} FROM journal WHERE account_id = $1 AND currency = $2 ORDER BY seq",

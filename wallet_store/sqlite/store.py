@@ -586,6 +586,9 @@ class SqliteTx:
             (g.game_id, g.operator_id, g.name, g.key_hash, iso(g.created_at)),
         )
 
+    async def set_game_key_hash(self, game_id: str, key_hash: str) -> bool:
+        return await self._exec("UPDATE games SET key_hash = ? WHERE game_id = ?", (key_hash, game_id)) == 1
+
     async def list_journal(self, account_id: str, currency: str) -> list[JournalEntry]:
         rows = await self._all(
             f"SELECT {_JOURNAL_COLS} FROM journal WHERE account_id = ? AND currency = ? ORDER BY seq",
@@ -1228,8 +1231,14 @@ class SqliteStore:
         if self._queue is None or self._task is None or self._task.done():
             raise StoreUnavailable("store not open")
         fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        await self._queue.put((unit, fut))  # waits when the queue is full: backpressure
-        return await asyncio.shield(fut)
+        if self._queue.full():
+            await self._queue.put((unit, fut))  # waits until there is room: backpressure
+        else:
+            self._queue.put_nowait((unit, fut))  # the same, without a coroutine per call
+        # Once queued, the unit runs and commits whether or not this caller still waits: a
+        # cancelled caller only stops waiting (its future is cancelled and the writer skips
+        # it), so no shield is needed to protect the write.
+        return await fut
 
     async def _writer_loop(self) -> None:
         queue = self._queue
