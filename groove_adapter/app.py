@@ -62,7 +62,9 @@ def create_app(
     # publishing wrapper sits innermost, so every service built on the store below publishes.
     bus = events.BalanceBus()
     bus.fanout = events.fanout_for(raw_store, bus, connect_timeout=settings.pg_connect_timeout)
-    instrumented = InstrumentedStore(events.PublishingStore(raw_store, bus.publish), metrics)
+    instrumented = InstrumentedStore(
+        events.PublishingStore(raw_store, bus.publish, committed=metrics.observe_entries), metrics
+    )
     the_clock: Clock = clock or SystemClock()
     app[SETTINGS] = settings
     app[METRICS] = metrics

@@ -73,11 +73,12 @@ log = logging.getLogger(__name__)
 class _RecordingTx:
     """A Tx that notes which wallets a unit of work inserted or saved; the rest passes through."""
 
-    __slots__ = ("_inner", "_keys")
+    __slots__ = ("_entries", "_inner", "_keys")
 
-    def __init__(self, inner: Tx, keys: set[Key]) -> None:
+    def __init__(self, inner: Tx, keys: set[Key], entries: list[JournalEntry]) -> None:
         self._inner = inner
         self._keys = keys
+        self._entries = entries
 
     async def insert_wallet(self, wallet: Wallet) -> None:
         await self._inner.insert_wallet(wallet)
@@ -86,6 +87,7 @@ class _RecordingTx:
     async def save_wallet(self, wallet: Wallet, entries: Sequence[JournalEntry]) -> None:
         await self._inner.save_wallet(wallet, entries)
         self._keys.add((wallet.account_id, wallet.currency))
+        self._entries.extend(entries)
 
     def __getattr__(self, name: str) -> Any:  # instance attributes of the inner Tx
         return getattr(self._inner, name)
@@ -94,7 +96,7 @@ class _RecordingTx:
 _RECORDING: dict[type, type[_RecordingTx]] = {}
 
 
-def _recording(inner: Tx, keys: set[Key]) -> Tx:
+def _recording(inner: Tx, keys: set[Key], entries: list[JournalEntry]) -> Tx:
     """A recording proxy for ``inner``.  Its class (one per Tx class, built once) forwards every
     method through a C-level ``attrgetter`` property: ``__getattr__`` alone would cost a
     failed lookup (an exception) per call, about 1.5 us each, a dozen per wager."""
@@ -105,15 +107,21 @@ def _recording(inner: Tx, keys: set[Key]) -> Tx:
             if not name.startswith("__") and name not in ("insert_wallet", "save_wallet"):
                 forward[name] = property(operator.attrgetter(f"_inner.{name}"))
         cls = _RECORDING[type(inner)] = type(f"Recording{type(inner).__name__}", (_RecordingTx,), forward)
-    return cast(Tx, cls(inner, keys))
+    return cast(Tx, cls(inner, keys, entries))
 
 
 class PublishingStore:
     """A WalletStore decorator that publishes the wallets each committed write changed."""
 
-    def __init__(self, inner: WalletStore, publish: Callable[[set[Key]], None]) -> None:
+    def __init__(
+        self,
+        inner: WalletStore,
+        publish: Callable[[set[Key]], None],
+        committed: Callable[[Sequence[JournalEntry]], None] | None = None,
+    ) -> None:
         self.inner = inner
         self._publish = publish
+        self._committed = committed  # e.g. metrics: the journal entries of each committed write
 
     async def open(self) -> None:
         await self.inner.open()
@@ -126,14 +134,18 @@ class PublishingStore:
 
     async def write(self, unit: Callable[[Tx], Awaitable[T]]) -> T:
         keys: set[Key] = set()
+        entries: list[JournalEntry] = []
 
         async def recorded(tx: Tx) -> T:
             keys.clear()  # a new attempt: only the committed one counts
-            return await unit(_recording(tx, keys))
+            entries.clear()
+            return await unit(_recording(tx, keys, entries))
 
         result = await self.inner.write(recorded)
         if keys:
             self._publish(keys)
+        if entries and self._committed is not None:
+            self._committed(entries)
         return result
 
     async def read(self, unit: Callable[[Tx], Awaitable[T]]) -> T:

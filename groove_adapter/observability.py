@@ -12,7 +12,7 @@ import random
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from decimal import Decimal
 from typing import Any, TextIO, TypeVar
 
@@ -71,6 +71,13 @@ class Metrics:
             ["request", "currency", "direction"],
             registry=r,
         )
+        self.ledger = Counter(
+            "gw_ledger_moved",
+            "Committed balance changes from every face (the journal): real + bonus by currency, kind and"
+            " direction (approximate)",
+            ["currency", "kind", "direction"],
+            registry=r,
+        )
         self.duplicates = Counter("gw_duplicate_replays", "Replayed duplicate money requests", ["request"], registry=r)
         self.refusals = Counter(
             "gw_refusals", "Refused requests by request type and code", ["request", "code"], registry=r
@@ -121,6 +128,15 @@ class Metrics:
             win = outcome.win_record.real + outcome.win_record.bonus
             if win:
                 self._child(self.money, request, rec.currency, "credit").inc(approx(win))
+
+    def observe_entries(self, entries: Sequence[JournalEntry]) -> None:
+        """Count the journal entries of one committed write (hold/capture entries that only
+        move reserved funds count 0 here; their real + bonus part is the hold itself)."""
+        for e in entries:
+            moved = e.real_delta + e.bonus_delta
+            if moved:
+                direction = "credit" if moved > 0 else "debit"
+                self._child(self.ledger, e.currency, e.kind, direction).inc(approx(abs(moved)))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -224,3 +224,37 @@ async def test_rounds_open_gauge_counts_wagers_without_a_completed_result(
     assert body["code"] == 200
     text = await (await client.get("/metrics")).text()
     assert "gw_rounds_open 1.0" in text
+
+
+async def test_ledger_metric_counts_committed_changes_from_every_face(
+    api: Api, client: TestClient, seeded: dict[str, str]
+) -> None:
+    """gw_ledger_moved_total comes from the journal entries of committed writes: /groove, REST
+    and admin alike; a refused request adds nothing."""
+    await api.groove("wager", **seeded, gameid="g", roundid="r1", transactionid="w1", betamount="10")
+    refused = await api.groove("wager", **seeded, gameid="g", roundid="r2", transactionid="w2", betamount="1000")
+    assert refused["code"] == 1006
+    await api.admin(
+        "POST",
+        "/admin/players/5179068/adjust",
+        {"currency": "EUR", "real": "2.5", "reason": "goodwill", "idempotency_key": "a1"},
+        expect=201,
+    )
+    game = await api.admin("POST", "/admin/games", {"operator_id": "11", "game_id": "g1", "name": "G"}, expect=201)
+    resp = await client.post(
+        "/api/player-balances/credit",
+        json={"player_id": "5179068", "currency": "EUR", "amount": "4", "idempotency_key": "c1"},
+        headers={"X-Game-Secret-Key": game["secret_key"]},
+    )
+    assert resp.status == 200
+    text = await (await client.get("/metrics")).text()
+
+    def value(kind: str, direction: str) -> Decimal:  # Prometheus text, read exactly
+        m = re.search(rf'gw_ledger_moved_total{{currency="EUR",direction="{direction}",kind="{kind}"}} (\S+)', text)
+        assert m is not None, (kind, direction, text)
+        return Decimal(m.group(1))
+
+    assert value("wager", "debit") == Decimal(10)
+    assert value("adjust", "credit") == Decimal("2.5")
+    assert value("api_credit", "credit") == Decimal(4)
+    assert value("initial", "credit") == Decimal(150)  # the seeded opening balance
