@@ -19,6 +19,11 @@ still closed-loop (wrk 4 has no open-loop mode), so a stall delays the next send
 queueing them: read those p99s as "latency at light load", not as a coordinated-omission-free
 constant-rate measurement.
 
+REST rows (balance by e-mail, debit) use a game registered through the admin API at server
+start; every bench server runs with ``GW_RATE_LIMIT_ENABLED=false``.  PostgreSQL rows (durable
+wager, 1 and 2 instances) run on a fresh database created through ``--pg-url`` and always
+dropped at the end.
+
 Writes ``bench/results/<timestamp>.json`` and ``.md`` and ``bench/results/latest.md``.
 Every server is stopped when the run ends, also on error or Ctrl-C.
 """
@@ -41,6 +46,8 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -65,12 +72,16 @@ TARGETS_TEXT = {
     "pg": "PostgreSQL, 2 instances: ≥ 2,000 durable wagers/s",
 }
 
-TODO_SCENARIOS = [
-    ("rest_balance_by_email", "GET /api/player-balances/player/by-email/{email}", "REST faces not built yet"),
-    ("rest_debit", "POST /api/player-balances/debit", "REST faces not built yet"),
-    ("pg_wager_1", "durable wager, PostgreSQL, 1 instance", "PostgreSQL backend in progress"),
-    ("pg_wager_2", "durable wager, PostgreSQL, 2 instances", "PostgreSQL backend in progress"),
-]
+# The REST rows use a game registered through the admin API after the server starts (its
+# secret key is shown once and handed to the Lua scripts as BENCH_GAME_KEY); the operator's
+# EUR currency is created the same way (a REST debit needs it).  Rate limits are off for every
+# bench server (GW_RATE_LIMIT_ENABLED=false): at the default 2000/min (e-mail 1500/min) per
+# game, a figure would measure the 429 path after the first second.
+REST_OPERATOR = "11"  # gen_dataset.OPERATOR
+REST_CURRENCY = "EUR"
+
+# PostgreSQL: a fresh database per run, created through this admin URL and always dropped.
+PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 # --------------------------------------------------------------------------- processes
@@ -205,6 +216,9 @@ class Measurement:
     group_commits_per_s: float | None = None
     server_cpu: dict[str, Any] | None = None
     host_cpus: dict[str, Any] | None = None
+    instances: int = 1  # service instances behind the figure (one wrk process each)
+    per_process: list[dict[str, Any]] = field(default_factory=list)  # per wrk process when instances > 1
+    acknowledged_total: int = 0  # good replies over the warm-up and every repeat (for the journal check)
 
     @property
     def label(self) -> str:
@@ -231,8 +245,19 @@ def run_wrk(
     duration: float,
     env: dict[str, str],
     cpu: str | None,
+    path: str = "/groove",
 ) -> dict[str, Any]:
-    cmd = pin(
+    """One wrk run; the Lua scripts build every request's path themselves (``path`` is only
+    wrk's default request, never sent by our scripts except through wrk.format)."""
+    cmd = wrk_cmd(script, url, threads=threads, connections=connections, duration=duration, cpu=cpu, path=path)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=duration + 120, check=False)
+    return parse_wrk(proc.returncode, proc.stdout, proc.stderr)
+
+
+def wrk_cmd(
+    script: str, url: str, *, threads: int, connections: int, duration: float, cpu: str | None, path: str
+) -> list[str]:
+    return pin(
         cpu,
         [
             "wrk",
@@ -244,16 +269,87 @@ def run_wrk(
             "--latency",
             "-s",
             str(LUA / script),
-            url + "/groove",
+            url + path,
         ],
     )
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=duration + 120, check=False)
-    for line in proc.stdout.splitlines():
+
+
+def parse_wrk(returncode: int, stdout: str, stderr: str) -> dict[str, Any]:
+    for line in stdout.splitlines():
         if line.startswith("BENCH_JSON "):
             data: dict[str, Any] = json.loads(line.removeprefix("BENCH_JSON "))
-            data["wrk_stdout"] = proc.stdout
+            data["wrk_stdout"] = stdout
             return data
-    raise RuntimeError(f"wrk gave no BENCH_JSON (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    raise RuntimeError(f"wrk gave no BENCH_JSON (exit {returncode}):\n{stdout}\n{stderr}")
+
+
+def run_wrk_parallel(
+    script: str,
+    urls: list[str],
+    *,
+    threads: int,
+    connections: int,
+    duration: float,
+    envs: list[dict[str, str]],
+    cpu: str | None,
+) -> dict[str, Any]:
+    """One wrk process per URL, started together, ``connections`` split evenly between them
+    (wrk takes one URL).  Combined: requests, ok and bad summed; duration the longest of the
+    runs; each latency percentile the WORST of the processes (wrk's histograms cannot be
+    merged from its output, so the combined percentiles are an upper bound)."""
+    if len(urls) == 1:
+        return run_wrk(
+            script, urls[0], threads=threads, connections=connections, duration=duration, env=envs[0], cpu=cpu
+        )
+    per = max(1, connections // len(urls))
+    procs = [
+        subprocess.Popen(
+            wrk_cmd(script, u, threads=min(threads, per), connections=per, duration=duration, cpu=cpu, path="/groove"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for u, env in zip(urls, envs, strict=True)
+    ]
+    runs = []
+    try:
+        for proc in procs:
+            out, err = proc.communicate(timeout=duration + 120)
+            runs.append(parse_wrk(proc.returncode, out, err))
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    lat = {k: max(r["latency_us"][k] for r in runs) for k in runs[0]["latency_us"]}
+    lat["min"] = min(r["latency_us"]["min"] for r in runs)
+    lat["mean"] = sum(r["latency_us"]["mean"] * r["requests"] for r in runs) / max(1, sum(r["requests"] for r in runs))
+    return {
+        "requests": sum(r["requests"] for r in runs),
+        "duration_us": max(r["duration_us"] for r in runs),
+        "bytes": sum(r["bytes"] for r in runs),
+        "errors": {k: sum(r["errors"][k] for r in runs) for k in runs[0]["errors"]},
+        "paced_mean_delay_ms": runs[0]["paced_mean_delay_ms"],
+        "latency_us": lat,
+        "ok": sum(r["ok"] for r in runs),
+        "bad": sum(r["bad"] for r in runs),
+        "bad_codes": ",".join(r["bad_codes"] for r in runs if r["bad_codes"]),
+        "bad_sample": next((r["bad_sample"] for r in runs if r["bad_sample"]), ""),
+        "ok_sample": next((r["ok_sample"] for r in runs if r["ok_sample"]), ""),
+        "per_process": [
+            {
+                "url": u,
+                "connections": per,
+                "rps": round(r["requests"] / (r["duration_us"] / 1e6), 1),
+                "p50_ms": r["latency_us"]["p50"] / 1000.0,
+                "p99_ms": r["latency_us"]["p99"] / 1000.0,
+                "bad": r["bad"],
+            }
+            for u, r in zip(urls, runs, strict=True)
+        ],
+        "wrk_stdout": "\n".join(r["wrk_stdout"] for r in runs),
+    }
 
 
 def cpu_stat() -> dict[str, list[int]]:
@@ -321,7 +417,7 @@ def _thread_label(pid: int, tid: int, name: str, others: list[int], server: str)
         return "event loop"
     if name.startswith("libuv"):
         return "libuv workers"
-    if server == "baseline":
+    if server == "baseline" or server.startswith("pg"):
         return "other threads"
     return "sqlite writer" if others and tid == others[0] else "sqlite readers"
 
@@ -357,6 +453,22 @@ def cpu_split(
     }
 
 
+def _sum_splits(splits: list[dict[str, Any]]) -> dict[str, Any]:
+    """cpu_split of several server processes (each computed over the same total requests):
+    CPU shares and per-request figures add up (core_pct can exceed 100 with 2 instances)."""
+    if len(splits) == 1:
+        return splits[0]
+    out: dict[str, Any] = {"instances": len(splits), "per_instance_core_pct": [c["core_pct"] for c in splits]}
+    for key in ("core_pct", "cpu_us_per_request", "context_switches_per_request"):
+        out[key] = round(sum(c[key] for c in splits), 2)
+    for key in ("threads_pct", "threads_us_per_request"):
+        merged: Counter[str] = Counter()
+        for c in splits:
+            merged.update(c[key])
+        out[key] = {k: round(v, 1) for k, v in merged.most_common()}
+    return out
+
+
 def scrape_batches(server: Server) -> tuple[float, float] | None:
     """(sum, count) of the service's gw_group_commit_batch_size histogram, from /metrics."""
     try:
@@ -373,6 +485,44 @@ def scrape_batches(server: Server) -> tuple[float, float] | None:
     return None if total is None or count is None else (total, count)
 
 
+def admin_json(server: Server, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """An admin API call (Bearer ADMIN_TOKEN); raises with the reply on a non-2xx status."""
+    req = urllib.request.Request(
+        server.url + path,
+        data=json.dumps(body).encode(),
+        method=method,
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            out: dict[str, Any] = json.loads(r.read())
+            return out
+    except urllib.error.HTTPError as exc:
+        raise RuntimeError(f"{method} {path}: HTTP {exc.code}: {exc.read()[:500]!r}") from None
+
+
+def pg_query(url: str, *sql: str) -> list[list[tuple[Any, ...]]]:
+    """Run statements on a PostgreSQL database (asyncpg from the project's venv), outside a
+    transaction (CREATE/DROP DATABASE need that); returns each statement's rows."""
+    import asyncio
+
+    import asyncpg  # the service's own driver; imported here so the SQLite-only runs need no PostgreSQL
+
+    async def go() -> list[list[tuple[Any, ...]]]:
+        conn = await asyncpg.connect(url, timeout=10)
+        try:
+            return [[tuple(r) for r in await conn.fetch(q)] for q in sql]
+        finally:
+            await conn.close()
+
+    return asyncio.run(go())
+
+
+def pg_url_for(admin_url: str, dbname: str) -> str:
+    parts = urllib.parse.urlsplit(admin_url)
+    return urllib.parse.urlunsplit(parts._replace(path="/" + dbname))
+
+
 class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.a = args
@@ -385,6 +535,7 @@ class Bench:
         self.datasets: dict[int, dict[str, Any]] = {}
         self.notes: list[str] = []
         self.inproc_results: list[dict[str, Any]] = []
+        self.pg_info: dict[str, Any] | None = None
         self.server_cpu = None if args.no_pin else args.server_cpu
         self.load_cpu = None if args.no_pin else args.load_cpu
 
@@ -397,9 +548,10 @@ class Bench:
         self.tag_n += 1
         return f"b{self.run_id}x{self.tag_n}"
 
-    def wrk_env(self, accounts: int, delay_ms: float = 0.0) -> dict[str, str]:
+    def wrk_env(self, accounts: int, delay_ms: float = 0.0, extra: dict[str, str] | None = None) -> dict[str, str]:
         env = dict(os.environ)
         env.update(BENCH_ACCOUNTS=str(accounts), BENCH_TAG=self.tag(), BENCH_BET=self.a.bet)
+        env.update(extra or {})
         if delay_ms > 0:
             env["BENCH_DELAY_MS"] = f"{delay_ms:g}"
         else:
@@ -409,6 +561,10 @@ class Bench:
     def server_env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GW_")}
         env["GW_SQLITE_SYNCHRONOUS"] = "FULL"  # durable: acknowledged after an fsynced commit
+        env["GW_RATE_LIMIT_ENABLED"] = "false"  # REST rows: measure the service, not the 429 path
+        if self.a.pg_pool_max:
+            env["GW_PG_POOL_MAX"] = str(self.a.pg_pool_max)
+            env["GW_PG_POOL_MIN"] = str(min(self.a.pg_pool_max, 100))
         for kv in self.a.server_env:
             k, _, v = kv.partition("=")
             env[k] = v
@@ -419,15 +575,17 @@ class Bench:
         cmd = pin(self.server_cpu, [str(PYTHON), str(BENCH / "baseline_server.py"), "--port", str(port)])
         return Server("baseline", cmd, port, self.work / "baseline.log", self.server_env())
 
-    def service_server(self, db: Path, name: str) -> Server:
+    def service_server(self, db: Path | str, name: str, cpu: str | None = "server") -> Server:
+        """``db``: a SQLite file, or a postgresql:// URL.  ``cpu``: "server" = the server core."""
         port = free_port()
+        database = db if isinstance(db, str) else f"sqlite:///{db}"
         cmd = pin(
-            self.server_cpu,
+            self.server_cpu if cpu == "server" else cpu,
             [
                 str(GROOVE_WALLET),
                 "serve",
                 "--database",
-                f"sqlite:///{db}",
+                database,
                 "--host",
                 "127.0.0.1",
                 "--port",
@@ -481,46 +639,48 @@ class Bench:
 
     def measure(
         self,
-        server: Server,
+        server: Server | list[Server],
         scenario: str,
         script: str,
         *,
         accounts: int,
         threads: int = 1,
         paced: bool = False,
+        extra_env: dict[str, str] | None = None,
     ) -> Measurement:
+        """One figure.  Several servers: one wrk process per server, started together, the
+        connections split evenly (see run_wrk_parallel); req/s is the sum."""
+        servers = server if isinstance(server, list) else [server]
+        first = servers[0]
         conns = self.a.connections
         threads = conns if threads == -1 else threads
         delay = conns / self.a.paced_rate * 1000.0 if paced else 0.0
         duration = self.a.paced_duration if paced else self.a.duration
         mode = "paced" if paced else "load"
-        if self.a.warmup > 0:
-            run_wrk(
+
+        def wrk(seconds: float) -> dict[str, Any]:
+            return run_wrk_parallel(
                 script,
-                server.url,
+                [s.url for s in servers],
                 threads=threads,
                 connections=conns,
-                duration=self.a.warmup,
-                env=self.wrk_env(accounts, delay),
+                duration=seconds,
+                envs=[self.wrk_env(accounts, delay, extra_env) for _ in servers],
                 cpu=self.load_cpu,
             )
+
+        acknowledged = 0
+        if self.a.warmup > 0:
+            acknowledged += wrk(self.a.warmup)["ok"]
         runs = []
-        before = scrape_batches(server) if server.name != "baseline" else None
-        assert server.proc is not None
-        times0 = thread_times(server.proc.pid)
+        before = [scrape_batches(s) if s.name != "baseline" else None for s in servers]
+        for s in servers:
+            assert s.proc is not None
+        times0 = [thread_times(s.proc.pid) for s in servers if s.proc is not None]
         host0 = cpu_stat()
         for _ in range(max(1, self.a.repeat)):
-            runs.append(
-                run_wrk(
-                    script,
-                    server.url,
-                    threads=threads,
-                    connections=conns,
-                    duration=duration,
-                    env=self.wrk_env(accounts, delay),
-                    cpu=self.load_cpu,
-                )
-            )
+            runs.append(wrk(duration))
+        acknowledged += sum(r["ok"] for r in runs)
         rates = [r["requests"] / (r["duration_us"] / 1e6) for r in runs]
         # the median run: by throughput under load, by p99 when paced (the offered rate is fixed)
         keys = [r["latency_us"]["p99"] for r in runs] if paced else rates
@@ -528,8 +688,8 @@ class Bench:
         lat = chosen["latency_us"]
         m = Measurement(
             scenario=scenario,
-            server=server.name,
-            accounts=accounts if server.name != "baseline" else None,
+            server=first.name,
+            accounts=accounts if first.name != "baseline" else None,
             mode=mode,
             threads=threads,
             connections=conns,
@@ -546,22 +706,30 @@ class Bench:
             errors=chosen["errors"],
             paced_mean_delay_ms=delay,
             repeats=[round(r, 1) for r in rates],
+            instances=len(servers),
+            per_process=chosen.get("per_process", []),
+            acknowledged_total=acknowledged,
         )
-        times1 = thread_times(server.proc.pid)
+        times1 = [thread_times(s.proc.pid) for s in servers if s.proc is not None]
         m.host_cpus = host_split(host0, cpu_stat(), {"server": self.server_cpu, "load": self.load_cpu}) or None
-        if times0 and times1:
-            m.server_cpu = cpu_split(
-                server.proc.pid,
-                times0,
-                times1,
+        splits = [
+            cpu_split(
+                s.proc.pid,
+                t0,
+                t1,
                 seconds=sum(r["duration_us"] / 1e6 for r in runs),
                 requests=sum(r["requests"] for r in runs),
-                server=server.name,
+                server=s.name,
             )
-        after = scrape_batches(server) if before is not None else None
-        if before is not None and after is not None and after[1] > before[1]:
-            commits = after[1] - before[1]
-            m.group_commit_mean_batch = round((after[0] - before[0]) / commits, 1)
+            for s, t0, t1 in zip(servers, times0, times1, strict=True)
+            if s.proc is not None and t0 and t1
+        ]
+        m.server_cpu = _sum_splits(splits) if splits else None
+        after = [scrape_batches(s) if b is not None else None for s, b in zip(servers, before, strict=True)]
+        pairs = [(b, a) for b, a in zip(before, after, strict=True) if b is not None and a is not None and a[1] > b[1]]
+        if pairs:
+            commits = sum(a[1] - b[1] for b, a in pairs)
+            m.group_commit_mean_batch = round(sum(a[0] - b[0] for b, a in pairs) / commits, 1)
             m.group_commits_per_s = round(commits / sum(r["duration_us"] / 1e6 for r in runs), 1)
         self.measurements.append(m)
         batch = f"  group commit: {m.group_commit_mean_batch}/batch" if m.group_commit_mean_batch else ""
@@ -574,6 +742,10 @@ class Bench:
             batch += "  host: " + ", ".join(
                 f"{k} cpu{v['cpu']} busy {v['busy_pct']}% steal {v['steal_pct']}%" for k, v in m.host_cpus.items()
             )
+        if m.per_process:
+            batch += "  per instance: " + ", ".join(
+                f"{x['rps']:,.0f} req/s p99 {x['p99_ms']:.1f} ms" for x in m.per_process
+            )
         flag = batch + ("" if m.bad == 0 else f"  !! {m.bad} non-200 replies: {m.bad_codes} e.g. {m.bad_sample[:200]}")
         self.log(
             f"  {scenario:<12} {mode:<5} {m.rps:>9,.0f} req/s  p50 {m.latency_ms['p50']:7.2f} ms"
@@ -581,10 +753,11 @@ class Bench:
         )
         return m
 
-    def audit(self, db: Path, after: str) -> dict[str, Any]:
+    def audit(self, db: Path | str, after: str) -> dict[str, Any]:
         started = time.perf_counter()
+        database = db if isinstance(db, str) else f"sqlite:///{db}"
         proc = subprocess.run(
-            [str(GROOVE_WALLET), "audit", "--database", f"sqlite:///{db}"],
+            [str(GROOVE_WALLET), "audit", "--database", database],
             capture_output=True,
             text=True,
             cwd=ROOT,
@@ -600,6 +773,20 @@ class Bench:
         self.audits.append(rec)
         self.log(f"  audit after {after}: {'PASS' if rec['ok'] else 'FAIL'}: {rec['output'].splitlines()[0]}")
         return rec
+
+    def rest_setup(self, server: Server) -> dict[str, str]:
+        """The operator's EUR currency (a REST debit needs it) and a game with a fresh id,
+        through the admin API, as an operator would; returns the wrk env with its key."""
+        admin_json(server, "PUT", f"/admin/operators/{REST_OPERATOR}/currencies/{REST_CURRENCY}", {"name": "Euro"})
+        game_id = f"bench-{self.tag()}"
+        reply = admin_json(
+            server, "POST", "/admin/games", {"operator_id": REST_OPERATOR, "game_id": game_id, "name": "Bench"}
+        )
+        key = reply.get("secret_key")
+        if not isinstance(key, str) or not key:
+            raise RuntimeError(f"POST /admin/games gave no secret_key: {reply}")
+        self.log(f"  registered REST game {game_id} (operator {REST_OPERATOR}); rate limits off on the bench servers")
+        return {"BENCH_GAME_KEY": key}
 
     def db_counts(self, db: Path) -> dict[str, Any]:
         c = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
@@ -647,7 +834,17 @@ class Bench:
                 self.measure(s, "round", "round.lua", accounts=a.accounts, threads=-1)
                 self.measure(s, "round", "round.lua", accounts=a.accounts, threads=-1, paced=True)
             self.audit(small, "round")
+        if want("rest"):
+            self.log(f"REST faces @ {a.accounts:,} accounts: balance by e-mail, debit (durable)")
+            with self.service_server(small, "service") as s:
+                key = self.rest_setup(s)
+                for scenario in ("rest_balance_email", "rest_debit"):
+                    for paced in (False, True):
+                        self.measure(s, scenario, scenario + ".lua", accounts=a.accounts, paced=paced, extra_env=key)
+            self.audit(small, "rest")
         counts = self.db_counts(small)
+        if want("pg") and a.pg:
+            self.pg()
         if a.inproc and (only is None or "inproc" in only):
             self.inproc()
         scale = [1_000_000] if a.scale or a.huge else []
@@ -669,6 +866,110 @@ class Bench:
                 self.measure(s, "baseline", "getbalance.lua", accounts=a.accounts, paced=True)
         profile = self.profile(small) if a.profile else None
         return self.report(time.perf_counter() - started, counts, profile)
+
+    def pg(self) -> None:
+        """PostgreSQL rows: a fresh database (always dropped at the end), the 10k dataset copied
+        into it with ``groove-wallet migrate-data`` (which audits the copy), then the durable
+        wager figure with 1 and with 2 service instances, ``groove-wallet audit`` after each,
+        and a check that the journal holds at least every acknowledged wager."""
+        a = self.a
+        name = f"gw_bench_{self.run_id}_{os.getpid()}"
+        url = pg_url_for(a.pg_url, name)
+        second_cpu = None if a.no_pin else (self.server_cpu if a.pg2_layout == "same" else self.load_cpu)
+        info: dict[str, Any] = {
+            "database": name,
+            "server": urllib.parse.urlsplit(a.pg_url).hostname,
+            "pool_max": a.pg_pool_max or "service default (GW_PG_POOL_MAX=10)",
+            "layout": {
+                "pg_wager_1": f"instance on CPU {self.server_cpu}, wrk on CPU {self.load_cpu}",
+                "pg_wager_2": f"instances on CPU {self.server_cpu} and CPU {second_cpu}; two wrk processes "
+                f"({a.connections // 2} connections each) on CPU {self.load_cpu}",
+                "postgres": "PostgreSQL's own processes are not pinned: they share both cores with the above",
+            },
+        }
+        self.pg_info = info
+        self.log(f"PostgreSQL: creating database {name}")
+        try:
+            pg_query(a.pg_url, f'CREATE DATABASE "{name}"')
+        except Exception as exc:  # no server, no rights: the rows say why instead of failing the run
+            info["skipped"] = f"cannot create a database through {a.pg_url}: {exc}"
+            self.log(f"  PostgreSQL rows skipped: {info['skipped']}")
+            self.notes.append("PostgreSQL rows skipped: " + info["skipped"])
+            return
+        try:
+            src = self.dataset(a.accounts, fresh=True, name=f"pg-src-{a.accounts}")
+            self.log(f"  loading {a.accounts:,} accounts: groove-wallet migrate-data --from sqlite --to postgresql")
+            started = time.perf_counter()
+            proc = subprocess.run(
+                [str(GROOVE_WALLET), "migrate-data", "--from", f"sqlite:///{src}", "--to", url],
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+                env=self.server_env(),
+                check=False,
+            )
+            info["load_seconds"] = round(time.perf_counter() - started, 1)
+            info["load_output"] = (proc.stdout + proc.stderr).strip()[-1000:]
+            if proc.returncode != 0:
+                raise RuntimeError(f"migrate-data failed ({proc.returncode}): {info['load_output']}")
+            self.log(f"  loaded in {info['load_seconds']} s")
+            q = pg_query(
+                url,
+                "SHOW synchronous_commit",
+                "SHOW fsync",
+                "SHOW wal_sync_method",
+                "SHOW full_page_writes",
+                "SHOW server_version",
+                "SELECT count(*) FROM journal",
+            )
+            info["settings"] = {
+                "synchronous_commit": q[0][0][0],
+                "fsync": q[1][0][0],
+                "wal_sync_method": q[2][0][0],
+                "full_page_writes": q[3][0][0],
+                "server_version": q[4][0][0],
+            }
+            opening = int(q[5][0][0])
+            self.log(
+                "  PostgreSQL "
+                + ", ".join(f"{k}={v}" for k, v in info["settings"].items())
+                + f"; {opening:,} opening journal entries"
+            )
+            self.log(f"pg_wager_1: durable wager on PostgreSQL, 1 instance ({info['layout']['pg_wager_1']})")
+            with self.service_server(url, "pg1") as s:
+                m1 = self.measure(s, "pg_wager_1", "wager.lua", accounts=a.accounts)
+            self.audit(url, "pg_wager_1")
+            self.log(f"pg_wager_2: durable wager on PostgreSQL, 2 instances ({info['layout']['pg_wager_2']})")
+            with self.service_server(url, "pg2a") as s1, self.service_server(url, "pg2b", cpu=second_cpu) as s2:
+                m2 = self.measure([s1, s2], "pg_wager_2", "wager.lua", accounts=a.accounts)
+            self.audit(url, "pg_wager_2")
+            q = pg_query(
+                url,
+                "SELECT count(*) FROM journal",
+                "SELECT kind || ':' || outcome, count(*) FROM transactions GROUP BY 1 ORDER BY 1",
+            )
+            entries = int(q[0][0][0]) - opening
+            acked = m1.acknowledged_total + m2.acknowledged_total
+            info["journal_check"] = {
+                "acknowledged_wagers": acked,
+                "wager_entries": entries,
+                "transactions_by_outcome": {str(k): int(v) for k, v in q[1]},
+                # wrk stops with up to `connections` requests in flight per run: those may commit
+                # without wrk counting the reply, so entries >= acknowledged, not ==.
+                "ok": entries >= acked,
+            }
+            self.log(
+                f"  journal: {entries:,} wager entries for {acked:,} acknowledged wagers "
+                f"({'OK' if entries >= acked else 'MISSING ENTRIES'})"
+            )
+        finally:
+            try:
+                pg_query(a.pg_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                info["dropped"] = True
+                self.log(f"  dropped database {name}")
+            except Exception as exc:
+                info["dropped"] = False
+                self.log(f"  !! could not drop database {name}: {exc} (drop it by hand)")
 
     def inproc(self) -> None:
         """bench/inproc.py on a fresh copy of the small dataset: the service + store without HTTP."""
@@ -815,7 +1116,7 @@ class Bench:
             "datasets": self.datasets,
             "db_after_writes": counts,
             "targets": targets,
-            "todo": [{"scenario": s, "what": w, "why": y} for s, w, y in TODO_SCENARIOS],
+            "postgres": self.pg_info,
             "inproc": self.inproc_results,
             "profile": profile,
             "notes": self.notes,
@@ -873,9 +1174,27 @@ class Bench:
                 )
         if not any(t["target"].startswith(TARGETS_TEXT["scale"]) for t in out):
             out.append({"target": TARGETS_TEXT["scale"], "measured": "not run (use --huge)", "met": None})
-        out.append(
-            {"target": TARGETS_TEXT["pg"], "measured": "not measured: PostgreSQL backend in progress", "met": None}
-        )
+        pg2 = find("pg_wager_2", "load")
+        pg_audits = [x for x in self.audits if x["after"].startswith("pg_")]
+        if pg2:
+            checks = (self.pg_info or {}).get("journal_check", {})
+            durable = ((self.pg_info or {}).get("settings") or {}).get("synchronous_commit") == "on"
+            out.append(
+                {
+                    "target": TARGETS_TEXT["pg"],
+                    "measured": f"{pg2.rps:,.0f} wagers/s (p99 {pg2.latency_ms['p99']:.1f} ms, {pg2.bad} non-200; "
+                    f"synchronous_commit={'on' if durable else 'NOT on'})",
+                    "met": pg2.rps >= 2000
+                    and pg2.bad == 0
+                    and durable
+                    and bool(checks.get("ok"))
+                    and bool(pg_audits)
+                    and all(x["ok"] for x in pg_audits),
+                }
+            )
+        else:
+            why = (self.pg_info or {}).get("skipped") or "not run"
+            out.append({"target": TARGETS_TEXT["pg"], "measured": why, "met": None})
         return out
 
 
@@ -1107,7 +1426,14 @@ def markdown(res: dict[str, Any]) -> str:
         + f", {cfg['paced_duration']:g} s per paced figure"
         + (f" (each the median of {cfg['repeat']} runs)" if cfg["repeat"] > 1 else "")
         + f", {cfg['warmup']:g} s warm-up before each. "
-        f"Wager bet {cfg['bet']}; SQLite `synchronous=FULL`.",
+        f"Wager bet {cfg['bet']}; SQLite `synchronous=FULL`"
+        + (
+            f"; PostgreSQL `synchronous_commit={res['postgres']['settings']['synchronous_commit']}`"
+            if (res.get("postgres") or {}).get("settings")
+            else ""
+        )
+        + ". Every service runs with `GW_RATE_LIMIT_ENABLED=false` (the REST faces' per-game limits, "
+        "2000/min by default, would otherwise turn the REST figures into 429s).",
         "",
     ]
     if b:
@@ -1126,7 +1452,10 @@ def markdown(res: dict[str, Any]) -> str:
     for x in res["measurements"]:
         lat = x["latency_ms"]
         if x["mode"] == "load":
-            load = f"{x['connections']} conns" + (f" (-t{x['threads']})" if x["threads"] > 1 else "")
+            n = x.get("instances", 1)
+            load = (
+                f"{n} x {x['connections'] // n} conns ({n} instances)" if n > 1 else f"{x['connections']} conns"
+            ) + (f" (-t{x['threads']})" if x["threads"] > 1 else "")
             ratio = _r(x["ratio_rps"])
         else:
             load = f"paced ~{cfg['paced_rate']:g}/s"
@@ -1139,8 +1468,6 @@ def markdown(res: dict[str, Any]) -> str:
             f"{lat['p99']:.2f} | {lat['p999']:.2f} | {_r(x['ratio_p99'])} | {x['bad']} | "
             f"{x['group_commit_mean_batch'] or ''} |"
         )
-    for t in res["todo"]:
-        lines.append(f"| {t['scenario']} | | | TODO | | | | | | | |")
     if res.get("inproc"):
         lines += [
             "",
@@ -1184,7 +1511,48 @@ def markdown(res: dict[str, Any]) -> str:
             f"{c['cpu_us_per_request']:.0f} | {c['context_switches_per_request']:.1f} | "
             f"{_host(x, 'server')} | {_others(x)} | {_host(x, 'load')} |"
         )
-    lines += ["", "TODO rows: " + "; ".join(f"`{t['scenario']}` ({t['what']}): {t['why']}" for t in res["todo"]), ""]
+    lines += [""]
+    pg = res.get("postgres")
+    if pg:
+        lines += ["## PostgreSQL rows", ""]
+        if pg.get("skipped"):
+            lines += [f"Not measured: {pg['skipped']}", ""]
+        else:
+            st = pg.get("settings") or {}
+            lines += [
+                f"Fresh database `{pg['database']}` on {pg['server']} (PostgreSQL {st.get('server_version', '?')}), "
+                f"loaded with `groove-wallet migrate-data` from a fresh {cfg['accounts']:,}-account SQLite dataset "
+                f"in {pg.get('load_seconds', '?')} s, dropped at the end "
+                f"({'done' if pg.get('dropped') else '**NOT dropped**'}). Durability: "
+                f"`synchronous_commit={st.get('synchronous_commit', '?')}`, `fsync={st.get('fsync', '?')}`, "
+                f"`wal_sync_method={st.get('wal_sync_method', '?')}`, "
+                f"`full_page_writes={st.get('full_page_writes', '?')}` "
+                f"(a wager is acknowledged after its transaction's COMMIT returned). Pool: {pg['pool_max']}.",
+                "",
+                f"Layout (2 CPUs): pg_wager_1: {pg['layout']['pg_wager_1']}; pg_wager_2: {pg['layout']['pg_wager_2']}; "
+                f"{pg['layout']['postgres']}. For pg_wager_2 req/s is the sum of the two wrk processes and each "
+                "latency percentile the worse of the two (an upper bound: wrk's histograms cannot be merged).",
+                "",
+            ]
+            for x in res["measurements"]:
+                if x.get("per_process"):
+                    lines.append(
+                        f"- {x['scenario']} per instance: "
+                        + "; ".join(
+                            f"{p['url']}: {p['rps']:,.0f} req/s, p50 {p['p50_ms']:.2f} ms, p99 {p['p99_ms']:.2f} ms, "
+                            f"{p['bad']} bad"
+                            for p in x["per_process"]
+                        )
+                    )
+            jc = pg.get("journal_check")
+            if jc:
+                lines.append(
+                    f"- journal after the PostgreSQL figures: {jc['wager_entries']:,} wager entries for "
+                    f"{jc['acknowledged_wagers']:,} acknowledged wagers (warm-ups included; ≥ expected, wrk stops "
+                    f"with requests in flight): **{'OK' if jc['ok'] else 'MISSING'}**; transactions by kind:outcome "
+                    f"{jc['transactions_by_outcome']}"
+                )
+            lines.append("")
     lines += ["## Targets (issue 7)", "", "| target | measured | met |", "|---|---|---|"]
     for t in res["targets"]:
         met = {True: "yes", False: "**no**", None: "n/a"}[t["met"]]
@@ -1200,8 +1568,9 @@ def markdown(res: dict[str, Any]) -> str:
         )
     bad = sum(x["bad"] for x in res["measurements"])
     lines.append(
-        f'- replies whose body was not `"code":200`: {bad} '
-        "(every reply body is checked in the wrk Lua `response()`; the protocol always answers HTTP 200)"
+        f"- replies that were not a success: {bad} (every reply is checked in the wrk Lua `response()`: "
+        '/groove bodies must say `"code":200`, the protocol always answers HTTP 200; REST replies must be '
+        "HTTP 200 with their success field, `available_balance` or `new_balance`)"
     )
     for n, d in sorted(res["datasets"].items(), key=lambda kv: int(kv[0])):
         how = "reused" if d.get("reused") else f"generated in {d['seconds']} s"
@@ -1270,7 +1639,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--connections", type=int, default=64)
     p.add_argument("--paced-rate", type=float, default=500, help="offered req/s of the paced figures")
     p.add_argument("--bet", default="0.01", help="betamount of each wager")
-    p.add_argument("--only", help="comma list of baseline,getbalance,wager,round,inproc")
+    p.add_argument("--only", help="comma list of baseline,getbalance,wager,round,rest,pg,inproc")
+    p.add_argument(
+        "--pg-url", default=PG_ADMIN_URL, help="PostgreSQL to create the bench database through (env BENCH_PG_URL)"
+    )
+    p.add_argument("--no-pg", dest="pg", action="store_false", help="skip the PostgreSQL rows")
+    p.add_argument("--pg-pool-max", type=int, default=0, help="GW_PG_POOL_MAX (and _MIN) of the PostgreSQL servers")
+    p.add_argument(
+        "--pg2-layout",
+        choices=("split", "same"),
+        default="split",
+        help="pg_wager_2: split = second instance on the load CPU (default), same = both on the server CPU",
+    )
     p.add_argument("--no-baseline-again", dest="baseline_again", action="store_false", help="skip the end baseline")
     p.add_argument("--server-cpu", default="0")
     p.add_argument("--load-cpu", default="1")

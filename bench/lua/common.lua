@@ -7,9 +7,11 @@
 --   BENCH_BET       betamount of a wager (default 0.01, so 1000 of real money lasts 100k bets)
 --   BENCH_DELAY_MS  >0: paced mode; each connection waits an exponential think time with this
 --                   mean after every response (offered rate ~ connections / mean delay)
+--   BENCH_GAME_KEY  the REST scripts' X-Game-Secret-Key
 --
--- Every reply's body is checked for "code":200 (the protocol always answers HTTP 200 and
--- puts the outcome in the body); done() prints one line "BENCH_JSON {...}" that run.py parses.
+-- Every /groove reply's body is checked for "code":200 (the protocol always answers HTTP 200
+-- and puts the outcome in the body), every REST reply for HTTP 200 and its success field;
+-- done() prints one line "BENCH_JSON {...}" that run.py parses.
 
 local M = {}
 
@@ -20,6 +22,10 @@ M.game = "80102"
 
 function M.account(i)
   return string.format("bench%010d", i) -- gen_dataset.ACCOUNT_FMT
+end
+
+function M.email(i)
+  return string.format("bench%010d@example.com", i) -- gen_dataset.EMAIL_FMT
 end
 
 function M.random_index()
@@ -78,6 +84,31 @@ function M.check(status, headers, body)
 end
 
 response = M.check
+
+-- REST faces: the reply must be HTTP 200 and its body must contain `needle` (a field of the
+-- success shape); anything else counts as bad, keyed by the HTTP status.
+function M.check_http(status, body, needle)
+  if status == 200 and body:find(needle, 1, true) then
+    n_ok = n_ok + 1
+    if ok_sample == "" then ok_sample = body:sub(1, 400) end
+  else
+    n_bad = n_bad + 1
+    local key = "http" .. tostring(status)
+    bad_codes[key] = (bad_codes[key] or 0) + 1
+    local parts = {}
+    for k, v in pairs(bad_codes) do parts[#parts + 1] = k .. "=" .. v end
+    bad_summary = table.concat(parts, ",")
+    if bad_sample == "" then bad_sample = body:sub(1, 400) end
+  end
+end
+
+-- The REST game key (X-Game-Secret-Key): run.py registers a game through the admin API when
+-- the server starts and passes its secret key here.
+function M.game_key()
+  local k = os.getenv("BENCH_GAME_KEY")
+  if k == nil or k == "" then error("BENCH_GAME_KEY is not set (bench/run.py registers a game and sets it)") end
+  return k
+end
 
 local function jstr(s)
   s = tostring(s or "")
