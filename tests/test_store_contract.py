@@ -870,3 +870,17 @@ async def test_pg_close_leaves_no_connections(pg_dsn: str) -> None:
         assert n == 0
     finally:
         await conn.close()
+
+
+async def test_touch_player_sets_only_last_active(store: Any) -> None:
+    p = make_player("p1", email="a@example.com", created_at=T_EARLY)
+
+    async def insert(tx: Any) -> None:
+        await tx.insert_operator(make_operator("op1"))
+        await tx.insert_player(p)
+
+    await store.write(insert)
+    await store.write(lambda tx: tx.touch_player("p1", T_LATE))
+    got = await store.read(lambda tx: tx.get_player("p1"))
+    assert_same(replace(p, last_active=T_LATE), got)
+    assert (await store.read(lambda tx: tx.get_player_by_email("op1", "a@example.com"))).account_id == "p1"

@@ -317,7 +317,7 @@ class WalletService:
                 raise UnknownCurrency("no wallet in the session's currency")
             if bump:
                 player = replace(player, last_active=now)
-                await tx.update_player(player)
+                await tx.touch_player(player.account_id, now)
             return AccountView(player=player, operator=op, session=session, wallet=wallet)
 
         return await (self._write(unit) if bump else self.store.read(unit))
@@ -466,7 +466,7 @@ class WalletService:
             await tx.save_wallet(wallet, entries)
         await tx.save_round(rnd)
         await tx.insert_tx(rec)
-        await tx.update_player(replace(player, last_active=now))
+        await tx.touch_player(player.account_id, now)
         return _Decided(
             outcome=MoneyOutcome(record=rec, wallet=wallet, order=op.debit_order, duplicate=False, win_record=win_rec)
         )

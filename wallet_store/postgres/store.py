@@ -467,6 +467,9 @@ class PostgresTx:
             p.account_id,
         )
 
+    async def touch_player(self, account_id: str, at: datetime) -> None:
+        await self._exec("UPDATE players SET last_active=$1 WHERE account_id=$2", _ts(at), account_id)
+
     # wallets and journal
     async def get_wallet(self, account_id: str, currency: str) -> Wallet | None:
         r = await self._one(

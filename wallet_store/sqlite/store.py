@@ -332,6 +332,9 @@ class SqliteTx:
             ),
         )
 
+    async def touch_player(self, account_id: str, at: datetime) -> None:
+        await self._exec("UPDATE players SET last_active=? WHERE account_id=?", (iso(at), account_id))
+
     # wallets and journal
     async def get_wallet(self, account_id: str, currency: str) -> Wallet | None:
         r = await self._one(
