@@ -220,23 +220,26 @@ def _usd(v: Decimal | None) -> str | None:
     return None if v is None else _s(v)
 
 
-def pb_summary(pb: PlayerBalances, request: web.Request) -> dict[str, Any]:
+def pb_summary(pb: PlayerBalances, request: web.Request, usd: Decimal | None) -> dict[str, Any]:
     stamps = [w.updated_at for w in pb.wallets if w.updated_at is not None]
     return {
         "total_currencies": len(pb.wallets),
-        "total_value_usd": _usd(pb.usd_value),  # null when a funded wallet's currency has no rate
+        "total_value_usd": _usd(usd),  # null when a funded wallet's currency has no rate
         "has_funds": any(total(w) > 0 for w in pb.wallets),
         "last_updated": iso(max(stamps) if stamps else request.app[CLOCK].now()),
     }
 
 
-def pb_view(pb: PlayerBalances, request: web.Request, *, summary: bool = True) -> dict[str, Any]:
+def pb_view(
+    pb: PlayerBalances, request: web.Request, *, summary: bool = True, usd: Decimal | None = None
+) -> dict[str, Any]:
+    """``usd``: the player's USD value when the caller already computed it."""
     out: dict[str, Any] = {
         "player": pb_player(pb.player),
         "balances": [pb_balance(w, pb.currencies) for w in pb.wallets],
     }
     if summary:
-        out["summary"] = pb_summary(pb, request)
+        out["summary"] = pb_summary(pb, request, pb.usd_value if usd is None else usd)
     return out
 
 
@@ -267,7 +270,7 @@ async def pb_batch(request: web.Request) -> web.Response:
         values.append(value)
         players.append(
             {"player_id": pb.player.account_id, "player_email": pb.player.email, "total_value_usd": _usd(value)}
-            | pb_view(pb, request, summary=b.include_summary)
+            | pb_view(pb, request, summary=b.include_summary, usd=value)
         )
     not_found = [{"player_id": a} for a in res.not_found_ids] + [{"player_email": e} for e in res.not_found_emails]
     out: dict[str, Any] = {"players": players, "not_found": not_found}

@@ -25,15 +25,12 @@ from .ports import Tx
 MAX_CURRENCIES_PER_OPERATOR = 50
 
 
-async def ensure_currency(tx: Tx, operator_id: str, code: str, now: datetime) -> Currency:
-    """The operator's currency ``code``, registered with defaults (next id) if missing."""
-    found = await tx.get_currency(operator_id, code)
-    if found is not None:
-        return found
+async def _new_currency(tx: Tx, operator_id: str, code: str, now: datetime) -> Currency:
+    """Defaults for a currency the operator does not offer yet (next id); not saved."""
     existing = await tx.list_currencies(operator_id)
     if len(existing) >= MAX_CURRENCIES_PER_OPERATOR:
         raise Invalid(f"an operator offers at most {MAX_CURRENCIES_PER_OPERATOR} currencies")
-    cur = Currency(
+    return Currency(
         operator_id=operator_id,
         code=code,
         currency_id=max((c.currency_id for c in existing), default=0) + 1,
@@ -44,6 +41,14 @@ async def ensure_currency(tx: Tx, operator_id: str, code: str, now: datetime) ->
         created_at=now,
         updated_at=now,
     )
+
+
+async def ensure_currency(tx: Tx, operator_id: str, code: str, now: datetime) -> Currency:
+    """The operator's currency ``code``, registered with defaults (next id) if missing."""
+    found = await tx.get_currency(operator_id, code)
+    if found is not None:
+        return found
+    cur = await _new_currency(tx, operator_id, code, now)
     await tx.save_currency(cur)
     return cur
 
@@ -68,7 +73,7 @@ async def set_currency(
         raise Invalid("usd_rate must be greater than zero")
     old = await tx.get_currency(operator_id, code)
     created = old is None
-    base = old if old is not None else await ensure_currency(tx, operator_id, code, now)
+    base = old if old is not None else await _new_currency(tx, operator_id, code, now)  # one write below
     cur = replace(
         base,
         name=name if name is not None else base.name,
