@@ -417,7 +417,7 @@ def _thread_label(pid: int, tid: int, name: str, others: list[int], server: str)
         return "event loop"
     if name.startswith("libuv"):
         return "libuv workers"
-    if server == "baseline" or server.startswith("pg"):
+    if server in ("baseline", "floor") or server.startswith("pg"):
         return "other threads"
     return "sqlite writer" if others and tid == others[0] else "sqlite readers"
 
@@ -575,6 +575,16 @@ class Bench:
         cmd = pin(self.server_cpu, [str(PYTHON), str(BENCH / "baseline_server.py"), "--port", str(port)])
         return Server("baseline", cmd, port, self.work / "baseline.log", self.server_env())
 
+    def floor_server(self, db: Path, mode: str) -> Server:
+        """bench/floor_server.py: the least work a getbalance (mode read) or a durable wager
+        (mode write) can be, served like the baseline."""
+        port = free_port()
+        cmd = pin(
+            self.server_cpu,
+            [str(PYTHON), str(BENCH / "floor_server.py"), "--mode", mode, "--database", str(db), "--port", str(port)],
+        )
+        return Server("floor", cmd, port, self.work / f"floor-{mode}.log", self.server_env())
+
     def service_server(self, db: Path | str, name: str, cpu: str | None = "server") -> Server:
         """``db``: a SQLite file, or a postgresql:// URL.  ``cpu``: "server" = the server core."""
         port = free_port()
@@ -619,7 +629,8 @@ class Bench:
         ]
         subprocess.run(cmd, check=True, cwd=ROOT)
         meta = json.loads(meta_path.read_text())
-        self.datasets[accounts] = meta | {"reused": False, "path": str(db)}
+        if name is None:  # named copies (the floor's) are not the run's datasets
+            self.datasets[accounts] = meta | {"reused": False, "path": str(db)}
         return db
 
     def prewarm(self, db: Path) -> None:
@@ -673,7 +684,7 @@ class Bench:
         if self.a.warmup > 0:
             acknowledged += wrk(self.a.warmup)["ok"]
         runs = []
-        before = [scrape_batches(s) if s.name != "baseline" else None for s in servers]
+        before = [scrape_batches(s) if s.name not in ("baseline", "floor") else None for s in servers]
         for s in servers:
             assert s.proc is not None
         times0 = [thread_times(s.proc.pid) for s in servers if s.proc is not None]
@@ -689,7 +700,7 @@ class Bench:
         m = Measurement(
             scenario=scenario,
             server=first.name,
-            accounts=accounts if first.name != "baseline" else None,
+            accounts=accounts if first.name not in ("baseline",) else None,
             mode=mode,
             threads=threads,
             connections=conns,
@@ -817,6 +828,14 @@ class Bench:
             with self.baseline_server() as s:
                 self.measure(s, "baseline", "getbalance.lua", accounts=a.accounts)
                 self.measure(s, "baseline", "getbalance.lua", accounts=a.accounts, paced=True)
+        if want("floor"):
+            # Its own copy of the dataset: the floor's debits bypass the journal (audit would fail).
+            floor_db = self.dataset(a.accounts, fresh=True, name=f"floor-{a.accounts}")
+            self.log("floor: the least work a getbalance / a durable wager can be (bench/floor_server.py)")
+            with self.floor_server(floor_db, "read") as s:
+                self.measure(s, "floor_getbalance", "getbalance.lua", accounts=a.accounts)
+            with self.floor_server(floor_db, "write") as s:
+                self.measure(s, "floor_wager", "wager.lua", accounts=a.accounts)
         if want("getbalance"):
             self.log(f"getbalance @ {a.accounts:,} accounts")
             with self.service_server(small, "service") as s:
@@ -1139,13 +1158,20 @@ class Bench:
                     return m
             return None
 
+        def floor(scenario: str) -> str:
+            f = find(scenario, "load")
+            if f is None or f.ratio_rps is None:
+                return ""
+            return f"; floor {f.ratio_rps:.2f} x ({f.rps:,.0f} req/s, p99 {f.latency_ms['p99']:.1f} ms)"
+
         out: list[dict[str, Any]] = []
         gb = find("getbalance", "load", self.a.accounts)
         if gb and gb.ratio_rps is not None:
             out.append(
                 {
                     "target": TARGETS_TEXT["getbalance"],
-                    "measured": f"{gb.ratio_rps:.2f} x ({gb.rps:,.0f} vs {baseline['rps']:,.0f} req/s)",
+                    "measured": f"{gb.ratio_rps:.2f} x ({gb.rps:,.0f} vs {baseline['rps']:,.0f} req/s)"
+                    + floor("floor_getbalance"),
                     "met": gb.ratio_rps >= 0.8,
                 }
             )
@@ -1154,7 +1180,8 @@ class Bench:
             out.append(
                 {
                     "target": TARGETS_TEXT["wager"],
-                    "measured": f"{wg.ratio_rps:.2f} x ({wg.rps:,.0f} req/s), p99 {wg.latency_ms['p99']:.1f} ms",
+                    "measured": f"{wg.ratio_rps:.2f} x ({wg.rps:,.0f} req/s), p99 {wg.latency_ms['p99']:.1f} ms"
+                    + floor("floor_wager"),
                     "met": wg.ratio_rps >= 0.6 and wg.latency_ms["p99"] <= 30.0 and wg.bad == 0,
                 }
             )
@@ -1329,7 +1356,7 @@ def summarize_profile(raw: str, seconds: int, rate: int, top: int = 15) -> dict[
         frames = frames[1:] or frames
         if tname not in names:
             names[tname] = tname
-        if any("_run_batch" in f for f in frames):
+        if any("_run_units" in f or "_commit" in f for f in frames):
             names[tname] = "sqlite writer thread"
         elif "MainThread" in tname:
             names[tname] = "event loop (main) thread"
@@ -1639,7 +1666,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--connections", type=int, default=64)
     p.add_argument("--paced-rate", type=float, default=500, help="offered req/s of the paced figures")
     p.add_argument("--bet", default="0.01", help="betamount of each wager")
-    p.add_argument("--only", help="comma list of baseline,getbalance,wager,round,rest,pg,inproc")
+    p.add_argument("--only", help="comma list of baseline,floor,getbalance,wager,round,rest,pg,inproc")
     p.add_argument(
         "--pg-url", default=PG_ADMIN_URL, help="PostgreSQL to create the bench database through (env BENCH_PG_URL)"
     )

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     sqlite_max_batch: int = Field(256, ge=1, le=10_000)
     sqlite_queue_size: int = Field(4096, ge=1, le=1_000_000)
     sqlite_read_connections: int = Field(2, ge=1, le=64)
+    sqlite_cache_mb: int = Field(64, ge=2, le=65_536)  # the writer's page cache
+    sqlite_mmap_mb: int = Field(256, ge=0, le=1_048_576)  # readers map this much of the file (0 = off)
+    sqlite_checkpoint_pages: int = Field(10_000, ge=100, le=1_000_000)  # WAL auto-checkpoint threshold
 
     # PostgreSQL
     pg_pool_min: int = Field(1, ge=0, le=100)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import json
 import logging
 import os
 import random
@@ -165,10 +166,10 @@ class InstrumentedStore:
         finally:
             self._m.store_write_seconds.observe(time.perf_counter() - start)
 
-    async def read(self, unit: Callable[[Tx], Awaitable[T]]) -> T:
+    async def read(self, unit: Callable[[Tx], Awaitable[T]], *, quick: bool = False) -> T:
         start = time.perf_counter()
         try:
-            return await self.inner.read(unit)
+            return await self.inner.read(unit, quick=quick)
         finally:
             self._m.store_read_seconds.observe(time.perf_counter() - start)
 
@@ -253,6 +254,11 @@ def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
     ]
     processors.append(structlog.processors.JSONRenderer() if json_logs else structlog.dev.ConsoleRenderer())
     writer = LineWriter(sys.stderr)
+    # The access log's success lines skip structlog's processor chain (it was ~15 % of the
+    # event loop's time under load): same JSON, same keys and order, written to the same
+    # LineWriter.  Only for JSON logs at INFO or below; anything else takes the chain.
+    global _fast_access
+    _fast_access = writer if json_logs and getattr(logging, level) <= logging.INFO else None
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level)),
@@ -262,6 +268,35 @@ def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
 
 
 access_log = structlog.get_logger("groove_wallet.access")
+_fast_access: LineWriter | None = None  # set by configure_logging
+_stamp_second = -1
+_stamp_prefix = ""
+
+
+def _timestamp() -> str:
+    """What structlog's ``TimeStamper(fmt="iso", utc=True)`` writes, with the second's
+    text computed once per second (always 6 fractional digits)."""
+    global _stamp_second, _stamp_prefix
+    now = time.time()
+    second = int(now)
+    if second != _stamp_second:
+        _stamp_prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _stamp_second = second
+    return f"{_stamp_prefix}.{int((now - second) * 1_000_000):06d}Z"
+
+
+def _log_request(fields: dict[str, Any]) -> None:
+    """One access-log line at INFO: the JSON structlog's chain would render (this module
+    binds no context variables, so ``merge_contextvars`` adds nothing)."""
+    writer = _fast_access
+    if writer is None:
+        access_log.info("request", **fields)
+        return
+    fields["event"] = "request"
+    fields["level"] = "info"
+    fields["timestamp"] = _timestamp()
+    writer.msg(json.dumps(fields, default=str))
+
 
 # X-Request-Id for a request that came without one: 128 random bits as 32 hex characters,
 # like ``uuid4().hex``, from a per-process Mersenne Twister seeded from os.urandom (and reseeded
@@ -330,7 +365,7 @@ async def observe_middleware(
         if failure is not None:
             access_log.error("request", exc_info=failure, **fields)
         elif face != "system" or status >= 400:
-            access_log.info("request", **fields)
+            _log_request(fields)
 
 
 async def _open_rounds(tx: Tx) -> int:

@@ -486,3 +486,29 @@ async def test_getbalance_changes_no_balance(api: Api, seeded: dict[str, str]) -
     for _ in range(3):
         assert (await api.groove("getbalance", nogsgameid="80102", **seeded))["balance"] == Decimal("150")
     assert await api.balances("5179068") == (Decimal("100"), Decimal("50"))
+
+
+async def test_wagers_move_last_active_at_most_once_a_minute(
+    api: Api, seeded: dict[str, str], clock: FakeClock
+) -> None:
+    """A spin does not rewrite the player's row each time: last_active moves when it is a
+    minute old (or unset, or in the future), and getaccount still sets it every time."""
+
+    async def wager(n: int) -> None:
+        body = await api.groove(
+            "wager", gameid="80102", roundid=f"la-r{n}", transactionid=f"la-t{n}", betamount="0.01", **seeded
+        )
+        assert body["code"] == 200, body
+
+    assert (await player_state(api, "5179068"))["last_active"] is None
+    await wager(1)
+    assert (await player_state(api, "5179068"))["last_active"] == "2026-01-15T12:00:00.000000Z"
+    clock.advance(seconds=59)
+    await wager(2)
+    assert (await player_state(api, "5179068"))["last_active"] == "2026-01-15T12:00:00.000000Z"
+    clock.advance(seconds=1)
+    await wager(3)
+    assert (await player_state(api, "5179068"))["last_active"] == "2026-01-15T12:01:00.000000Z"
+    clock.advance(seconds=5)
+    assert (await api.groove("getaccount", **seeded))["code"] == 200
+    assert (await player_state(api, "5179068"))["last_active"] == "2026-01-15T12:01:05.000000Z"

@@ -6,6 +6,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 from structlog.testing import capture_logs
 
@@ -258,3 +259,43 @@ async def test_ledger_metric_counts_committed_changes_from_every_face(
     assert value("adjust", "credit") == Decimal("2.5")
     assert value("api_credit", "credit") == Decimal(4)
     assert value("initial", "credit") == Decimal(150)  # the seeded opening balance
+
+
+async def test_fast_access_log_line_is_what_the_structlog_chain_renders(
+    api: Api, client: TestClient, seeded: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``groove-wallet serve`` writes success lines without structlog's chain: the same JSON
+    object (keys, order, values) the configured chain renders, one line per request."""
+    import io
+    import json
+
+    import structlog
+
+    from groove_adapter import observability
+    from groove_adapter.observability import LineWriter
+
+    out = io.StringIO()
+    monkeypatch.setattr(observability, "_fast_access", LineWriter(out))
+    params = {"request": "getbalance", "nogsgameid": "80102", **seeded}
+    resp = await client.get("/groove", params=params, headers={"X-Request-Id": "fast-1"})
+    assert resp.status == 200
+    observability._fast_access.flush()  # type: ignore[union-attr]
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 1, lines
+    fast = json.loads(lines[0])
+
+    chain = structlog.processors.JSONRenderer()
+    stamper = structlog.processors.TimeStamper(fmt="iso", utc=True)
+    fields = {k: v for k, v in fast.items() if k not in ("event", "level", "timestamp")}
+    reference = chain(
+        None,
+        "info",
+        stamper(None, "info", structlog.processors.add_log_level(None, "info", {**fields, "event": "request"})),
+    )
+    ref = json.loads(reference)
+    assert list(fast) == list(ref)
+    assert {k: v for k, v in fast.items() if k != "timestamp"} == {k: v for k, v in ref.items() if k != "timestamp"}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", fast["timestamp"]), fast["timestamp"]
+    assert fast["request_id"] == "fast-1"
+    assert fast["request"] == "getbalance"
+    assert fast["code"] == 200

@@ -24,7 +24,7 @@ import pytest_asyncio
 
 from tests import pgutil
 from wallet_store import model, money
-from wallet_store.errors import Conflict, OutOfMoney, StoreUnavailable, TechnicalError
+from wallet_store.errors import Conflict, NotFound, OutOfMoney, StoreUnavailable, TechnicalError
 from wallet_store.model import (
     FreeRoundAward,
     GameSession,
@@ -512,6 +512,80 @@ async def test_read_units_cannot_write(store: Any) -> None:
         await store.read(lambda tx: tx.insert_operator(make_operator("op1")))
     assert await store.read(lambda tx: tx.get_operator("op1")) is None
     assert await store.ping() is True
+
+
+async def test_quick_reads_see_commits_refuse_writes_and_pass_errors(store: Any) -> None:
+    """``read(unit, quick=True)`` (SQLite: inline on the loop's thread) is the same read."""
+    await seed(store, ["q1"], real=Decimal("5"))
+    for i in range(3):
+        w = await store.read(lambda tx: tx.get_wallet("q1", "EUR"), quick=True)
+        w2, e = model.move(w, kind="credit", real=Decimal("1"), reference=f"q{i}", now=T0)
+        await store.write(lambda tx, w2=w2, e=e: tx.save_wallet(w2, [e]))
+        seen = await store.read(lambda tx: tx.get_wallet("q1", "EUR"), quick=True)
+        assert seen.real == Decimal("6") + i
+        assert seen == await store.read(lambda tx: tx.get_wallet("q1", "EUR"))
+    with pytest.raises(TechnicalError):
+        await store.read(lambda tx: tx.insert_operator(make_operator("op9")), quick=True)
+
+    async def refuses(tx: Any) -> None:
+        await tx.get_wallet("q1", "EUR")
+        raise NotFound("no such thing")
+
+    with pytest.raises(NotFound):
+        await store.read(refuses, quick=True)
+    assert await store.read(lambda tx: tx.get_operator("op9"), quick=True) is None
+    # a failed quick read leaves nothing open: writes still commit and are seen
+    await store.write(lambda tx: tx.insert_operator(make_operator("op9")))
+    assert (await store.read(lambda tx: tx.get_operator("op9"), quick=True)).operator_id == "op9"
+
+
+async def test_sqlite_quick_read_falls_back_to_a_thread_when_the_file_is_locked(tmp_path: Path) -> None:
+    """The inline connection never sleeps on a lock (busy_timeout 0): a reader-blocking lock
+    (WAL recovery, another process in exclusive mode) sends the read to the thread pool,
+    which may wait; any other driver error is StoreUnavailable."""
+    s = SqliteStore(str(tmp_path / "locked.db"))
+    await s.open()
+    try:
+        await seed(s, ["l1"], real=Decimal("3"))
+        real_conn = s._inline
+        assert real_conn is not None
+        assert real_conn.execute("PRAGMA busy_timeout").fetchone()[0] == 0
+
+        class Failing:
+            """The inline connection, failing its next statement with ``error``."""
+
+            def __init__(self, error: sqlite3.Error) -> None:
+                self.error: sqlite3.Error | None = error
+                self.failed = 0
+
+            @property
+            def in_transaction(self) -> bool:
+                return real_conn.in_transaction
+
+            def execute(self, sql: str, params: Any = ()) -> Any:
+                if self.error is not None and sql.startswith("SELECT"):
+                    error, self.error = self.error, None
+                    self.failed += 1
+                    raise error
+                return real_conn.execute(sql, params)
+
+        locked = Failing(sqlite3.OperationalError("database is locked"))
+        s._inline = locked  # type: ignore[assignment]
+        w = await s.read(lambda tx: tx.get_wallet("l1", "EUR"), quick=True)
+        assert w.real == Decimal("3")
+        assert locked.failed == 1
+        assert not real_conn.in_transaction  # the failed inline read did not stay open
+
+        broken = Failing(sqlite3.DatabaseError("database disk image is malformed"))
+        s._inline = broken  # type: ignore[assignment]
+        with pytest.raises(StoreUnavailable):
+            await s.read(lambda tx: tx.get_wallet("l1", "EUR"), quick=True)
+        assert not real_conn.in_transaction
+        s._inline = real_conn
+    finally:
+        await s.close()
+    with pytest.raises(StoreUnavailable):
+        await s.read(lambda tx: tx.get_player("l1"), quick=True)
 
 
 async def test_journal_is_append_only(store: Any) -> None:

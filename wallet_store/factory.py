@@ -17,6 +17,9 @@ def make_store(settings: Settings) -> WalletStore:
             max_batch=settings.sqlite_max_batch,
             queue_size=settings.sqlite_queue_size,
             read_connections=settings.sqlite_read_connections,
+            cache_mb=settings.sqlite_cache_mb,
+            mmap_mb=settings.sqlite_mmap_mb,
+            checkpoint_pages=settings.sqlite_checkpoint_pages,
         )
     from .postgres.store import PostgresStore
 

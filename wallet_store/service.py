@@ -96,6 +96,17 @@ def new_tx_id() -> str:
     return uuid.uuid4().hex[:20]
 
 
+# Wagers move ``players.last_active`` at most once a minute: it is "when did this player last
+# play", and rewriting the player's row on every spin cost a statement and a dirtied B-tree
+# page per wager.  getaccount (a session start) still sets it every time.
+LAST_ACTIVE_RESOLUTION = timedelta(seconds=60)
+
+
+def _stale_activity(player: Player, now: datetime) -> bool:
+    last = player.last_active
+    return last is None or not timedelta(0) <= now - last < LAST_ACTIVE_RESOLUTION
+
+
 def _fingerprint(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -320,7 +331,7 @@ class WalletService:
                 await tx.touch_player(player.account_id, now)
             return AccountView(player=player, operator=op, session=session, wallet=wallet)
 
-        return await (self._write(unit) if bump else self.store.read(unit))
+        return await (self._write(unit) if bump else self.store.read(unit, quick=True))
 
     async def get_balance(self, q: SessionQuery, caller: Caller) -> AccountView:
         """getbalance: a pure read; unknown, expired, closed or foreign session -> 1000."""
@@ -337,7 +348,7 @@ class WalletService:
                 raise UnknownCurrency("no wallet in the session's currency")
             return AccountView(player=player, operator=op, session=session, wallet=wallet)
 
-        return await self.store.read(unit)
+        return await self.store.read(unit, quick=True)
 
     # ------------------------------------------------------------------ wager
 
@@ -466,7 +477,8 @@ class WalletService:
             await tx.save_wallet(wallet, entries)
         await tx.save_round(rnd)
         await tx.insert_tx(rec)
-        await tx.touch_player(player.account_id, now)
+        if _stale_activity(player, now):
+            await tx.touch_player(player.account_id, now)
         return _Decided(
             outcome=MoneyOutcome(record=rec, wallet=wallet, order=op.debit_order, duplicate=False, win_record=win_rec)
         )

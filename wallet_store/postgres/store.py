@@ -1346,7 +1346,8 @@ class PostgresStore:
     async def write(self, unit: Callable[[Any], Awaitable[T]]) -> T:
         return await self._run(unit, writable=True)
 
-    async def read(self, unit: Callable[[Any], Awaitable[T]]) -> T:
+    async def read(self, unit: Callable[[Any], Awaitable[T]], *, quick: bool = False) -> T:
+        # ``quick`` changes nothing here: every read is a network round trip anyway.
         return await self._run(unit, writable=False)
 
     async def _run(self, unit: Callable[[Any], Awaitable[T]], *, writable: bool) -> T:
