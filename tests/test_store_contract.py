@@ -588,6 +588,57 @@ async def test_sqlite_quick_read_falls_back_to_a_thread_when_the_file_is_locked(
         await s.read(lambda tx: tx.get_player("l1"), quick=True)
 
 
+async def test_sqlite_group_commit_isolates_failures_and_readers_see_only_commits(tmp_path: Path) -> None:
+    """One batch of 40 units (run on the loop in slices, other tasks running between them):
+    the two that fail (a domain error, a unique violation) are rolled back alone, the other
+    38 commit together, and a reader running between the slices never sees a unit of the
+    open batch, only the committed whole."""
+    s = SqliteStore(str(tmp_path / "batch.db"))
+    await s.open()
+    sizes: list[int] = []
+    s.batch_observer = sizes.append
+    try:
+        await s.write(lambda tx: tx.insert_operator(make_operator("dup")))
+        seen: list[int] = []
+        done = asyncio.Event()
+
+        async def count(tx: Any) -> int:
+            r = await tx._one("SELECT count(*) FROM operators")
+            return int(r[0])
+
+        async def reader() -> None:
+            while not done.is_set():
+                seen.append(await s.read(count, quick=True))
+                await asyncio.sleep(0)
+
+        def unit(i: int) -> Any:
+            async def run(tx: Any) -> int:
+                await tx.insert_operator(make_operator(f"b{i}"))
+                if i == 5:
+                    raise NotFound("refused on purpose")
+                if i == 30:
+                    await tx.insert_operator(make_operator("dup"))  # unique violation
+                return i
+
+            return run
+
+        watcher = asyncio.create_task(reader())
+        await asyncio.sleep(0)
+        results = await asyncio.gather(*(s.write(unit(i)) for i in range(40)), return_exceptions=True)
+        done.set()
+        await watcher
+        assert max(sizes) == 40  # one batch: more than one slice of units
+        assert isinstance(results[5], NotFound)
+        assert isinstance(results[30], Conflict)
+        assert [r for i, r in enumerate(results) if i not in (5, 30)] == [i for i in range(40) if i not in (5, 30)]
+        assert set(seen) <= {1, 39}, sorted(set(seen))  # before the batch, or all of it
+        assert await s.read(count, quick=True) == 39
+        assert await s.read(lambda tx: tx.get_operator("b5")) is None
+        assert await s.read(lambda tx: tx.get_operator("b30")) is None
+    finally:
+        await s.close()
+
+
 async def test_journal_is_append_only(store: Any) -> None:
     await seed(store, ["p1"], real=D("10"))
     w = await get_wallet(store, "p1")

@@ -1076,6 +1076,7 @@ def _sms(r: Any) -> SmsMessage:
 
 
 _Unit = Callable[[SqliteTx], Awaitable[Any]]
+_UNITS_PER_SLICE = 16  # units run on the loop between two chances for other tasks to run
 _Item = tuple[_Unit, "asyncio.Future[Any]"]
 
 
@@ -1358,7 +1359,14 @@ class SqliteStore:
                 if not _locked(exc):
                     raise
                 await _on_thread(conn, lambda r: _begin_waiting(r, self._busy))
-            out = _run_units(raw, units)
+            out: list[tuple[bool, Any]] = []
+            for start in range(0, len(units), _UNITS_PER_SLICE):
+                if start:
+                    # Let the loop serve reads and parse requests between slices: a full
+                    # batch of units would otherwise hold it for tens of milliseconds.  Only
+                    # this task touches the writer connection, and reads use their own.
+                    await asyncio.sleep(0)
+                out += _run_units(raw, units[start : start + _UNITS_PER_SLICE])
             await _on_thread(conn, _commit)
         except sqlite3.Error as exc:
             # BEGIN, a savepoint or the COMMIT itself failed: nothing of this batch is durable.
