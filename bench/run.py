@@ -1356,7 +1356,7 @@ def summarize_profile(raw: str, seconds: int, rate: int, top: int = 15) -> dict[
         frames = frames[1:] or frames
         if tname not in names:
             names[tname] = tname
-        if any("_run_units" in f or "_commit" in f for f in frames):
+        if any("_run_batch" in f for f in frames):
             names[tname] = "sqlite writer thread"
         elif "MainThread" in tname:
             names[tname] = "event loop (main) thread"

@@ -148,8 +148,8 @@ class PublishingStore:
             self._committed(entries)
         return result
 
-    async def read(self, unit: Callable[[Tx], Awaitable[T]], *, quick: bool = False) -> T:
-        return await self.inner.read(unit, quick=quick)
+    async def read(self, unit: Callable[[Tx], Awaitable[T]]) -> T:
+        return await self.inner.read(unit)
 
     def journal(self, account_id: str | None = None) -> AsyncIterator[JournalEntry]:
         return self.inner.journal(account_id)

@@ -166,10 +166,10 @@ class InstrumentedStore:
         finally:
             self._m.store_write_seconds.observe(time.perf_counter() - start)
 
-    async def read(self, unit: Callable[[Tx], Awaitable[T]], *, quick: bool = False) -> T:
+    async def read(self, unit: Callable[[Tx], Awaitable[T]]) -> T:
         start = time.perf_counter()
         try:
-            return await self.inner.read(unit, quick=quick)
+            return await self.inner.read(unit)
         finally:
             self._m.store_read_seconds.observe(time.perf_counter() - start)
 

@@ -514,85 +514,10 @@ async def test_read_units_cannot_write(store: Any) -> None:
     assert await store.ping() is True
 
 
-async def test_quick_reads_see_commits_refuse_writes_and_pass_errors(store: Any) -> None:
-    """``read(unit, quick=True)`` (SQLite: inline on the loop's thread) is the same read."""
-    await seed(store, ["q1"], real=Decimal("5"))
-    for i in range(3):
-        w = await store.read(lambda tx: tx.get_wallet("q1", "EUR"), quick=True)
-        w2, e = model.move(w, kind="credit", real=Decimal("1"), reference=f"q{i}", now=T0)
-        await store.write(lambda tx, w2=w2, e=e: tx.save_wallet(w2, [e]))
-        seen = await store.read(lambda tx: tx.get_wallet("q1", "EUR"), quick=True)
-        assert seen.real == Decimal("6") + i
-        assert seen == await store.read(lambda tx: tx.get_wallet("q1", "EUR"))
-    with pytest.raises(TechnicalError):
-        await store.read(lambda tx: tx.insert_operator(make_operator("op9")), quick=True)
-
-    async def refuses(tx: Any) -> None:
-        await tx.get_wallet("q1", "EUR")
-        raise NotFound("no such thing")
-
-    with pytest.raises(NotFound):
-        await store.read(refuses, quick=True)
-    assert await store.read(lambda tx: tx.get_operator("op9"), quick=True) is None
-    # a failed quick read leaves nothing open: writes still commit and are seen
-    await store.write(lambda tx: tx.insert_operator(make_operator("op9")))
-    assert (await store.read(lambda tx: tx.get_operator("op9"), quick=True)).operator_id == "op9"
-
-
-async def test_sqlite_quick_read_falls_back_to_a_thread_when_the_file_is_locked(tmp_path: Path) -> None:
-    """The inline connection never sleeps on a lock (busy_timeout 0): a reader-blocking lock
-    (WAL recovery, another process in exclusive mode) sends the read to the thread pool,
-    which may wait; any other driver error is StoreUnavailable."""
-    s = SqliteStore(str(tmp_path / "locked.db"))
-    await s.open()
-    try:
-        await seed(s, ["l1"], real=Decimal("3"))
-        real_conn = s._inline
-        assert real_conn is not None
-        assert real_conn.execute("PRAGMA busy_timeout").fetchone()[0] == 0
-
-        class Failing:
-            """The inline connection, failing its next statement with ``error``."""
-
-            def __init__(self, error: sqlite3.Error) -> None:
-                self.error: sqlite3.Error | None = error
-                self.failed = 0
-
-            @property
-            def in_transaction(self) -> bool:
-                return real_conn.in_transaction
-
-            def execute(self, sql: str, params: Any = ()) -> Any:
-                if self.error is not None and sql.startswith("SELECT"):
-                    error, self.error = self.error, None
-                    self.failed += 1
-                    raise error
-                return real_conn.execute(sql, params)
-
-        locked = Failing(sqlite3.OperationalError("database is locked"))
-        s._inline = locked  # type: ignore[assignment]
-        w = await s.read(lambda tx: tx.get_wallet("l1", "EUR"), quick=True)
-        assert w.real == Decimal("3")
-        assert locked.failed == 1
-        assert not real_conn.in_transaction  # the failed inline read did not stay open
-
-        broken = Failing(sqlite3.DatabaseError("database disk image is malformed"))
-        s._inline = broken  # type: ignore[assignment]
-        with pytest.raises(StoreUnavailable):
-            await s.read(lambda tx: tx.get_wallet("l1", "EUR"), quick=True)
-        assert not real_conn.in_transaction
-        s._inline = real_conn
-    finally:
-        await s.close()
-    with pytest.raises(StoreUnavailable):
-        await s.read(lambda tx: tx.get_player("l1"), quick=True)
-
-
 async def test_sqlite_group_commit_isolates_failures_and_readers_see_only_commits(tmp_path: Path) -> None:
-    """One batch of 40 units (run on the loop in slices, other tasks running between them):
-    the two that fail (a domain error, a unique violation) are rolled back alone, the other
-    38 commit together, and a reader running between the slices never sees a unit of the
-    open batch, only the committed whole."""
+    """One batch of 40 units: the two that fail (a domain error, a unique violation) are
+    rolled back alone, the other 38 commit together, and a reader running while the batch is
+    open never sees a unit of it, only the committed whole."""
     s = SqliteStore(str(tmp_path / "batch.db"))
     await s.open()
     sizes: list[int] = []
@@ -608,7 +533,7 @@ async def test_sqlite_group_commit_isolates_failures_and_readers_see_only_commit
 
         async def reader() -> None:
             while not done.is_set():
-                seen.append(await s.read(count, quick=True))
+                seen.append(await s.read(count))
                 await asyncio.sleep(0)
 
         def unit(i: int) -> Any:
@@ -627,12 +552,12 @@ async def test_sqlite_group_commit_isolates_failures_and_readers_see_only_commit
         results = await asyncio.gather(*(s.write(unit(i)) for i in range(40)), return_exceptions=True)
         done.set()
         await watcher
-        assert max(sizes) == 40  # one batch: more than one slice of units
+        assert max(sizes) == 40  # one batch
         assert isinstance(results[5], NotFound)
         assert isinstance(results[30], Conflict)
         assert [r for i, r in enumerate(results) if i not in (5, 30)] == [i for i in range(40) if i not in (5, 30)]
         assert set(seen) <= {1, 39}, sorted(set(seen))  # before the batch, or all of it
-        assert await s.read(count, quick=True) == 39
+        assert await s.read(count) == 39
         assert await s.read(lambda tx: tx.get_operator("b5")) is None
         assert await s.read(lambda tx: tx.get_operator("b30")) is None
     finally:

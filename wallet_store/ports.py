@@ -239,14 +239,8 @@ class WalletStore(Protocol):
         """Run ``unit`` in a transaction; return only after it is durably committed."""
         ...
 
-    async def read(self, unit: Callable[[Tx], Awaitable[T]], *, quick: bool = False) -> T:
-        """Run ``unit`` on a consistent snapshot; writes inside it are an error.
-
-        ``quick=True`` promises a point read: a few lookups by key, nothing that scans.  A
-        backend may then run it without leaving the event loop's thread (embedded SQLite does:
-        a thread hop costs more than the read).  Never pass it for a read whose cost grows
-        with the data (history pages, reports, counts).
-        """
+    async def read(self, unit: Callable[[Tx], Awaitable[T]]) -> T:
+        """Run ``unit`` on a consistent snapshot; writes inside it are an error."""
         ...
 
     def journal(self, account_id: str | None = None) -> AsyncIterator[JournalEntry]:

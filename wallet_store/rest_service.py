@@ -427,7 +427,7 @@ class RestService:
         async def unit(tx: Tx) -> Game | None:
             return await tx.get_game_by_key_hash(digest)
 
-        game = await self.store.read(unit, quick=True)
+        game = await self.store.read(unit)
         if game is None:
             raise AuthenticationFailed("invalid game key")
         return game
@@ -481,7 +481,7 @@ class RestService:
             p = await self._find(tx, game, account_id=account_id, email=email, identity=identity)
             return PlayerBalances(p, await tx.list_wallets(p.account_id), await self._currencies(tx, p.operator_id))
 
-        return await self.store.read(unit, quick=True)
+        return await self.store.read(unit)
 
     async def batch(self, game: Game, *, account_ids: list[str], emails: list[str]) -> BatchResult:
         if len(account_ids) + len(emails) > MAX_BATCH:
@@ -513,7 +513,7 @@ class RestService:
                     found.append(PlayerBalances(p, await tx.list_wallets(p.account_id), currencies))
             return BatchResult(found, missing_ids, missing_emails, currencies)
 
-        return await self.store.read(unit, quick=True)
+        return await self.store.read(unit)
 
     async def history(
         self,

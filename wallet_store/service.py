@@ -331,7 +331,7 @@ class WalletService:
                 await tx.touch_player(player.account_id, now)
             return AccountView(player=player, operator=op, session=session, wallet=wallet)
 
-        return await (self._write(unit) if bump else self.store.read(unit, quick=True))
+        return await (self._write(unit) if bump else self.store.read(unit))
 
     async def get_balance(self, q: SessionQuery, caller: Caller) -> AccountView:
         """getbalance: a pure read; unknown, expired, closed or foreign session -> 1000."""
@@ -348,7 +348,7 @@ class WalletService:
                 raise UnknownCurrency("no wallet in the session's currency")
             return AccountView(player=player, operator=op, session=session, wallet=wallet)
 
-        return await self.store.read(unit, quick=True)
+        return await self.store.read(unit)
 
     # ------------------------------------------------------------------ wager
 

@@ -8,34 +8,33 @@ COMMIT that holds its unit returned (``synchronous=FULL`` by default: the WAL is
 The queue is bounded: when it is full, ``write`` waits (backpressure), it never grows
 without limit.
 
-Reads: read-only connections in WAL mode, so reads never wait for the writer.  A point
-read (``read(unit, quick=True)``: a few lookups by key) runs inline on the event loop's
-thread on its own plain ``sqlite3`` connection: a thread hop (two context switches and a
-GIL hand-off) costs more than the read itself.  That connection never sleeps on a lock
-(``busy_timeout = 0``): in the rare case the file is locked for readers (WAL recovery, a
-checkpoint by another process) the read falls back to the thread pool, which may wait.
-Every other read runs on a small pool of aiosqlite connections, off the loop.
+Reads: a small pool of read-only connections in WAL mode, so reads never wait for the
+writer.
 
 Page caches: the writer keeps a large page cache (``cache_mb``; it is the only writer, so
 its cache stays valid across commits).  Readers' caches are reset whenever another
-connection commits (WAL), so they map the file instead (``mmap_mb``): B-tree pages of
-the main file come from the OS page cache without a syscall each.  The WAL is
-checkpointed every ``checkpoint_pages`` pages (SQLite's default is 1000 = 4 MB, which runs
-a checkpoint every few batches on the commit path).
+connection commits (WAL), so they map the file instead (``mmap_mb``): B-tree pages of the
+main file come from the OS page cache without a syscall each.  The WAL is checkpointed
+every ``checkpoint_pages`` pages (SQLite's default of 1000 = 4 MB ran a checkpoint every few
+batches on the commit path).
+
+Why the units run on the connection's thread and reads on reader threads, not inline on
+the event loop (which would save the hops): measured both ways, server CPU per request,
+both variants loaded at the same time on the same core (``bench/cpu_per_request.py
+--simultaneous``, median of 5): inline point reads cost 1.25x the CPU per getbalance
+(166 vs 134 us), inline units with only COMMIT on the thread 1.07x per durable wager
+(400 vs 379 us).  Interleaving SQLite's work with each request's HTTP work on one thread
+costs more than the hand-off; the threads run queued work back to back.
 
 One writer means every unit of work sees the effects of all units before it: that is the
 isolation (serializable) and why ``lock_player`` is a plain read here.
 
-Threads: the units of a batch run on the event loop's thread, one after another, driven to
-completion synchronously (:func:`_drive`: :class:`SqliteTx` methods are ``async def`` for
-the Protocol but never suspend, they call the ``sqlite3.Connection`` directly); only the
-``COMMIT`` (the fsync, the WAL checkpoint) is handed to the writer connection's own thread
-(:func:`_on_thread`), so the loop keeps serving requests while the disk works.  Running the
-units on a thread instead cost more than it saved: the units and the HTTP code then fight
-for the GIL on every statement.  The writer connection never waits for a lock on the loop
-(``busy_timeout = 0``): when another process holds the write lock, ``BEGIN IMMEDIATE`` is
-retried on the thread with the configured busy timeout.  The connection is used by one
-side at a time: the writer task awaits each hand-off before it touches it again.
+Thread hops: aiosqlite runs each connection on its own thread and hands every statement
+across.  A wager is a dozen statements, so statement-by-statement hops would dominate.
+Instead a whole batch (or a whole read unit) is handed to the connection's thread once
+(:func:`_on_thread`), where the units' coroutines are driven to completion synchronously
+(:func:`_drive`): :class:`SqliteTx` methods are ``async def`` for the Protocol but never
+suspend, they call the thread's ``sqlite3.Connection`` directly.
 """
 
 from __future__ import annotations
@@ -1076,7 +1075,6 @@ def _sms(r: Any) -> SmsMessage:
 
 
 _Unit = Callable[[SqliteTx], Awaitable[Any]]
-_UNITS_PER_SLICE = 16  # units run on the loop between two chances for other tasks to run
 _Item = tuple[_Unit, "asyncio.Future[Any]"]
 
 
@@ -1108,42 +1106,31 @@ async def _on_thread(conn: aiosqlite.Connection, fn: Callable[[sqlite3.Connectio
     return result
 
 
-def _run_units(raw: sqlite3.Connection, units: list[_Unit]) -> list[tuple[bool, Any]]:
-    """The units of a batch inside the open transaction, one SAVEPOINT each: a unit that
-    raises is rolled back alone.  A driver error on a savepoint statement propagates (the
-    caller rolls the whole batch back)."""
+def _run_batch(raw: sqlite3.Connection, units: list[_Unit]) -> list[tuple[bool, Any]]:
+    """One transaction for the batch, one SAVEPOINT per unit (runs on the writer thread)."""
     tx = SqliteTx(raw, writable=True)
+    raw.execute("BEGIN IMMEDIATE")
     out: list[tuple[bool, Any]] = []
-    for unit in units:
-        raw.execute("SAVEPOINT unit")
-        try:
-            result: Any = _drive(unit(tx))
-        except Exception as exc:
-            raw.execute("ROLLBACK TO unit")
-            raw.execute("RELEASE unit")
-            out.append((False, _translate(exc)))
-        else:
-            raw.execute("RELEASE unit")
-            out.append((True, result))
-    return out
-
-
-def _begin_waiting(raw: sqlite3.Connection, busy_ms: int) -> None:
-    """BEGIN IMMEDIATE that waits up to ``busy_ms`` for another process's write lock (on the
-    writer's thread; the connection otherwise never waits)."""
-    raw.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
     try:
-        raw.execute("BEGIN IMMEDIATE")
-    finally:
-        raw.execute("PRAGMA busy_timeout = 0")
-
-
-def _commit(raw: sqlite3.Connection) -> None:
-    raw.execute("COMMIT")
-
-
-def _rollback(raw: sqlite3.Connection) -> None:
-    raw.execute("ROLLBACK")
+        for unit in units:
+            raw.execute("SAVEPOINT unit")
+            try:
+                result: Any = _drive(unit(tx))
+            except Exception as exc:
+                raw.execute("ROLLBACK TO unit")
+                raw.execute("RELEASE unit")
+                out.append((False, _translate(exc)))
+            else:
+                raw.execute("RELEASE unit")
+                out.append((True, result))
+        raw.execute("COMMIT")
+    except sqlite3.Error as exc:
+        # BEGIN, a savepoint or the COMMIT itself failed: nothing of this batch is durable.
+        with contextlib.suppress(sqlite3.Error):
+            raw.execute("ROLLBACK")
+        failure = StoreUnavailable(f"batch not committed: {exc}")
+        return [(False, failure) for _ in units]
+    return out
 
 
 def _run_read(raw: sqlite3.Connection, unit: _Unit) -> Any:
@@ -1151,16 +1138,7 @@ def _run_read(raw: sqlite3.Connection, unit: _Unit) -> Any:
     try:
         return _drive(unit(SqliteTx(raw, writable=False)))
     finally:
-        if raw.in_transaction:
-            raw.execute("COMMIT")
-
-
-def _locked(exc: sqlite3.OperationalError) -> bool:
-    """SQLITE_BUSY or SQLITE_LOCKED (sqlite3 gives the code from Python 3.11 on)."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None:
-        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-    return "locked" in str(exc) or "busy" in str(exc)
+        raw.execute("COMMIT")
 
 
 class SqliteStore:
@@ -1195,15 +1173,14 @@ class SqliteStore:
         self._mmap_bytes = mmap_mb * 1_048_576
         self._checkpoint_pages = checkpoint_pages
         self._writer: aiosqlite.Connection | None = None
-        self._inline: sqlite3.Connection | None = None
         self._reader_list: list[aiosqlite.Connection] = []
         self._next_reader = 0
         self._queue: asyncio.Queue[_Item] | None = None
         self._task: asyncio.Task[None] | None = None
         self.batch_observer: Callable[[int], None] | None = None
 
-    async def _connect(self, *, check_same_thread: bool = True) -> aiosqlite.Connection:
-        conn = await aiosqlite.connect(self.path, isolation_level=None, check_same_thread=check_same_thread)
+    async def _connect(self) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
         await conn.execute(f"PRAGMA busy_timeout = {int(self._busy)}")
         await conn.execute("PRAGMA journal_mode = WAL")
         await conn.execute(f"PRAGMA synchronous = {self._sync}")
@@ -1211,35 +1188,17 @@ class SqliteStore:
         return conn
 
     async def open(self) -> None:
-        # check_same_thread=False: the writer task runs units on the loop's thread and hands
-        # COMMIT to the connection's thread, never both at once (see the module docstring).
-        self._writer = await self._connect(check_same_thread=False)
+        self._writer = await self._connect()
         await self._writer.execute(f"PRAGMA cache_size = -{self._cache_kib}")
         await self._writer.execute(f"PRAGMA wal_autocheckpoint = {self._checkpoint_pages}")
         await self._migrate(self._writer)
-        await self._writer.execute("PRAGMA busy_timeout = 0")  # never sleep on the loop
         for _ in range(self._n_readers):
             r = await self._connect()
             await r.execute("PRAGMA query_only = ON")
             await r.execute(f"PRAGMA mmap_size = {self._mmap_bytes}")
             self._reader_list.append(r)
-        self._inline = self._connect_inline()
         self._queue = asyncio.Queue(maxsize=self._queue_size)
         self._task = asyncio.create_task(self._writer_loop(), name="sqlite-writer")
-
-    def _connect_inline(self) -> sqlite3.Connection:
-        """The point-read connection, used only on the event loop's thread."""
-        conn = sqlite3.connect(self.path, isolation_level=None)
-        try:
-            conn.execute("PRAGMA busy_timeout = 0")  # never sleep on the loop: fall back instead
-            conn.execute("PRAGMA query_only = ON")
-            conn.execute(f"PRAGMA mmap_size = {self._mmap_bytes}")
-            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                raise StoreUnavailable("the database is not in WAL mode")
-        except BaseException:
-            conn.close()
-            raise
-        return conn
 
     async def _migrate(self, conn: aiosqlite.Connection) -> None:
         await conn.execute(
@@ -1268,13 +1227,10 @@ class SqliteStore:
     async def schema_version(self) -> int:
         if self._writer is None:
             raise StoreUnavailable("store not open")
-
-        async def unit(tx: SqliteTx) -> int:
-            r = await tx._one("SELECT max(version) FROM schema_migrations")
+        rows = await self._writer.execute_fetchall("SELECT max(version) FROM schema_migrations")
+        for r in rows:
             return int(r[0] or 0)
-
-        # A read connection: the writer's is the writer task's alone.
-        return await self.read(unit)
+        return 0
 
     async def close(self) -> None:
         if self._task is not None:
@@ -1286,9 +1242,6 @@ class SqliteStore:
             while not self._queue.empty():
                 _, fut = self._queue.get_nowait()
                 _fail(fut, StoreUnavailable("store closed"))
-        inline, self._inline = self._inline, None
-        if inline is not None:
-            inline.close()
         readers, self._reader_list = self._reader_list, []
         for r in readers:
             await r.close()
@@ -1329,9 +1282,9 @@ class SqliteStore:
                 self.batch_observer(len(batch))
             units = [u for u, _ in batch]
             try:
-                results = await self._commit_batch(conn, units)
+                results = await _on_thread(conn, lambda raw, units=units: _run_batch(raw, units))  # type: ignore[misc]
             except asyncio.CancelledError:
-                # close() while a COMMIT was in flight: it may or may not have landed; the
+                # close() while the batch was on the thread: it may or may not commit; the
                 # callers must not hang (a replay of a money request returns its outcome).
                 for _, fut in batch:
                     _fail(fut, StoreUnavailable("store closed while committing"))
@@ -1348,47 +1301,7 @@ class SqliteStore:
                 else:
                     fut.set_exception(value)
 
-    async def _commit_batch(self, conn: aiosqlite.Connection, units: list[_Unit]) -> list[tuple[bool, Any]]:
-        """BEGIN (inline; on the thread if it must wait for a lock), the units inline, each in
-        its own SAVEPOINT, then COMMIT on the connection's thread."""
-        raw: sqlite3.Connection = conn._conn
-        try:
-            try:
-                raw.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                if not _locked(exc):
-                    raise
-                await _on_thread(conn, lambda r: _begin_waiting(r, self._busy))
-            out: list[tuple[bool, Any]] = []
-            for start in range(0, len(units), _UNITS_PER_SLICE):
-                if start:
-                    # Let the loop serve reads and parse requests between slices: a full
-                    # batch of units would otherwise hold it for tens of milliseconds.  Only
-                    # this task touches the writer connection, and reads use their own.
-                    await asyncio.sleep(0)
-                out += _run_units(raw, units[start : start + _UNITS_PER_SLICE])
-            await _on_thread(conn, _commit)
-        except sqlite3.Error as exc:
-            # BEGIN, a savepoint or the COMMIT itself failed: nothing of this batch is durable.
-            if raw.in_transaction:
-                with contextlib.suppress(sqlite3.Error):
-                    await _on_thread(conn, _rollback)
-            failure = StoreUnavailable(f"batch not committed: {exc}")
-            return [(False, failure) for _ in units]
-        return out
-
-    async def read(self, unit: Callable[[Any], Awaitable[T]], *, quick: bool = False) -> T:
-        inline = self._inline
-        if quick and inline is not None:
-            try:
-                result: T = _run_read(inline, unit)
-                return result
-            except sqlite3.OperationalError as exc:
-                if not _locked(exc):
-                    raise StoreUnavailable(f"sqlite read failed: {exc}") from exc
-                # Locked for readers right now (rare in WAL mode): wait for it off the loop.
-            except sqlite3.Error as exc:
-                raise StoreUnavailable(f"sqlite read failed: {exc}") from exc
+    async def read(self, unit: Callable[[Any], Awaitable[T]]) -> T:
         # No check-out: a whole read unit is one job on a connection's own FIFO thread queue,
         # so reads are spread round-robin and served in arrival order (a check-out pool let
         # new arrivals overtake woken waiters and starved some readers for seconds).
@@ -1397,7 +1310,8 @@ class SqliteStore:
         self._next_reader = (self._next_reader + 1) % len(self._reader_list)
         conn = self._reader_list[self._next_reader]
         try:
-            return await _on_thread(conn, lambda raw: _run_read(raw, unit))
+            result: T = await _on_thread(conn, lambda raw: _run_read(raw, unit))
+            return result
         except (sqlite3.Error, ValueError) as exc:  # ValueError: aiosqlite connection closed
             raise StoreUnavailable(f"sqlite read failed: {exc}") from exc
 
