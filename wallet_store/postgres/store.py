@@ -337,6 +337,160 @@ def _journal_args(e: JournalEntry) -> tuple[Any, ...]:
 _GAME_LIMIT_COLS = "game_id, individual_per_min, batch_per_min, email_per_min, write_per_min, burst_percent, updated_at"
 
 
+# --- deferred writes ---------------------------------------------------------------------
+#
+# A round trip to PostgreSQL costs the service far more CPU than the statement itself (the
+# write() to the server's socket alone is ~20 us on loopback TCP), and a wager's closing
+# writes (wallet + journal, round, transaction record, last_active) return nothing the unit
+# needs.  So these writes are queued in the Tx and sent together as ONE statement (one
+# data-modifying CTE per write) just before the next statement of the unit or, at the
+# latest, before COMMIT.
+#
+# Why this is the same as running them one by one:
+# * Only the writes below are queued, each on its own table(s); a write on a table that a
+#   queued write already touches sends the queue first.  The parts of one statement all see
+#   the snapshot taken when it starts and none reads what another writes, so their order
+#   does not matter.  Anything else (a read, any other write) sends the queue first, so
+#   every statement still sees every earlier write of its unit.
+# * The checks stay: ``save_wallet``'s optimistic seq check (the journal rows are inserted
+#   only if the wallet UPDATE matched; a count other than 1 raises TechnicalError) and
+#   ``save_round``'s "no new round without created_at".  A driver error of any part
+#   (unique violation, check violation, lost connection) fails the one statement and is
+#   mapped exactly as before (retry / Conflict / StoreUnavailable, ``tx.failed``).
+# * The unit sees such an error at its next statement or when it returns, no longer at the
+#   write call itself; the transaction is rolled back either way.  When a unit raises an
+#   exception with writes still queued, they are sent first (they would have run before the
+#   raise), so a driver error still takes precedence over the unit's exception.
+
+_PARAM = re.compile(r"\$(\d+)")
+
+
+class _Write:
+    """A write that can be queued: its CTE parts (``{0}``, ``{1}`` name the parts, ``$1``...
+    are its own parameters) and which part's row count must be 1 (and the error if not)."""
+
+    __slots__ = ("check", "error", "name", "nparams", "parts", "tables")
+
+    def __init__(
+        self, name: str, tables: frozenset[str], parts: tuple[str, ...], *, check: int | None = None, error: str = ""
+    ) -> None:
+        self.name = name
+        self.tables = tables
+        self.parts = parts
+        self.check = check
+        self.error = error
+        self.nparams = max(int(m) for part in parts for m in _PARAM.findall(part))
+
+
+_W_SAVE_WALLET = _Write(
+    "save_wallet",
+    frozenset({"wallets", "journal"}),
+    (
+        "{0} AS (UPDATE wallets SET real=$1, bonus=$2, reserved=$3, seq=$4, last_hash=$5, updated_at=$6"
+        " WHERE account_id=$7 AND currency=$8 AND seq=$9 RETURNING 1)",
+        # One row per entry (any number of entries, one statement text), only if the UPDATE matched.
+        f"{{1}} AS (INSERT INTO journal ({_JOURNAL_COLS}, flow) SELECT e.* FROM {{0}},"
+        " unnest($10::text[], $11::text[], $12::bigint[], $13::text[], $14::numeric[], $15::numeric[],"
+        " $16::numeric[], $17::numeric[], $18::numeric[], $19::numeric[], $20::text[], $21::text[],"
+        " $22::timestamptz[], $23::text[], $24::text[], $25::text[]) AS e)",
+    ),
+    check=0,
+    error="wallet changed under the unit of work",
+)
+_W_ROUND_UPSERT = _Write(
+    "round_upsert",
+    frozenset({"rounds"}),
+    (
+        "{0} AS (INSERT INTO rounds (real_bet, bonus_bet, real_win, bonus_win, wagers, results, closed_at, status,"
+        " account_id, game_id, round_id, currency, created_at)"
+        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)"
+        " ON CONFLICT (account_id, game_id, round_id) DO UPDATE SET status=excluded.status,"
+        " real_bet=excluded.real_bet, bonus_bet=excluded.bonus_bet, real_win=excluded.real_win,"
+        " bonus_win=excluded.bonus_win, wagers=excluded.wagers, results=excluded.results,"
+        " closed_at=excluded.closed_at)",
+    ),
+)
+_W_ROUND_UPDATE = _Write(
+    "round_update",
+    frozenset({"rounds"}),
+    (
+        "{0} AS (UPDATE rounds SET real_bet=$1, bonus_bet=$2, real_win=$3, bonus_win=$4, wagers=$5, results=$6,"
+        " closed_at=$7, status=$8 WHERE account_id=$9 AND game_id=$10 AND round_id=$11 RETURNING 1)",
+    ),
+    check=0,
+    error="a new round without created_at",
+)
+_W_INSERT_TX = _Write(
+    "insert_tx",
+    frozenset({"transactions"}),
+    (
+        f"{{0}} AS (INSERT INTO transactions ({_TX_COLS})"
+        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16))",
+    ),
+)
+_W_TX_STATE = _Write(
+    "tx_state",
+    frozenset({"transactions"}),
+    ("{0} AS (UPDATE transactions SET state=$1 WHERE operator_id=$2 AND scope=$3 AND kind=$4 AND transaction_id=$5)",),
+)
+_W_TOUCH_PLAYER = _Write(
+    "touch_player",
+    frozenset({"players"}),
+    ("{0} AS (UPDATE players SET last_active=$1 WHERE account_id=$2)",),
+)
+
+# The statement for each sequence of queued writes (a handful of shapes in practice).
+_COMBINED: dict[tuple[str, ...], tuple[str, tuple[int, ...]]] = {}
+
+
+def _shift_params(sql: str, offset: int) -> str:
+    def shift(m: re.Match[str]) -> str:
+        return f"${int(m.group(1)) + offset}"
+
+    return _PARAM.sub(shift, sql)
+
+
+def _combined(writes: Sequence[_Write]) -> tuple[str, tuple[int, ...]]:
+    """One statement for ``writes`` (in order), and the indexes into ``writes`` of the checked
+    row counts it returns, in column order.  Constant text per sequence: one prepared
+    statement each in asyncpg's per-connection cache."""
+    key = tuple(w.name for w in writes)
+    hit = _COMBINED.get(key)
+    if hit is not None:
+        return hit
+    ctes: list[str] = []
+    counts: list[str] = []
+    checked: list[int] = []
+    offset = 0
+    for i, w in enumerate(writes):
+        names = [f"w{i}_{k}" for k in range(len(w.parts))]
+        for part in w.parts:
+            ctes.append(_shift_params(part.format(*names), offset))
+        if w.check is not None:
+            counts.append(f"(SELECT count(*) FROM {names[w.check]})")
+            checked.append(i)
+        offset += w.nparams
+    hit = ("WITH " + ", ".join(ctes) + " SELECT " + (", ".join(counts) if counts else "0"), tuple(checked))
+    _COMBINED[key] = hit
+    return hit
+
+
+# lock_player: the player row locked, its operator read along (columns 10..18).  FOR UPDATE
+# OF p locks only the player; a LEFT JOIN so a player is never lost to the join.
+_LOCK_PLAYER_SQL = (
+    f"SELECT {', '.join('p.' + c for c in _PLAYER_COLS.split(', '))},"
+    f" {', '.join('o.' + c for c in _OPERATOR_COLS.split(', '))}"
+    " FROM players p LEFT JOIN operators o ON o.operator_id = p.operator_id WHERE p.account_id = $1 FOR UPDATE OF p"
+)
+# get_tx of a wager: its record and the rollback's, as two primary-key lookups (PostgreSQL 15
+# does not use "kind IN (...)" on the key's third column as an index condition).
+_WAGER_AND_TOMB_SQL = (
+    f"SELECT {_TX_COLS} FROM transactions WHERE operator_id=$1 AND scope=$2 AND kind='wager' AND transaction_id=$3"
+    f" UNION ALL SELECT {_TX_COLS} FROM transactions"
+    " WHERE operator_id=$1 AND scope=$2 AND kind='rollback' AND transaction_id=$3"
+)
+
+
 class PostgresTx:
     """The :class:`wallet_store.ports.Tx` of the PostgreSQL backend: one connection, one transaction."""
 
@@ -346,6 +500,14 @@ class PostgresTx:
         self._open = True
         # The first driver error seen: the transaction is aborted from then on.
         self.failed: BaseException | None = None
+        # Deferred writes (see "deferred writes" above), sent by _flush.
+        self._queued: list[_Write] = []
+        self._queued_args: list[Any] = []
+        self._queued_tables: set[str] = set()
+        # Rows read ahead by an earlier statement of this unit (see lock_player, get_tx);
+        # dropped when the unit writes that table.
+        self._known_ops: dict[str, Operator] = {}
+        self._known_txs: dict[tuple[str, str, str, str], TxRecord | None] = {}
 
     def _check_open(self) -> None:
         if not self._open:
@@ -363,18 +525,50 @@ class PostgresTx:
                 self.failed = exc
             raise
 
+    async def _defer(self, w: _Write, *args: Any) -> None:
+        """Queue a write (sending the queue first if it already touches one of its tables)."""
+        self._check_open()
+        if not self._writable:
+            raise TechnicalError("write attempted in a read-only unit of work")
+        if not self._queued_tables.isdisjoint(w.tables):
+            await self._flush()
+        self._queued.append(w)
+        self._queued_args.extend(args)
+        self._queued_tables.update(w.tables)
+
+    async def _flush(self) -> None:
+        """Send the queued writes as one statement (nothing to do when none are queued)."""
+        writes = self._queued
+        if not writes:
+            return
+        args = self._queued_args
+        self._queued = []
+        self._queued_args = []
+        self._queued_tables = set()
+        sql, checked = _combined(writes)
+        row = await self._run(self._c.fetchrow(sql, *args))
+        for col, i in enumerate(checked):
+            if row[col] != 1:
+                raise TechnicalError(writes[i].error)
+
     async def _all(self, sql: str, *args: Any) -> list[Any]:
         self._check_open()
+        if self._queued:
+            await self._flush()
         return list(await self._run(self._c.fetch(sql, *args)))
 
     async def _one(self, sql: str, *args: Any) -> Any:
         self._check_open()
+        if self._queued:
+            await self._flush()
         return await self._run(self._c.fetchrow(sql, *args))
 
     async def _exec(self, sql: str, *args: Any) -> int:
         self._check_open()
         if not self._writable:
             raise TechnicalError("write attempted in a read-only unit of work")
+        if self._queued:
+            await self._flush()
         status = await self._run(self._c.execute(sql, *args))
         return _count(str(status))
 
@@ -382,14 +576,21 @@ class PostgresTx:
         self._check_open()
         if not self._writable:
             raise TechnicalError("write attempted in a read-only unit of work")
+        if self._queued:
+            await self._flush()
         await self._run(self._c.executemany(sql, rows))
 
     # operators
     async def get_operator(self, operator_id: str) -> Operator | None:
+        self._check_open()
+        op = self._known_ops.get(operator_id)
+        if op is not None:
+            return op  # read with the player lock (lock_player), one statement ago
         r = await self._one(f"SELECT {_OPERATOR_COLS} FROM operators WHERE operator_id = $1", operator_id)
         return None if r is None else _operator(r)
 
     async def insert_operator(self, op: Operator) -> None:
+        self._known_ops.clear()
         await self._exec(
             f"INSERT INTO operators ({_OPERATOR_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
             op.operator_id,
@@ -404,6 +605,7 @@ class PostgresTx:
         )
 
     async def update_operator(self, op: Operator) -> None:
+        self._known_ops.clear()
         await self._exec(
             "UPDATE operators SET name=$1, currency=$2, debit_order=$3, signature_secret=$4, allowed_networks=$5,"
             " start_real=$6, start_bonus=$7 WHERE operator_id=$8",
@@ -422,8 +624,14 @@ class PostgresTx:
         if not self._writable:
             # A read-only snapshot cannot take row locks (SQLite: a plain read as well).
             return await self.get_player(account_id)
-        r = await self._one(f"SELECT {_PLAYER_COLS} FROM players WHERE account_id = $1 FOR UPDATE", account_id)
-        return None if r is None else _player(r)
+        # The player's operator comes along (every money unit reads it next): the lock is on
+        # the player row only, the operator row is read as by a plain SELECT.
+        r = await self._one(_LOCK_PLAYER_SQL, account_id)
+        if r is None:
+            return None
+        if r[10] is not None:
+            self._known_ops[r[10]] = _operator(r[10:])
+        return _player(r)
 
     async def get_player(self, account_id: str) -> Player | None:
         r = await self._one(f"SELECT {_PLAYER_COLS} FROM players WHERE account_id = $1", account_id)
@@ -468,7 +676,7 @@ class PostgresTx:
         )
 
     async def touch_player(self, account_id: str, at: datetime) -> None:
-        await self._exec("UPDATE players SET last_active=$1 WHERE account_id=$2", _ts(at), account_id)
+        await self._defer(_W_TOUCH_PLAYER, _ts(at), account_id)
 
     # wallets and journal
     async def get_wallet(self, account_id: str, currency: str) -> Wallet | None:
@@ -499,11 +707,12 @@ class PostgresTx:
     async def save_wallet(self, w: Wallet, entries: Sequence[JournalEntry]) -> None:
         if not entries:
             raise TechnicalError("a balance change without a journal entry")
-        first = entries[0]
-        # Optimistic check: the wallet row must still be at the seq the entries build on.
-        n = await self._exec(
-            "UPDATE wallets SET real=$1, bonus=$2, reserved=$3, seq=$4, last_hash=$5, updated_at=$6"
-            " WHERE account_id=$7 AND currency=$8 AND seq=$9",
+        # Optimistic check: the wallet row must still be at the seq the entries build on
+        # (re-checked by PostgreSQL after waiting for a concurrent writer); the entries are
+        # inserted only if it is (deferred write, see above).
+        columns = zip(*(_journal_args(e) for e in entries), strict=True)
+        await self._defer(
+            _W_SAVE_WALLET,
             _m(w.real),
             _m(w.bonus),
             _m(w.reserved),
@@ -512,14 +721,8 @@ class PostgresTx:
             _tso(w.updated_at),
             w.account_id,
             w.currency,
-            first.seq - 1,
-        )
-        if n != 1:
-            raise TechnicalError("wallet changed under the unit of work")
-        await self._exec_many(
-            f"INSERT INTO journal ({_JOURNAL_COLS}, flow)"
-            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)",
-            [_journal_args(e) for e in entries],
+            entries[0].seq - 1,
+            *(list(c) for c in columns),
         )
 
     async def journal_since(self, account_id: str, currency: str, since: datetime) -> list[JournalEntry]:
@@ -558,6 +761,17 @@ class PostgresTx:
 
     # transactions and rounds
     async def get_tx(self, operator_id: str, scope: str, kind: str, transaction_id: str) -> TxRecord | None:
+        self._check_open()
+        key = (operator_id, scope, kind, transaction_id)
+        if key in self._known_txs:
+            return self._known_txs[key]  # read with the wager's record, one statement ago
+        if kind == "wager":
+            # A new wager next asks for the rollback that may have arrived before it (the
+            # tombstone): both point reads in one statement.
+            rows = await self._all(_WAGER_AND_TOMB_SQL, operator_id, scope, transaction_id)
+            found = {r[2]: _tx(r) for r in rows}
+            self._known_txs[(operator_id, scope, "rollback", transaction_id)] = found.get("rollback")
+            return found.get("wager")
         r = await self._one(
             f"SELECT {_TX_COLS} FROM transactions WHERE operator_id=$1 AND scope=$2 AND kind=$3 AND transaction_id=$4",
             operator_id,
@@ -571,8 +785,9 @@ class PostgresTx:
         if t.created_at is None:
             # SQLite stores "" here and then cannot read the record back; refuse up front.
             raise TechnicalError("a transaction record without created_at")
-        await self._exec(
-            f"INSERT INTO transactions ({_TX_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)",
+        self._known_txs.clear()
+        await self._defer(
+            _W_INSERT_TX,
             t.operator_id,
             t.scope,
             t.kind,
@@ -592,14 +807,8 @@ class PostgresTx:
         )
 
     async def update_tx_state(self, t: TxRecord) -> None:
-        await self._exec(
-            "UPDATE transactions SET state=$1 WHERE operator_id=$2 AND scope=$3 AND kind=$4 AND transaction_id=$5",
-            t.state,
-            t.operator_id,
-            t.scope,
-            t.kind,
-            t.transaction_id,
-        )
+        self._known_txs.clear()
+        await self._defer(_W_TX_STATE, t.state, t.operator_id, t.scope, t.kind, t.transaction_id)
 
     async def get_round(self, account_id: str, game_id: str, round_id: str) -> Round | None:
         r = await self._one(
@@ -628,27 +837,10 @@ class PostgresTx:
         )
         if rnd.created_at is None:
             # Only an update of an existing round can do without created_at (SQLite would
-            # insert "" and then fail to read the round back).
-            n = await self._exec(
-                "UPDATE rounds SET real_bet=$1, bonus_bet=$2, real_win=$3, bonus_win=$4, wagers=$5, results=$6,"
-                " closed_at=$7, status=$8 WHERE account_id=$9 AND game_id=$10 AND round_id=$11",
-                *values,
-            )
-            if n != 1:
-                raise TechnicalError("a new round without created_at")
+            # insert "" and then fail to read the round back): checked when the write is sent.
+            await self._defer(_W_ROUND_UPDATE, *values)
             return
-        await self._exec(
-            "INSERT INTO rounds (real_bet, bonus_bet, real_win, bonus_win, wagers, results, closed_at, status,"
-            " account_id, game_id, round_id, currency, created_at)"
-            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)"
-            " ON CONFLICT (account_id, game_id, round_id) DO UPDATE SET status=excluded.status,"
-            " real_bet=excluded.real_bet, bonus_bet=excluded.bonus_bet, real_win=excluded.real_win,"
-            " bonus_win=excluded.bonus_win, wagers=excluded.wagers, results=excluded.results,"
-            " closed_at=excluded.closed_at",
-            *values,
-            rnd.currency,
-            _ts(rnd.created_at),
-        )
+        await self._defer(_W_ROUND_UPSERT, *values, rnd.currency, _ts(rnd.created_at))
 
     # responsible gaming and free rounds
     async def get_limits(self, account_id: str) -> Limits | None:
@@ -1296,6 +1488,7 @@ class PostgresStore:
                 timeout=self._connect_timeout,
                 command_timeout=self._command_timeout,
                 server_settings=settings,
+                reset=_reset_nothing,
             )
         except _DRIVER_ERRORS as exc:
             raise StoreUnavailable(f"cannot connect to PostgreSQL: {_describe(exc)}") from exc
@@ -1346,8 +1539,7 @@ class PostgresStore:
     async def write(self, unit: Callable[[Any], Awaitable[T]]) -> T:
         return await self._run(unit, writable=True)
 
-    async def read(self, unit: Callable[[Any], Awaitable[T]], *, quick: bool = False) -> T:
-        # ``quick`` changes nothing here: every read is a network round trip anyway.
+    async def read(self, unit: Callable[[Any], Awaitable[T]]) -> T:
         return await self._run(unit, writable=False)
 
     async def _run(self, unit: Callable[[Any], Awaitable[T]], *, writable: bool) -> T:
@@ -1380,7 +1572,16 @@ class PostgresStore:
             tx = PostgresTx(conn, writable=writable)
             try:
                 async with transaction:
-                    result = await unit(tx)
+                    try:
+                        result = await unit(tx)
+                    except Exception:
+                        if tx.failed is None:
+                            # Writes the unit made before raising: they would have run (and
+                            # any driver error of theirs would have been raised instead).
+                            await tx._flush()
+                        raise
+                    if tx.failed is None:
+                        await tx._flush()  # the deferred writes, before COMMIT
                     if tx.failed is not None:
                         # The unit swallowed a driver error; the transaction is aborted and
                         # COMMIT would silently roll it back.  Fail (or retry) instead.
@@ -1448,7 +1649,24 @@ class PostgresStore:
         """
         pool = self._require_pool()
         async with pool.acquire(timeout=self._connect_timeout) as conn:
-            return str(await conn.execute(sql, *args))
+            try:
+                return str(await conn.execute(sql, *args))
+            finally:
+                # Any SQL may change the session (SET, LISTEN, advisory locks, cursors WITH
+                # HOLD): asyncpg's full reset, which the pool skips for our own units.
+                if not conn.is_closed():
+                    await conn.execute(conn.get_reset_query())
+
+
+async def _reset_nothing(conn: Any) -> None:
+    """The pool's reset on release, instead of asyncpg's default (``pg_advisory_unlock_all();
+    CLOSE ALL; UNLISTEN *; RESET ALL``: one more round trip per unit of work).  The store's
+    own units leave no session state behind: they take no session-level advisory lock (the
+    migration lock is transaction-level), never LISTEN (``groove_adapter.events`` listens on
+    its own connection, outside the pool), never SET a session setting (those come from the
+    connection parameters), and their cursors end with their transaction.  asyncpg still
+    rolls back an open transaction and drops listeners before calling this;
+    :meth:`PostgresStore.execute_raw` (arbitrary SQL) runs the full reset itself."""
 
 
 def _describe(exc: BaseException) -> str:

@@ -1,0 +1,239 @@
+"""PostgreSQL hot path: deferred writes, rows read along with others, the pool's reset.
+
+``PostgresTx`` sends a unit's closing writes (wallet + journal, round, transaction record,
+last_active) as one statement and reads the operator with the player lock and a wager's
+rollback tombstone with the wager's record (see wallet_store/postgres/store.py).  These
+tests pin what must not change: every statement sees the unit's earlier writes, the checks
+and error mapping stay, and a wager-shaped unit costs the statements it should.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from tests import pgutil
+from wallet_store import model, money
+from wallet_store.errors import Conflict, OutOfMoney, TechnicalError
+from wallet_store.model import Operator, Player, Round, TxRecord, Wallet
+from wallet_store.postgres.store import PostgresStore, PostgresTx
+
+pytestmark = pytest.mark.postgres
+
+D = money.parse
+T0 = datetime(2024, 2, 29, 23, 59, 59, 999999, tzinfo=UTC)
+
+
+@pytest_asyncio.fixture
+async def store() -> AsyncIterator[PostgresStore]:
+    dsn = await pgutil.create_run_database()
+    s = PostgresStore(dsn, schema=pgutil.new_schema_name(), max_size=4)
+    try:
+        await s.open()
+        await s.write(_seed)
+        yield s
+    finally:
+        await s.close()
+        await pgutil.drop_database(dsn)
+
+
+async def _seed(tx: Any) -> None:
+    await tx.insert_operator(Operator(operator_id="op1", name="Op", currency="EUR", created_at=T0))
+    for acc in ("p1", "p2"):
+        await tx.insert_player(
+            Player(
+                account_id=acc,
+                operator_id="op1",
+                name="P",
+                email=None,
+                country="MT",
+                city="Valletta",
+                currency="EUR",
+                status="active",
+                created_at=T0,
+            )
+        )
+        w = Wallet(account_id=acc, currency="EUR")
+        await tx.insert_wallet(w)
+        w2, e = model.move(w, kind="adjust", real=D("10"), reference="seed", now=T0)
+        await tx.save_wallet(w2, [e])
+
+
+def _rec(**kw: Any) -> TxRecord:
+    base: dict[str, Any] = {
+        "operator_id": "op1",
+        "scope": "g1",
+        "kind": "wager",
+        "transaction_id": "t1",
+        "account_id": "p1",
+        "round_id": "r1",
+        "amount": D("1"),
+        "currency": "EUR",
+        "outcome": "ok",
+        "message": "",
+        "wallet_tx": "w1",
+        "real": D("1"),
+        "bonus": money.ZERO,
+        "state": "applied",
+        "created_at": T0,
+    }
+    base.update(kw)
+    return TxRecord(**base)
+
+
+async def _wager(tx: Any, account: str = "p1", tid: str = "t1", amount: str = "1") -> Wallet:
+    """The statements of a service wager, in its order."""
+    player = await tx.lock_player(account)
+    op = await tx.get_operator(player.operator_id)
+    assert op.operator_id == "op1"
+    assert await tx.get_tx("op1", "g1", "wager", tid) is None
+    assert await tx.get_tx("op1", "g1", "rollback", tid) is None
+    w = await tx.get_wallet(account, "EUR")
+    rnd = await tx.get_round(account, "g1", "r-" + tid) or Round(account, "g1", "r-" + tid, "EUR", created_at=T0)
+    w2, e = model.move(w, kind="wager", real=-D(amount), reference=f"wager:{tid}", now=T0)
+    await tx.save_wallet(w2, [e])
+    await tx.save_round(replace(rnd, real_bet=D(amount), wagers=1))
+    await tx.insert_tx(_rec(transaction_id=tid, account_id=account, round_id="r-" + tid, amount=D(amount)))
+    await tx.touch_player(account, T0)
+    return w2
+
+
+async def test_wager_shaped_unit_statements(store: PostgresStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[int] = []
+    real_run = PostgresTx._run
+
+    def counting(self: PostgresTx, op: Awaitable[Any]) -> Awaitable[Any]:
+        sent.append(1)
+        return real_run(self, op)
+
+    monkeypatch.setattr(PostgresTx, "_run", counting)
+    w = await store.write(_wager)
+    # lock_player (+ operator), get_tx (+ tombstone), get_wallet, get_round, the 4 writes as one
+    assert len(sent) == 5
+    monkeypatch.undo()
+
+    async def check(tx: Any) -> None:
+        assert await tx.get_wallet("p1", "EUR") == w
+        assert (await tx.get_round("p1", "g1", "r-t1")).wagers == 1
+        assert (await tx.get_tx("op1", "g1", "wager", "t1")).amount == D("1")
+        assert (await tx.get_player("p1")).last_active == T0
+        assert [e.seq for e in await tx.list_journal("p1", "EUR")] == [1, 2]
+
+    await store.read(check)
+
+
+async def test_every_statement_sees_the_units_earlier_writes(store: PostgresStore) -> None:
+    async def unit(tx: Any) -> None:
+        await tx.lock_player("p1")
+        assert await tx.get_tx("op1", "g1", "wager", "t1") is None  # the tombstone is read along
+        await tx.insert_tx(_rec(kind="rollback"))
+        assert (await tx.get_tx("op1", "g1", "rollback", "t1")) is not None  # not the read-ahead
+        w = await tx.get_wallet("p1", "EUR")
+        w2, e = model.move(w, kind="wager", real=-D("1"), reference="x", now=T0)
+        await tx.save_wallet(w2, [e])
+        assert await tx.get_wallet("p1", "EUR") == w2
+        await tx.save_round(Round("p1", "g1", "r1", "EUR", created_at=T0, wagers=1))
+        await tx.save_round(Round("p1", "g1", "r1", "EUR", created_at=T0, wagers=2))  # same table: sent in turn
+        assert (await tx.get_round("p1", "g1", "r1")).wagers == 2
+        await tx.update_operator(Operator(operator_id="op1", name="Renamed", currency="EUR", created_at=T0))
+        assert (await tx.get_operator("op1")).name == "Renamed"
+
+    await store.write(unit)
+
+
+async def test_checks_of_deferred_writes_stay(store: PostgresStore) -> None:
+    stale = await store.read(lambda tx: tx.get_wallet("p1", "EUR"))
+    await store.write(lambda tx: _wager(tx, tid="t1"))
+
+    async def stale_wager(tx: Any) -> None:
+        await tx.lock_player("p1")
+        w2, e = model.move(stale, kind="wager", real=-D("1"), reference="x", now=T0)
+        await tx.save_wallet(w2, [e])
+        await tx.insert_tx(_rec(transaction_id="t2"))
+        await tx.touch_player("p1", T0)
+
+    with pytest.raises(TechnicalError, match="wallet changed"):
+        await store.write(stale_wager)
+    with pytest.raises(TechnicalError, match="without created_at"):
+        await store.write(lambda tx: tx.save_round(Round("p1", "g1", "new", "EUR", created_at=None)))
+
+    async def state(tx: Any) -> tuple[int, Any]:
+        return (await tx.get_wallet("p1", "EUR")).seq, await tx.get_tx("op1", "g1", "wager", "t2")
+
+    assert await store.read(state) == (2, None)  # nothing of the failed units was written
+
+
+async def test_driver_error_of_a_deferred_write_wins_over_the_units_exception(store: PostgresStore) -> None:
+    await store.write(lambda tx: tx.insert_tx(_rec()))
+    attempts = 0
+
+    async def unit(tx: Any) -> None:
+        nonlocal attempts
+        attempts += 1
+        await tx.insert_tx(_rec())  # duplicate key: would have raised right here
+        raise OutOfMoney("after the write")
+
+    with pytest.raises(Conflict):  # the unique violation, retried, then Conflict -- as before
+        await store.write(unit)
+    assert attempts == store._max_retries + 1
+
+
+async def test_concurrent_wagers_of_one_player_serialize(store: PostgresStore) -> None:
+    async def wager(i: int) -> None:
+        async def unit(tx: Any) -> Wallet:
+            w: Wallet = await _wager(tx, tid=f"c{i}", amount="0.5")
+            return w
+
+        await store.write(unit)
+
+    await asyncio.gather(*(wager(i) for i in range(8)))
+    w = await store.read(lambda tx: tx.get_wallet("p1", "EUR"))
+    assert (w.seq, w.real) == (9, D("6"))
+
+
+async def test_multi_entry_save_wallet(store: PostgresStore) -> None:
+    async def unit(tx: Any) -> Wallet:
+        await tx.lock_player("p2")
+        w: Wallet = await tx.get_wallet("p2", "EUR")
+        entries = []
+        for i in range(3):
+            w, e = model.move(w, kind="wager", real=-D("0.1"), bonus=Decimal(0), reference=f"m{i}", now=T0)
+            entries.append(e)
+        await tx.save_wallet(w, entries)
+        return w
+
+    w = await store.write(unit)
+    journal = await store.read(lambda tx: tx.list_journal("p2", "EUR"))
+    assert [e.seq for e in journal] == [1, 2, 3, 4]
+    assert journal[-1].hash == w.last_hash
+    assert journal[-1].real_after == D("9.7")
+
+
+async def test_execute_raw_still_resets_the_session(store: PostgresStore) -> None:
+    await store.close()
+    s = PostgresStore(store.dsn, schema=store.schema, min_size=1, max_size=1)
+    await s.open()
+    try:
+        await s.execute_raw("SET application_name = 'changed'")
+        pool: Any = s._pool
+        async with pool.acquire() as conn:
+            assert await conn.fetchval("SHOW application_name") == "groove-wallet"
+        # and the store's own units leave the session as they found it
+        await s.write(_wager)
+        async with pool.acquire() as conn:
+            assert await conn.fetchval("SHOW application_name") == "groove-wallet"
+            held = (
+                "SELECT count(*) FROM pg_locks"
+                " WHERE pid = pg_backend_pid() AND locktype NOT IN ('virtualxid', 'relation')"
+            )
+            assert await conn.fetchval(held) == 0  # no row lock or advisory lock left behind
+    finally:
+        await s.close()
+        await store.open()
