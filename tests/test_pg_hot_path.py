@@ -170,6 +170,32 @@ async def test_checks_of_deferred_writes_stay(store: PostgresStore) -> None:
     assert await store.read(state) == (2, None)  # nothing of the failed units was written
 
 
+async def test_a_failed_check_is_never_committed_even_if_the_unit_catches_it(store: PostgresStore) -> None:
+    """The seq check fails at the statement that sends the queue, after the other parts of
+    that statement ran: catching it in the unit must not let the transaction commit."""
+    stale = await store.read(lambda tx: tx.get_wallet("p1", "EUR"))
+    await store.write(lambda tx: _wager(tx, tid="t1"))
+
+    async def swallowing(tx: Any) -> str:
+        await tx.lock_player("p1")
+        w2, e = model.move(stale, kind="wager", real=-D("1"), reference="x", now=T0)
+        await tx.save_wallet(w2, [e])
+        await tx.insert_tx(_rec(transaction_id="t3"))
+        try:
+            await tx.get_wallet("p1", "EUR")
+        except TechnicalError:
+            return "swallowed"
+        return "not reached"
+
+    with pytest.raises(TechnicalError, match="wallet changed"):
+        await store.write(swallowing)
+
+    async def state(tx: Any) -> tuple[int, Any]:
+        return (await tx.get_wallet("p1", "EUR")).seq, await tx.get_tx("op1", "g1", "wager", "t3")
+
+    assert await store.read(state) == (2, None)
+
+
 async def test_driver_error_of_a_deferred_write_wins_over_the_units_exception(store: PostgresStore) -> None:
     await store.write(lambda tx: tx.insert_tx(_rec()))
     attempts = 0

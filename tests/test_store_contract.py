@@ -564,6 +564,32 @@ async def test_sqlite_group_commit_isolates_failures_and_readers_see_only_commit
         await s.close()
 
 
+async def test_sqlite_close_during_a_commit_gives_callers_the_real_outcome(tmp_path: Path) -> None:
+    """close() while a batch is on the writer thread waits for it: its callers get what
+    really happened (here: committed), not a failure for a write that landed."""
+    import time as _time
+
+    path = str(tmp_path / "closing.db")
+    s = SqliteStore(path)
+    await s.open()
+
+    async def slow(tx: Any) -> str:
+        await tx.insert_operator(make_operator("slow"))
+        _time.sleep(0.3)  # on the writer thread: the batch is in flight while close() runs
+        return "done"
+
+    pending = asyncio.ensure_future(s.write(slow))
+    await asyncio.sleep(0.1)
+    await s.close()
+    assert await pending == "done"
+    again = SqliteStore(path)
+    await again.open()
+    try:
+        assert (await again.read(lambda tx: tx.get_operator("slow"))).operator_id == "slow"
+    finally:
+        await again.close()
+
+
 async def test_journal_is_append_only(store: Any) -> None:
     await seed(store, ["p1"], real=D("10"))
     w = await get_wallet(store, "p1")

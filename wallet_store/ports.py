@@ -68,7 +68,8 @@ class Tx(Protocol):
     async def insert_player(self, player: Player) -> None: ...
     async def update_player(self, player: Player) -> None: ...
     async def touch_player(self, account_id: str, at: datetime) -> None:
-        """Set only ``last_active`` (every money request does: one column, no index rewrite)."""
+        """Set only ``last_active`` (one column, no index rewrite): getaccount every time, a
+        wager when the stored value is a minute old."""
         ...
 
     # wallets and journal

@@ -549,7 +549,13 @@ class PostgresTx:
         row = await self._run(self._c.fetchrow(sql, *args))
         for col, i in enumerate(checked):
             if row[col] != 1:
-                raise TechnicalError(writes[i].error)
+                # The statement's other parts have run: mark the transaction failed so it can
+                # never commit, even if the unit catches this error (it used to come from the
+                # write call itself, before any later write).
+                exc = TechnicalError(writes[i].error)
+                if self.failed is None:
+                    self.failed = exc
+                raise exc
 
     async def _all(self, sql: str, *args: Any) -> list[Any]:
         self._check_open()
@@ -625,7 +631,11 @@ class PostgresTx:
             # A read-only snapshot cannot take row locks (SQLite: a plain read as well).
             return await self.get_player(account_id)
         # The player's operator comes along (every money unit reads it next): the lock is on
-        # the player row only, the operator row is read as by a plain SELECT.
+        # the player row only, the operator row is read as by a plain SELECT.  Under READ
+        # COMMITTED that SELECT's snapshot is taken before waiting for the lock: a unit that
+        # waited may see the operator as it was when it started waiting (the player row is
+        # re-read after the wait).  An admin change to e.g. debit_order then applies from the
+        # next request on, as it would for a request that had read the operator a moment earlier.
         r = await self._one(_LOCK_PLAYER_SQL, account_id)
         if r is None:
             return None
@@ -1655,7 +1665,10 @@ class PostgresStore:
                 # Any SQL may change the session (SET, LISTEN, advisory locks, cursors WITH
                 # HOLD): asyncpg's full reset, which the pool skips for our own units.
                 if not conn.is_closed():
-                    await conn.execute(conn.get_reset_query())
+                    try:
+                        await conn.execute(conn.get_reset_query())
+                    except _DRIVER_ERRORS:
+                        conn.terminate()  # never hand a half-reset session back to the pool
 
 
 async def _reset_nothing(conn: Any) -> None:

@@ -1281,11 +1281,14 @@ class SqliteStore:
             if self.batch_observer is not None:
                 self.batch_observer(len(batch))
             units = [u for u, _ in batch]
+            job = asyncio.ensure_future(_on_thread(conn, lambda raw, units=units: _run_batch(raw, units)))  # type: ignore[misc]
             try:
-                results = await _on_thread(conn, lambda raw, units=units: _run_batch(raw, units))  # type: ignore[misc]
+                results = await asyncio.shield(job)
             except asyncio.CancelledError:
-                # close() while the batch was on the thread: it may or may not commit; the
-                # callers must not hang (a replay of a money request returns its outcome).
+                # close() while the batch is on the thread: it runs to its end there, so wait
+                # for it and give every caller the real outcome (committed or not), then stop.
+                with contextlib.suppress(Exception):
+                    _deliver(batch, await job)
                 for _, fut in batch:
                     _fail(fut, StoreUnavailable("store closed while committing"))
                 raise
@@ -1293,13 +1296,7 @@ class SqliteStore:
                 for _, fut in batch:
                     _fail(fut, StoreUnavailable(f"sqlite writer failed: {exc}"))
                 continue
-            for (_, fut), (ok, value) in zip(batch, results, strict=True):
-                if fut.done():
-                    continue
-                if ok:
-                    fut.set_result(value)
-                else:
-                    fut.set_exception(value)
+            _deliver(batch, results)
 
     async def read(self, unit: Callable[[Any], Awaitable[T]]) -> T:
         # No check-out: a whole read unit is one job on a connection's own FIFO thread queue,
@@ -1376,6 +1373,17 @@ def _translate(exc: Exception) -> Exception:
     if isinstance(exc, sqlite3.Error):
         return StoreUnavailable(f"sqlite: {exc}")
     return exc
+
+
+def _deliver(batch: list[_Item], results: list[tuple[bool, Any]]) -> None:
+    """Each caller its unit's outcome (a caller that stopped waiting is skipped)."""
+    for (_, fut), (ok, value) in zip(batch, results, strict=True):
+        if fut.done():
+            continue
+        if ok:
+            fut.set_result(value)
+        else:
+            fut.set_exception(value)
 
 
 def _fail(fut: asyncio.Future[Any], exc: BaseException) -> None:
