@@ -42,11 +42,9 @@ def create_app() -> web.Application:
     return app
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description="bare aiohttp baseline for bench/run.py")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8090)
-    args = p.parse_args(argv)
+def serve(app: web.Application, host: str, port: int) -> None:
+    """Serve ``app`` exactly like ``groove-wallet serve``: ``web.run_app`` on a uvloop loop,
+    no access log (also used by floor_server.py, so the floor is served the same way)."""
     loop = None
     try:
         import uvloop
@@ -54,7 +52,15 @@ def main(argv: list[str] | None = None) -> int:
         loop = uvloop.new_event_loop()
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
         loop = None
-    web.run_app(create_app(), host=args.host, port=args.port, access_log=None, loop=loop, print=None)
+    web.run_app(app, host=host, port=port, access_log=None, loop=loop, print=None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="bare aiohttp baseline for bench/run.py")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8090)
+    args = p.parse_args(argv)
+    serve(create_app(), args.host, args.port)
     return 0
 
 

@@ -35,6 +35,7 @@ import sys
 from decimal import Decimal
 
 from aiohttp import web
+from baseline_server import serve  # run as a script from bench/: served exactly like the baseline
 
 MAX_BATCH = 256
 
@@ -172,16 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8091)
     args = p.parse_args(argv)
-    loop = None
-    try:
-        import uvloop
-
-        loop = uvloop.new_event_loop()
-    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
-        loop = None
-    web.run_app(
-        create_app(args.database, args.mode), host=args.host, port=args.port, access_log=None, loop=loop, print=None
-    )
+    serve(create_app(args.database, args.mode), args.host, args.port)
     return 0
 
 

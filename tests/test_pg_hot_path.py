@@ -148,15 +148,33 @@ async def test_every_statement_sees_the_units_earlier_writes(store: PostgresStor
     await store.write(unit)
 
 
-async def test_checks_of_deferred_writes_stay(store: PostgresStore) -> None:
-    stale = await store.read(lambda tx: tx.get_wallet("p1", "EUR"))
+async def _stale_wallet(store: PostgresStore) -> Wallet:
+    """p1's wallet as read before a wager (t1) moved it on: saving from it must fail."""
+    stale: Wallet = await store.read(lambda tx: tx.get_wallet("p1", "EUR"))
     await store.write(lambda tx: _wager(tx, tid="t1"))
+    return stale
+
+
+async def _stale_debit(tx: Any, stale: Wallet, tid: str) -> None:
+    """A wager built on the stale wallet: its save_wallet's seq check fails when sent."""
+    await tx.lock_player("p1")
+    w2, e = model.move(stale, kind="wager", real=-D("1"), reference="x", now=T0)
+    await tx.save_wallet(w2, [e])
+    await tx.insert_tx(_rec(transaction_id=tid))
+
+
+async def _seq_and_record(store: PostgresStore, tid: str) -> tuple[int, Any]:
+    async def state(tx: Any) -> tuple[int, Any]:
+        return (await tx.get_wallet("p1", "EUR")).seq, await tx.get_tx("op1", "g1", "wager", tid)
+
+    return await store.read(state)
+
+
+async def test_checks_of_deferred_writes_stay(store: PostgresStore) -> None:
+    stale = await _stale_wallet(store)
 
     async def stale_wager(tx: Any) -> None:
-        await tx.lock_player("p1")
-        w2, e = model.move(stale, kind="wager", real=-D("1"), reference="x", now=T0)
-        await tx.save_wallet(w2, [e])
-        await tx.insert_tx(_rec(transaction_id="t2"))
+        await _stale_debit(tx, stale, "t2")
         await tx.touch_player("p1", T0)
 
     with pytest.raises(TechnicalError, match="wallet changed"):
@@ -164,23 +182,16 @@ async def test_checks_of_deferred_writes_stay(store: PostgresStore) -> None:
     with pytest.raises(TechnicalError, match="without created_at"):
         await store.write(lambda tx: tx.save_round(Round("p1", "g1", "new", "EUR", created_at=None)))
 
-    async def state(tx: Any) -> tuple[int, Any]:
-        return (await tx.get_wallet("p1", "EUR")).seq, await tx.get_tx("op1", "g1", "wager", "t2")
-
-    assert await store.read(state) == (2, None)  # nothing of the failed units was written
+    assert await _seq_and_record(store, "t2") == (2, None)  # nothing of the failed units was written
 
 
 async def test_a_failed_check_is_never_committed_even_if_the_unit_catches_it(store: PostgresStore) -> None:
     """The seq check fails at the statement that sends the queue, after the other parts of
     that statement ran: catching it in the unit must not let the transaction commit."""
-    stale = await store.read(lambda tx: tx.get_wallet("p1", "EUR"))
-    await store.write(lambda tx: _wager(tx, tid="t1"))
+    stale = await _stale_wallet(store)
 
     async def swallowing(tx: Any) -> str:
-        await tx.lock_player("p1")
-        w2, e = model.move(stale, kind="wager", real=-D("1"), reference="x", now=T0)
-        await tx.save_wallet(w2, [e])
-        await tx.insert_tx(_rec(transaction_id="t3"))
+        await _stale_debit(tx, stale, "t3")
         try:
             await tx.get_wallet("p1", "EUR")
         except TechnicalError:
@@ -190,10 +201,7 @@ async def test_a_failed_check_is_never_committed_even_if_the_unit_catches_it(sto
     with pytest.raises(TechnicalError, match="wallet changed"):
         await store.write(swallowing)
 
-    async def state(tx: Any) -> tuple[int, Any]:
-        return (await tx.get_wallet("p1", "EUR")).seq, await tx.get_tx("op1", "g1", "wager", "t3")
-
-    assert await store.read(state) == (2, None)
+    assert await _seq_and_record(store, "t3") == (2, None)
 
 
 async def test_driver_error_of_a_deferred_write_wins_over_the_units_exception(store: PostgresStore) -> None:
