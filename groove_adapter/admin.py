@@ -19,7 +19,7 @@ from wallet_store.rate_limits import MAX_BURST_PERCENT, MAX_PER_MINUTE, GameRate
 
 from . import ratelimit
 from .errors import HTTP, lookup
-from .jsonout import json_response, loads
+from .jsonout import JsonLimitError, json_response, loads
 from .keys import CLOCK, RATE_LIMITER, REST_SERVICE, SERVICE, SETTINGS, STORE
 
 M = TypeVar("M", bound=BaseModel)
@@ -135,6 +135,8 @@ async def _body(request: web.Request, model: type[M]) -> M:
     raw = await request.read()
     try:
         data = loads(raw or b"{}")
+    except JsonLimitError as exc:
+        raise _BadRequest([{"field": "body", "error": f"refused: {exc}"}]) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise _BadRequest([{"field": "body", "error": f"not valid JSON: {exc}"}]) from None
     if not isinstance(data, dict):

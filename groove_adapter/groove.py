@@ -11,6 +11,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeVar, get_args
+from urllib.parse import unquote_plus
 
 from aiohttp import web
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
@@ -34,7 +35,7 @@ from wallet_store.model import Wallet, game_mode
 from wallet_store.service import WalletService
 
 from .errors import GROOVE, lookup
-from .jsonout import json_response, loads
+from .jsonout import JsonLimitError, json_response, loads
 from .keys import GROOVE_LOG, LOG_EXC, METRICS, SERVICE, SETTINGS
 
 M = TypeVar("M", bound=BaseModel)
@@ -500,6 +501,26 @@ def _single_params(request: web.Request) -> dict[str, str]:
     return params
 
 
+def lenient_apiversion(raw_query: str) -> str:
+    """``apiversion`` read alone from the raw query string, for the reply to a query refused as a
+    whole (a repeated parameter, over-long, not UTF-8): '' when it is absent, given twice with
+    different values, or itself unreadable.  Scans at most ``max_query_bytes`` plus the request
+    line's slack (aiohttp's ``max_line_size``), so it costs microseconds."""
+    values = set()
+    for pair in raw_query.split("&"):
+        name, _, value = pair.partition("=")
+        if unquote_plus(name) != "apiversion":
+            continue
+        try:
+            values.add(unquote_plus(value, errors="strict"))
+        except UnicodeDecodeError:
+            return ""
+    if len(values) != 1:
+        return ""
+    value = values.pop()
+    return "" if "\x00" in value else value[:APIVERSION_MAX]
+
+
 def _caller(request: web.Request, params: Mapping[str, str]) -> Caller:
     settings = request.app[SETTINGS]
     ip = request.remote
@@ -552,6 +573,8 @@ async def groove(request: web.Request) -> web.Response:
             body, outcome = await handler(svc, params, _caller(request, params))
         body["apiversion"] = apiversion
     except Exception as exc:
+        if not apiversion:  # refused before the parameters were read: echo it if it can be read
+            apiversion = lenient_apiversion(request.rel_url.raw_query_string)
         body = error_body(exc, apiversion)
         if not isinstance(exc, E.WalletError):
             request[LOG_EXC] = exc
@@ -578,6 +601,8 @@ async def _wagerbybatch(request: web.Request, svc: WalletService, params: dict[s
         raise E.ParameterRequired("body", f"larger than {settings.max_body_bytes} bytes") from None
     try:
         data = loads(raw)
+    except JsonLimitError as exc:
+        raise E.ParameterRequired("body", str(exc)) from None
     except (ValueError, UnicodeDecodeError):
         raise E.ParameterRequired("body", "not JSON") from None
     if not isinstance(data, dict):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from itertools import accumulate
 from typing import Any
 
 from aiohttp import web
@@ -95,9 +97,62 @@ def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | Non
     return web.Response(text=dumps(body), status=status, content_type="application/json", headers=headers)
 
 
+# Input limits of every JSON body and message, checked before anything is built from it:
+# a number's text is bounded before it becomes an int or Decimal (``1e1000000000`` would
+# otherwise expand to a billion digits wherever it is formatted or converted), and nesting
+# is bounded before the recursive parser runs (``[[[[...`` would raise RecursionError).
+MAX_DEPTH = 32  # arrays/objects inside each other
+MAX_NUMBER_CHARS = 50  # characters of one number, sign and exponent included
+MAX_EXPONENT = 50  # |exponent| of a number, both as written and of its leading digit
+
+
+class JsonLimitError(ValueError):
+    """Well-formed or not, the JSON exceeds an input limit (depth or number size)."""
+
+
 def loads(text: str | bytes) -> Any:
-    """Parse JSON with every non-integer number as an exact Decimal (no float ever)."""
-    return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+    """Parse JSON with every non-integer number as an exact Decimal (no float ever).
+
+    Raises ValueError for malformed JSON and its subclass :class:`JsonLimitError` for JSON
+    nested deeper than :data:`MAX_DEPTH` or holding a number beyond :data:`MAX_NUMBER_CHARS`
+    or :data:`MAX_EXPONENT`; either costs at most a linear scan of the text.
+    """
+    if isinstance(text, bytes | bytearray):
+        text = text.decode(json.detect_encoding(text), "surrogatepass")
+    _check_depth(text)
+    try:
+        return json.loads(text, parse_float=_decimal, parse_int=_int, parse_constant=_reject_constant)
+    except RecursionError:  # not reached after _check_depth; a second line of defence
+        raise JsonLimitError(f"nested deeper than {MAX_DEPTH} levels") from None
+
+
+_STRING = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+"', re.S)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]++")
+_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
+def _check_depth(text: str) -> None:
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return  # cannot be deeper: the common case costs two counts
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text)).encode("ascii")
+    if max(accumulate(map(_STEP.__getitem__, brackets)), default=0) > MAX_DEPTH:
+        raise JsonLimitError(f"nested deeper than {MAX_DEPTH} levels")
+
+
+def _int(text: str) -> int:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise JsonLimitError(f"a number longer than {MAX_NUMBER_CHARS} characters")
+    return int(text)
+
+
+def _decimal(text: str) -> Decimal:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise JsonLimitError(f"a number longer than {MAX_NUMBER_CHARS} characters")
+    value = Decimal(text)  # cheap: the digits and exponent are kept as written
+    exponent = value.as_tuple().exponent
+    if not isinstance(exponent, int) or abs(exponent) > MAX_EXPONENT or abs(value.adjusted()) > MAX_EXPONENT:
+        raise JsonLimitError(f"a number with an exponent beyond +-{MAX_EXPONENT}")
+    return value
 
 
 def _reject_constant(name: str) -> Any:

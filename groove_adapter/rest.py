@@ -28,7 +28,7 @@ from wallet_store.model import ACCOUNT_ID, CURRENCY, Currency, Game, Player, Wal
 from wallet_store.rest_service import IDENTITY, HistoryItem, PlayerBalances, Transfer, available, total
 
 from .errors import PLAYER_BALANCE, PRIVATE, lookup
-from .jsonout import dumps, json_response, loads
+from .jsonout import JsonLimitError, dumps, json_response, loads
 from .keys import CLOCK, RATE_LIMITER, REST_SERVICE
 from .ratelimit import RateClass, RateLimited
 
@@ -103,6 +103,8 @@ async def _body(request: web.Request, model: type[M]) -> M:
     raw = await request.read()
     try:
         data = loads(raw or b"{}")
+    except JsonLimitError as exc:
+        raise _Bad(f"body refused: {exc}") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise _Bad(f"body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):

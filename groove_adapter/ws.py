@@ -50,7 +50,7 @@ from wallet_store.ports import Tx
 
 from .errors import PLAYER_BALANCE, lookup
 from .events import BalanceBus, Subscriber
-from .jsonout import dumps, json_response, loads
+from .jsonout import JsonLimitError, dumps, json_response, loads
 from .keys import BUS, REST_SERVICE, STORE, WS_HUB
 from .rest import EMAIL, PB_KEY_HEADER
 
@@ -236,6 +236,9 @@ async def _on_text(request: web.Request, hub: WsHub, conn: _Conn, text: str) -> 
     """Handle one client message; False when the connection was closed."""
     try:
         data = loads(text)
+    except JsonLimitError as exc:  # an attack, not a typo: answer and close (1008)
+        await _fail(conn, 400, f"message refused: {exc}")
+        return False
     except (ValueError, UnicodeDecodeError):
         conn.sub.offer(_error(400, "message is not valid JSON"))
         return True

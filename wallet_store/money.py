@@ -72,14 +72,31 @@ def coerce(value: object) -> Decimal:
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise MoneyError("NaN and Infinity are not amounts")
+        _check_shape(value)  # before formatting: 1E+1000000000 would format to a billion digits
         text = format(value, "f")
         # Decimal('1E+3') formats as '1000'; '1.50' keeps its digits; check the bounds.
         return parse(_trim(text) if "." in text else text)
     if isinstance(value, int):
+        if value.bit_length() > _MAX_INT_BITS:  # before str(): its cost grows with the digits
+            raise MoneyError(f"not a decimal with at most {INT_DIGITS} integer digits")
         return parse(str(value))
     if isinstance(value, str):
         return parse(value)
     raise MoneyError(f"{type(value).__name__} is not an amount")
+
+
+# A Decimal is checked by its digits and exponent before it is formatted: at most this many
+# digits (trailing zeros of an exact value included) and an exponent within
+# [-_MAX_SCALE, INT_DIGITS], so the formatted text is a few dozen characters at most.
+_MAX_DIGITS = 2 * (INT_DIGITS + FRAC_DIGITS)
+_MAX_SCALE = 2 * (INT_DIGITS + FRAC_DIGITS)
+_MAX_INT_BITS = 80  # 2**80 > 10**22 > MAX_AMOUNT
+
+
+def _check_shape(value: Decimal) -> None:
+    _, digits, exponent = value.as_tuple()
+    if len(digits) > _MAX_DIGITS or not isinstance(exponent, int) or not -_MAX_SCALE <= exponent <= INT_DIGITS:
+        raise MoneyError(f"not a decimal with at most {INT_DIGITS} integer and {FRAC_DIGITS} fractional digits")
 
 
 def _trim(text: str) -> str:
