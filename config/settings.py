@@ -42,6 +42,13 @@ class Settings(BaseSettings):
     max_batch_bets: int = Field(100, ge=1, le=10_000)
     max_amount: str = "9999999999999999999999.9999999999"
 
+    # connection limits (groove_adapter/server.py): a connection must deliver a complete request
+    # head within idle_timeout_seconds of opening or of its previous response, or it is closed
+    # (slow headers and idle keep-alive alike); at most max_connections are open at once, and
+    # never more than the open-files limit minus a reserve for the store, logs and the listener.
+    idle_timeout_seconds: float = Field(30.0, gt=0, le=3600)
+    max_connections: int = Field(4096, ge=1, le=1_000_000)
+
     # sessions
     session_ttl_seconds: int = Field(3600, ge=1, le=30 * 86400)
 

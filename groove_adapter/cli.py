@@ -90,10 +90,9 @@ async def _with_store(settings: Settings, fn: Callable[[WalletStore], Awaitable[
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from aiohttp import web
-
     from .app import create_app
     from .observability import configure_logging
+    from .server import serve
 
     settings = _settings(args)
     configure_logging(settings.log_level, settings.log_json)
@@ -108,7 +107,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         loop = uvloop.new_event_loop()
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
         loop = None
-    web.run_app(app, host=settings.host, port=settings.port, access_log=None, loop=loop, print=None)
+    serve(app, settings, loop)  # web.run_app plus header/idle deadlines and a connection cap
     return 0
 
 
