@@ -3,13 +3,21 @@
 Whatever arrives, the wallet answers in the protocol's shape (HTTP 200, JSON with ``code``,
 ``status``, ``apiversion``; ``message`` on errors), never with code 1 (technical error) for bad
 input, never with a 5xx on the REST faces, and a rejected request changes nothing.
+
+The hostile-input fuzz (issue #14) sends exponents, deep nesting, NUL bytes, invalid UTF-8 and
+huge numbers to every face (/groove GET and wagerbybatch POST, the Player Balance API, the
+private wallet API, the admin API, the WebSocket): each is refused with the face's one answer
+for bad input, well under a second, and nothing changes.  Every test runs on both backends.
 """
 
 from __future__ import annotations
 
+import io
+import time
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
+import aiohttp
 import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestClient
@@ -19,6 +27,7 @@ from hypothesis import strategies as st
 from groove_adapter.jsonout import loads
 from tests.conftest import Api
 
+# Both backends (PostgreSQL included): 150 examples each keeps the file under a minute.
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 MAX_QUERY = 7000  # stay below aiohttp's request-line limit; the wallet's own limit is 8192
 
@@ -209,16 +218,10 @@ def _check_shape(raw: str, status: int, text: str) -> dict[str, Any]:
     return body
 
 
-@pytest.fixture
-def sqlite_only(backend: str) -> None:
-    if backend == "postgres":
-        pytest.skip("fuzzing runs on the sqlite backend only")
-
-
 @FUZZ
 @given(data=st.data())
 async def test_groove_fuzzed_query_strings(
-    sqlite_only: None, client: TestClient, api: Api, seeded: dict[str, str], data: st.DataObject
+    client: TestClient, api: Api, seeded: dict[str, str], data: st.DataObject
 ) -> None:
     raw = data.draw(raw_queries(seeded), label="query")
     before = await _snapshot(api, seeded)
@@ -244,9 +247,7 @@ async def test_groove_fuzzed_query_strings(
         "request=getbalance&apiversion=" + "%ff" * 10,
     ],
 )
-async def test_groove_odd_queries_examples(
-    sqlite_only: None, client: TestClient, api: Api, seeded: dict[str, str], raw: str
-) -> None:
+async def test_groove_odd_queries_examples(client: TestClient, api: Api, seeded: dict[str, str], raw: str) -> None:
     before = await _snapshot(api, seeded)
     resp = await client.get("/groove?" + raw)
     body = _check_shape(raw, resp.status, await resp.text())
@@ -292,7 +293,7 @@ async def game_key(api: Api, seeded: dict[str, str]) -> str:
 @FUZZ
 @given(data=st.data())
 async def test_rest_debit_fuzzed_bodies(
-    sqlite_only: None, client: TestClient, api: Api, seeded: dict[str, str], game_key: str, data: st.DataObject
+    client: TestClient, api: Api, seeded: dict[str, str], game_key: str, data: st.DataObject
 ) -> None:
     headers = {"X-Game-Secret-Key": game_key}
     before = await api.balances(seeded["accountid"])
@@ -306,3 +307,139 @@ async def test_rest_debit_fuzzed_bodies(
     assert resp.status < 500, f"{resp.status}: {text}"
     if resp.status >= 400:
         assert await api.balances(seeded["accountid"]) == before, f"rejected debit ({resp.status} {text}) moved money"
+
+
+# --------------------------------------------------------------------------- hostile input, every face
+
+PB_KEY = "X-Game-Secret-Key"
+FAST = 0.5  # seconds: every refusal below is a bounded check that costs microseconds to milliseconds
+WS_MAX_MESSAGE = 65_536  # GW_WS_MAX_MESSAGE_BYTES default: larger messages are closed with 1009
+FACES = ["groove_get", "wagerbybatch", "pb_debit", "private_tx", "admin_adjust", "ws"]
+
+big_exponents = st.one_of(st.integers(51, 10**10), st.integers(-(10**10), -51))
+hostile_tokens: st.SearchStrategy[bytes] = st.one_of(
+    # exponents: as a JSON number and as a JSON string
+    st.builds(lambda m, e: f"{m}e{e}".encode(), st.integers(-99, 99), big_exponents),
+    st.builds(lambda m, e: f'"{m}E{e:+d}"'.encode(), st.integers(1, 9), big_exponents),
+    # huge numbers: long digit runs, long fractions, past Python's 4300-digit int limit
+    st.integers(60, 200_000).map(lambda n: b"9" * n),
+    st.integers(60, 5_000).map(lambda n: b"0." + b"0" * n + b"1"),
+    st.integers(23, 60).map(lambda n: b"1" + b"0" * n),
+    # nesting, arrays and objects
+    st.integers(33, 100_000).map(lambda n: b"[" * n + b"]" * n),
+    st.integers(33, 20_000).map(lambda n: b'{"a":' * n + b"1" + b"}" * n),
+    # NUL bytes, invalid UTF-8 and the non-numbers
+    st.sampled_from(
+        [
+            b'"1\\u0000"',
+            b'"\\u0000"',
+            b'"1\x00"',
+            b"1\x00",
+            b"\x00",
+            b"\xff",
+            b'"\xc3\x28"',
+            b'"1\xff"',
+            b"\xed\xa0\x80",
+            b"NaN",
+            b"-Infinity",
+            b'"1e1000000000"',
+            b"-0e-1000000000",
+            b"1e100000000",
+        ]
+    ),
+)
+
+
+def _json_with(template: str, token: bytes) -> bytes:
+    """``template`` (JSON with one ``@`` where the amount goes) with the raw token in that place."""
+    head, _, tail = template.partition("@")
+    return head.encode() + token + tail.encode()
+
+
+async def _face_state(api: Api, seeded: dict[str, str]) -> tuple[Any, Any]:
+    """Balances and the journal (a statement over the test clock's year)."""
+    player = await api.admin("GET", f"/admin/players/{seeded['accountid']}", expect=200)
+    q = urlencode({"account_id": seeded["accountid"], "from": "2025-06-01T00:00:00Z", "to": "2026-06-01T00:00:00Z"})
+    journal = await api.admin("GET", "/admin/reports/statement?" + q, expect=200)
+    return player, journal
+
+
+async def _post(client: TestClient, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
+    resp = await client.post(path, data=io.BytesIO(body), headers=headers | {"Content-Type": "application/json"})
+    text = await resp.text()
+    return resp.status, loads(text)
+
+
+async def _hostile_request(
+    face: str, token: bytes, n_bets: int, client: TestClient, api: Api, seeded: dict[str, str], key: str
+) -> None:
+    """Send ``token`` in the amount's place on ``face`` and assert that face's one refusal."""
+    acct, sid = seeded["accountid"], seeded["gamesessionid"]
+    if face == "groove_get":
+        q = urlencode(seeded | {"request": "wager", "gameid": "80102", "roundid": "h1", "transactionid": "h1"})
+        resp = await client.get(f"/groove?{q}&betamount={quote(token[:2000], safe='')}")
+        body = _check_shape(repr(token[:80]), resp.status, await resp.text())
+        assert (body["code"], body["apiversion"]) == (1008, "1.2"), body
+    elif face == "wagerbybatch":
+        q = urlencode({"request": "wagerbybatch", "gamesessionid": sid, "gameid": "80102", "apiversion": "1.2"})
+        n_bets = min(n_bets, max(1, 900_000 // len(token)))  # within the 1 MiB body limit
+        bets = ",".join(f'{{"transaction_id":"hb{i}","round_id":"hr{i}","amount":@}}' for i in range(n_bets))
+        template = (
+            f'{{"account_id":"{acct}","game_id":"80102","game_session_id":"{sid}","device":"desktop","bets":[{bets}]}}'
+        )
+        head, *parts = template.split("@")
+        raw = head.encode() + b"".join(token + p.encode() for p in parts)
+        resp = await client.post("/groove?" + q, data=io.BytesIO(raw))
+        body = _check_shape(repr(token[:80]), resp.status, await resp.text())
+        assert (body["code"], body["apiversion"]) == (1008, "1.2"), body
+    elif face == "pb_debit":
+        template = f'{{"player_id":"{acct}","currency":"EUR","amount":@,"idempotency_key":"hk"}}'
+        status, body = await _post(client, "/api/player-balances/debit", _json_with(template, token), {PB_KEY: key})
+        assert (status, body["status"]) == (400, 400), body
+    elif face == "private_tx":
+        template = '{"currency":"EUR","amount":@,"type":"credit","idempotencyKey":"hk"}'
+        path = f"/api/private/users/{acct}/wallet/EUR/transactions"
+        status, body = await _post(client, path, _json_with(template, token), {"x-api-key": key})
+        assert (status, body["error"]) == (400, True), body
+    elif face == "admin_adjust":
+        template = '{"currency":"EUR","real":@,"reason":"fuzz","idempotency_key":"hk"}'
+        path = f"/admin/players/{acct}/adjust"
+        status, body = await _post(client, path, _json_with(template, token), api.auth)
+        assert (status, body["error"]) == (400, "invalid request"), body
+    else:
+        await _hostile_ws(client, key, _json_with('{"action":@}', token))
+
+
+async def _hostile_ws(client: TestClient, key: str, message: bytes) -> None:
+    """The one answer per message: over the size limit, close 1009; not UTF-8, close 1007 (the
+    WebSocket protocol's own checks); anything else, a 400 error (and for an input limit, 1008)."""
+    async with client.ws_connect("/ws/balance-updates", headers={PB_KEY: key}) as ws:
+        await ws.send_frame(message, aiohttp.WSMsgType.TEXT)
+        msg = await ws.receive(timeout=5)
+        if len(message) > WS_MAX_MESSAGE:
+            assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 1009), msg
+            return
+        try:
+            message.decode("utf-8")
+        except UnicodeDecodeError:
+            assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 1007), msg
+            return
+        assert msg.type is aiohttp.WSMsgType.TEXT, msg
+        reply = loads(msg.data)
+        assert (reply["type"], reply["status"]) == ("error", 400), reply
+
+
+@FUZZ
+@given(data=st.data())
+async def test_hostile_input_on_every_face_is_refused_fast_and_changes_nothing(
+    client: TestClient, api: Api, seeded: dict[str, str], game_key: str, data: st.DataObject
+) -> None:
+    face = data.draw(st.sampled_from(FACES), label="face")
+    token = data.draw(hostile_tokens, label="token")
+    n_bets = data.draw(st.integers(1, 20), label="bets")
+    before = await _face_state(api, seeded)
+    started = time.perf_counter()
+    await _hostile_request(face, token, n_bets, client, api, seeded, game_key)
+    elapsed = time.perf_counter() - started
+    assert elapsed < FAST, f"{face} took {elapsed:.2f} s for {token[:80]!r}"
+    assert await _face_state(api, seeded) == before, f"{face} refused {token[:80]!r} but state changed"
