@@ -26,7 +26,8 @@ How it works (and how to write the README so that it keeps passing):
   only the fields it shows; ``...`` elides members/items, a string containing ``...``
   matches any string with those fixed parts (``"11_..."``), ``"..."`` and ``"<...>"``
   placeholders match any value, numbers compare as exact Decimals. A status comment
-  makes that status the expected one (and the only one allowed).
+  (``# 404`` alone or followed by the JSON) makes that status the expected one (and the
+  only one allowed); any other text after ``#`` is prose and not checked.
 * Commands that cannot run here are skipped BY NAME with their reason (each is reported
   as a skipped test ``test_readme_skipped[FILE:LINE]``):
   - a whole block: an HTML comment on the line before its fence,
@@ -36,10 +37,12 @@ How it works (and how to write the README so that it keeps passing):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -64,7 +67,7 @@ STARTUP_BOUND_SECONDS = 60
 FENCE = re.compile(r"^(\s*)(```+|~~~+)\s*([\w+-]*)")
 BLOCK_SKIP = re.compile(r"<!--\s*readme-test:\s*skip\s*\((.+)\)\s*-->")
 COMMAND_SKIP = re.compile(r"^#\s*readme-test:\s*skip\s*\((.+)\)\s*$")
-REPLY_START = re.compile(r"^(?:(?P<status>[1-5]\d\d)(?=\s|$))?\s*(?P<json>[{\[].*)?$")
+REPLY_START = re.compile(r"^(?:(?P<status>[1-5]\d\d)(?:\s+|$))?(?P<json>[{\[].*)?$")
 
 
 # --------------------------------------------------------------------------- extraction
@@ -486,13 +489,18 @@ def run_session(commands: list[Command], workdir: Path, port: int, env: dict[str
     script = workdir / ".readme-test.sh"
     script.write_text(session_script(commands, port))
     env = {**env, "__rt_dir": str(outdir)}
-    proc = subprocess.Popen(["bash", str(script)], cwd=workdir, env=env, start_new_session=True)
+    with open(outdir / "session.log", "wb") as log:
+        proc = subprocess.Popen(
+            ["bash", str(script)], cwd=workdir, env=env, stdout=log, stderr=log, start_new_session=True
+        )
     try:
         proc.wait(timeout=RUN_BOUND_SECONDS)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, 9)
-        proc.wait()
         raise AssertionError(f"the README session did not finish in {RUN_BOUND_SECONDS} s") from None
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # anything a README command left running
+        proc.wait()
     return outdir
 
 
@@ -547,12 +555,17 @@ def reply_failures(cmd: Command, n: int, outdir: Path, stdout: str) -> list[str]
 
 # --------------------------------------------------------------------------- the tests
 
-COMMANDS = all_commands()
+try:
+    COMMANDS, EXTRACTION_ERROR = all_commands(), ""
+except AssertionError as exc:  # reported by the test, not as a collection error of the whole suite
+    COMMANDS, EXTRACTION_ERROR = [], str(exc)
 SKIPPED = [c for c in COMMANDS if c.skip]
 
 
 def test_readme_commands_run_as_written() -> None:
     """Start the demo like ``make run``, run every README command in order, compare the replies."""
+    if EXTRACTION_ERROR:
+        pytest.fail(f"cannot read the README's commands: {EXTRACTION_ERROR}", pytrace=False)
     assert len(COMMANDS) - len(SKIPPED) > 50, "the README test found too few commands: is the extraction broken?"
     workdir = Path(tempfile.mkdtemp(prefix="readme-test-"))
     server = DemoServer(workdir)
@@ -562,7 +575,8 @@ def test_readme_commands_run_as_written() -> None:
         outdir = run_session(COMMANDS, workdir, server.port, session_env(workdir))
         failures = verdicts(COMMANDS, outdir)
         if not failures and not (outdir / "finished").exists():
-            failures.append("the session stopped early without a failed command (an `exit` in the README?)")
+            log = _read(outdir / "session.log")[-1500:]
+            failures.append(f"the session stopped early without a failed command (an `exit` in the README?)\n{log}")
         if failures:
             pytest.fail("README commands that do not work as written:\n\n" + "\n\n".join(failures), pytrace=False)
     finally:
@@ -612,3 +626,41 @@ def test_harness_reports_the_failing_line(tmp_path: Path) -> None:
     assert "$.a: expected 2, got Decimal('1')" in failures[0]
     assert failures[1].startswith("T.md:17: false\n  exit status 1"), failures
     assert len(failures) == 2
+
+
+def test_harness_checks_http_status(tmp_path: Path) -> None:
+    """An HTTP error fails its command unless the README shows that status; the body is compared."""
+    import functools
+    import http.server
+    import threading
+
+    (tmp_path / "www").mkdir()
+    (tmp_path / "www" / "ok.json").write_text('{"a": 1.50, "b": [1, 2]}')
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "www"))
+    handler.log_message = lambda *a: None  # type: ignore[attr-defined]
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    port = int(httpd.server_address[1])
+
+    def session(markdown: str, name: str) -> list[str]:
+        commands = [c for b in read_blocks("T.md", markdown) for c in block_commands(b)]
+        (tmp_path / name).mkdir()
+        return verdicts(commands, run_session(commands, tmp_path / name, port, session_env(tmp_path)))
+
+    try:
+        ok = '```sh\ncurl localhost:8080/ok.json\n# {"a":1.5,"b":[1,...]}\ncurl localhost:8080/missing\n# 404\n```\n'
+        passing = session(ok, "a")
+        unexpected = session('```bash\ncurl localhost:8080/missing   # {"not":"a reply"}\n```\n', "b")
+        no_error = session("```sh\ncurl localhost:8080/ok.json\n# 404\n```\n", "c")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+    assert passing == []
+    assert len(unexpected) == 1
+    assert unexpected[0].startswith("T.md:2: curl localhost:8080/missing   #"), unexpected
+    assert "\n  HTTP 404 (the README shows no error)\n  reply: <!DOCTYPE" in unexpected[0], unexpected
+    assert no_error == [
+        'T.md:2: curl localhost:8080/ok.json\n  HTTP 200 (the README shows 404)\n  reply: {"a": 1.50, "b": [1, 2]}'
+    ]
