@@ -3,7 +3,7 @@
 How it works (and how to write the README so that it keeps passing):
 
 * Blocks fenced as ```sh, ```bash or ```shell are commands; ```console blocks too (only the
-  ``$ `` lines are commands, the rest is output). Any other fence (plain ```, json, yaml,
+  one-line ``$ `` commands; the rest is output). Any other fence (plain ```, json, yaml,
   text, ...) is not run: use it for usage synopses, configuration and output.
 * All command blocks of README.md, then deploy/README.md, run in ONE bash session in
   document order, so variables and functions defined by one block are seen by the next.
@@ -195,6 +195,8 @@ def read_reply(cmd: Command, lines: list[tuple[int, str]], i: int) -> int:
                 ) from None
             text += "\n" + lines[j][1].strip()[1:]
             j += 1
+        except ValueError as exc:
+            raise AssertionError(f"{cmd.doc}:{cmd.reply_line}: expected-reply comment is not JSON: {exc}") from None
 
 
 def all_commands() -> list[Command]:
@@ -298,7 +300,8 @@ class Lenient:
                 if not isinstance(key, str):
                     raise ValueError(f"placeholder as a key: {key!r}")
                 self.expect(":")
-                out[key] = self.value()
+                v = self.value()
+                out[key] = ANY if v is ELLIPSIS else v
             if self.peek() == ",":
                 self.i += 1
         self.i += 1
@@ -664,3 +667,9 @@ def test_harness_checks_http_status(tmp_path: Path) -> None:
     assert no_error == [
         'T.md:2: curl localhost:8080/ok.json\n  HTTP 200 (the README shows 404)\n  reply: {"a": 1.50, "b": [1, 2]}'
     ]
+
+
+def test_malformed_reply_comment_names_its_line() -> None:
+    (block,) = read_blocks("T.md", '```sh\necho hi\n# {"a":1,\n```\n')
+    with pytest.raises(AssertionError, match=r"T\.md:3: expected-reply comment is not complete JSON"):
+        block_commands(block)
