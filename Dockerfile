@@ -15,7 +15,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     GW_HOST=0.0.0.0 \
     GW_PORT=8080 \
-    GW_DATABASE_URL=sqlite:////data/wallet.db
+    GW_DATABASE_URL=sqlite:////data/wallet.db \
+    GW_LOG_FORMAT=json
 RUN groupadd --system wallet && useradd --system --gid wallet --home-dir /data --shell /usr/sbin/nologin wallet \
     && mkdir -p /data && chown wallet:wallet /data
 COPY --from=build /opt/venv /opt/venv

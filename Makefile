@@ -4,11 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DB     ?= var/wallet.db
-HOST   ?= 127.0.0.1
-PORT   ?= 8080
-ADMIN_TOKEN ?= demo-admin-token
+# `make run PORT=9000` or `GW_PORT=9000 make run` (likewise HOST / GW_HOST, ADMIN_TOKEN / GW_ADMIN_TOKEN)
+HOST   ?= $(or $(GW_HOST),127.0.0.1)
+PORT   ?= $(or $(GW_PORT),8080)
+ADMIN_TOKEN ?= $(or $(GW_ADMIN_TOKEN),demo-admin-token)
 
-.PHONY: install run demo test lint typecheck pytest bench crashtest clean
+.PHONY: install run reset-demo demo test lint typecheck pytest bench crashtest clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,11 +19,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Creates the venv, installs, loads the demo data into an empty database, serves on $(HOST):$(PORT).
+# Creates the venv, installs, loads the demo data (once per database; later runs open fresh
+# sessions), serves on $(HOST):$(PORT).  A busy port fails before any data is loaded.  The
+# admin token goes by environment, not on the command line (where `ps` would show it).
+run: export GW_ADMIN_TOKEN := $(ADMIN_TOKEN)
 run: $(STAMP)
 	mkdir -p $(dir $(DB))
-	$(BIN)/groove-wallet demo --database sqlite:///$(DB) --admin-token $(ADMIN_TOKEN) --base-url http://$(HOST):$(PORT)
-	$(BIN)/groove-wallet serve --database sqlite:///$(DB) --host $(HOST) --port $(PORT) --admin-token $(ADMIN_TOKEN)
+	$(BIN)/groove-wallet demo --database sqlite:///$(DB) --host $(HOST) --port $(PORT)
+	$(BIN)/groove-wallet serve --database sqlite:///$(DB) --host $(HOST) --port $(PORT)
+
+# Deletes the demo database (and its WAL files) only: the next `make run` starts from fresh demo data.
+reset-demo:
+	rm -f -- $(DB) $(DB)-wal $(DB)-shm $(DB)-journal
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -81,7 +81,7 @@ REST_OPERATOR = "11"  # gen_dataset.OPERATOR
 REST_CURRENCY = "EUR"
 
 # PostgreSQL: a fresh database per run, created through this admin URL and always dropped.
-PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 # --------------------------------------------------------------------------- processes

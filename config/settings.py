@@ -60,7 +60,8 @@ class Settings(BaseSettings):
 
     # logging
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_json: bool = True
+    # auto: for humans (structlog's console renderer) when stderr is a terminal, else JSON lines
+    log_format: Literal["auto", "json", "console"] = "auto"
 
     # REST rate limits: requests per minute per game and endpoint class, plus a burst
     # allowance in percent of that figure (the Player Balance API seed: 2000 / 100 / 1500,
@@ -114,4 +115,8 @@ class Settings(BaseSettings):
 
     @property
     def sqlite_path(self) -> str:
+        """``sqlite:///rel/path`` is relative to the working directory, ``sqlite:////abs/path`` absolute."""
         return self.database_url.removeprefix("sqlite:///")
+
+    def json_logs(self, stderr_is_terminal: bool) -> bool:
+        return self.log_format == "json" or (self.log_format == "auto" and not stderr_is_terminal)

@@ -91,7 +91,11 @@ def create_app(
     app[RATE_LIMITER] = limiter
 
     async def store_ctx(app: web.Application) -> AsyncIterator[None]:
-        await raw_store.open()
+        try:
+            await raw_store.open()
+        except BaseException:
+            await raw_store.close()  # what opened before the failure (SQLite: the writer connection)
+            raise
         yield
         await raw_store.close()
 

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import errno
 import os
+import re
 import secrets
+import socket
+import sqlite3
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import SecretStr, ValidationError
 
@@ -23,6 +29,29 @@ from wallet_store.rest_service import RestService
 from wallet_store.service import WalletService
 
 T = TypeVar("T")
+
+MAX_SESSION_TTL = 30 * 86400  # open-session --ttl: at most 30 days (Settings.session_ttl_seconds' bound)
+
+
+class CliError(Exception):
+    """Reported as one line, ``groove-wallet: <message>``; exit 1 (runtime) or 2 (usage)."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with its usage errors on one line (``groove-wallet: ...``), exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(
+            2,
+            f"groove-wallet: {self.prog.removeprefix('groove-wallet').strip() or 'usage'}: {message}"
+            f" (see {self.prog} --help)\n",
+        )
+
 
 DEMO_OPERATOR = "11"
 DEMO_PLAYERS: list[dict[str, Any]] = [
@@ -66,40 +95,189 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["port"] = args.port
     if getattr(args, "admin_token", None):
         overrides["admin_token"] = SecretStr(args.admin_token)
+    return _validated(overrides)
+
+
+def _validated(values: dict[str, Any]) -> Settings:
     try:
-        return Settings(**overrides)
+        return Settings(**values)
     except ValidationError as exc:
-        raise SystemExit(f"groove-wallet: bad setting: {exc}") from None
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        raise CliError(f"bad setting: {problems}", 2) from None
 
 
 def _ensure_dir(settings: Settings) -> None:
-    if settings.is_sqlite:
-        d = os.path.dirname(settings.sqlite_path)
+    """Commands that write: create the SQLite file's directory and check the file opens."""
+    if not settings.is_sqlite:
+        return
+    path = settings.sqlite_path
+    d = os.path.dirname(path)
+    try:
         if d:
             os.makedirs(d, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"cannot create the directory {d!r} of the SQLite database: {exc.strerror or exc}") from None
+    try:
+        # Opened and read here first: aiosqlite's failed connect leaves a thread that outlives the loop.
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            conn.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.Error as exc:
+        raise _open_failure(settings, exc) from None
 
 
-async def _with_store(settings: Settings, fn: Callable[[WalletStore], Awaitable[T]]) -> T:
-    _ensure_dir(settings)
+def _require_database(settings: Settings) -> None:
+    """Read-only commands never create a database: a SQLite file must exist and be ours."""
+    if not settings.is_sqlite:
+        return  # PostgreSQL: connecting to a database that does not exist fails by itself
+    path = settings.sqlite_path
+    where = f"{path!r} ({os.path.abspath(path)})"
+    if not os.path.isfile(path):
+        raise CliError(
+            f"no SQLite database at {where}; nothing was created"
+            " (sqlite:///rel/path is relative to the working directory, sqlite:////abs/path absolute)"
+        )
+    try:
+        uri = f"file:{quote(os.path.abspath(path))}?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
+            found = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+            ).fetchone()
+    except sqlite3.Error as exc:
+        raise CliError(f"cannot read the SQLite database {where}: {exc}") from None
+    if found is None:
+        raise CliError(f"{where} is not a groove-wallet database (no schema_migrations table)")
+
+
+def _open_failure(settings: Settings, exc: BaseException) -> CliError:
+    if isinstance(exc, E.StoreUnavailable):
+        return CliError(exc.message)
+    if settings.is_sqlite:
+        path = settings.sqlite_path
+        return CliError(f"cannot open the SQLite database {path!r} ({os.path.abspath(path)}): {exc}")
+    return CliError(f"cannot open the database: {exc}")
+
+
+async def _open(store: WalletStore, settings: Settings) -> None:
+    try:
+        await store.open()
+    except (E.StoreUnavailable, sqlite3.Error, OSError) as exc:
+        with contextlib.suppress(Exception):
+            await store.close()  # what opened before the failure (SQLite: the writer connection)
+        raise _open_failure(settings, exc) from None
+
+
+async def _with_store(settings: Settings, fn: Callable[[WalletStore], Awaitable[T]], *, read_only: bool = False) -> T:
+    if read_only:
+        _require_database(settings)
+    else:
+        _ensure_dir(settings)
     store = make_store(settings)
-    await store.open()
+    await _open(store, settings)
     try:
         return await fn(store)
     finally:
         await store.close()
 
 
+def _http_url(value: str, option: str) -> str:
+    """A usage error unless ``value`` is an absolute http(s) URL."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise CliError(f"{option} {value!r}: give an absolute http:// or https:// URL, e.g. http://{value}", 2)
+    return value
+
+
+def _url_for(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("", "0.0.0.0") else host  # noqa: S104 - only shown, not bound
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Fail on a busy port before anything else happens (``make run``: before the demo data)."""
+    if port == 0:
+        return
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise CliError(f"cannot bind to host {host!r}: {exc.strerror}") from None
+    for family, kind, proto, _, address in infos:
+        with socket.socket(family, kind, proto) as s:
+            # what the server itself sets: a port in TIME_WAIT is free, a listening one is not
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                s.bind(address)
+            except OSError as exc:
+                raise CliError(_bind_failure(host, port, exc)) from None
+
+
+def _bind_failure(host: str, port: int, exc: OSError) -> str:
+    hint = ""
+    if exc.errno == errno.EADDRINUSE:
+        hint = " (another server is listening there: stop it or choose another port: --port, GW_PORT, make run PORT=)"
+    return f"cannot listen on {host}:{port}: {exc.strerror or exc}{hint}"
+
+
+def _redacted_database(url: str) -> str:
+    """The database URL without its password (in the user part or a ``password=`` parameter)."""
+    if url.startswith("sqlite:"):
+        return url
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        user, _, host = netloc.rpartition("@")
+        if ":" in user:
+            user = user.split(":", 1)[0] + ":***"
+        netloc = f"{user}@{host}"
+    query = re.sub(r"(?i)(^|&)(password=)[^&]*", r"\1\2***", parts.query)
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def _admin_token_source(args: argparse.Namespace, settings: Settings) -> str:
+    if getattr(args, "admin_token", None):
+        return "--admin-token (visible in the process list: prefer GW_ADMIN_TOKEN)"
+    if settings.admin_token is not None:
+        return "GW_ADMIN_TOKEN"
+    return "none: /admin answers 401 to everyone"
+
+
+def _faces(app: Any, admin_open: bool) -> str:
+    """The URL prefixes the app serves: /groove, /api/<face>, /ws, /admin, /metrics, ..."""
+    prefixes: set[str] = set()
+    for resource in app.router.resources():
+        segments = resource.canonical.strip("/").split("/")
+        prefix = "/" + "/".join(segments[:2] if segments[0] == "api" else segments[:1])
+        if prefix not in ("/healthz", "/readyz"):
+            prefixes.add(prefix)
+    shown = sorted(prefixes)
+    if not admin_open and "/admin" in shown:
+        shown[shown.index("/admin")] = "/admin (closed)"
+    return " ".join(shown)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
+    import structlog
+
     from .app import create_app
     from .observability import configure_logging
     from .server import serve
 
     settings = _settings(args)
-    configure_logging(settings.log_level, settings.log_json)
+    configure_logging(settings.log_level, settings.json_logs(sys.stderr.isatty()))
+    _check_port_free(settings.host, settings.port)  # before the store is opened (and migrated)
     _ensure_dir(settings)
-    if settings.admin_token is None:
-        print("groove-wallet: warning: no admin token set; /admin answers 401 to everyone", file=sys.stderr)
     app = create_app(settings)
+    fields = {
+        "url": _url_for(settings.host, settings.port),
+        "database": _redacted_database(settings.database_url),
+        "faces": _faces(app, settings.admin_token is not None),
+        "admin_token": _admin_token_source(args, settings),  # where it came from, never its value
+    }
+
+    def started(*_: object) -> None:  # aiohttp calls this once the store is open and the port bound
+        structlog.get_logger("groove_wallet.serve").info("serving", **fields)
+
     loop: asyncio.AbstractEventLoop | None = None
     try:
         import uvloop
@@ -107,7 +285,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         loop = uvloop.new_event_loop()
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
         loop = None
-    serve(app, settings, loop)  # web.run_app plus header/idle deadlines and a connection cap
+    try:  # web.run_app plus header/idle deadlines and a connection cap
+        serve(app, settings, loop, on_started=started)
+    except (E.StoreUnavailable, sqlite3.Error) as exc:
+        raise _open_failure(settings, exc) from None
+    except OSError as exc:  # the port was taken between the check and the bind
+        raise CliError(_bind_failure(settings.host, settings.port, exc)) from None
     return 0
 
 
@@ -132,7 +315,12 @@ DEMO_CURRENCIES = (
 
 def cmd_demo(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    base = args.base_url.rstrip("/")
+    if args.port is not None:  # make run: the port serve will bind must be free before any data is loaded
+        _check_port_free(settings.host, settings.port)
+    base = (args.base_url or _url_for(settings.host, settings.port)).rstrip("/")
+    # The /groove ids the demo prints are new on every run, so they never meet the README's
+    # walkthrough ids (t1, t2, r1, ...) nor the ids an earlier run printed.
+    run = secrets.token_hex(3)
 
     async def demo(store: WalletStore) -> list[tuple[str, str]]:
         svc = WalletService(store, SystemClock())
@@ -186,7 +374,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         # A game key for the REST faces: keys are stored hashed, so each demo run registers a
         # fresh demo game to be able to print its key.
         _, key = await RestService(store, SystemClock()).create_game(
-            operator_id=DEMO_OPERATOR, game_id=f"demo{secrets.token_hex(3)}", name="Demo Slots"
+            operator_id=DEMO_OPERATOR, game_id=f"demo{run}", name="Demo Slots"
         )
         keys.append(key)
         return sessions
@@ -201,11 +389,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("\ntry (after `make run` has started the server):")
     print(f"  curl '{base}/groove?request=getaccount&{common}'")
     print(f"  curl '{base}/groove?request=getbalance&{common}&nogsgameid=80102'")
-    print(f"  curl '{base}/groove?request=wager&{common}&gameid=80102&roundid=r1&transactionid=t1&betamount=10'")
-    print(
-        f"  curl '{base}/groove?request=result&{common}&gameid=80102&roundid=r1&transactionid=t2"
-        "&result=25&gamestatus=completed'"
-    )
+    ids = f"gameid=80102&roundid=demo-{run}-r1"
+    print(f"  curl '{base}/groove?request=wager&{common}&{ids}&transactionid=demo-{run}-t1&betamount=10'")
+    result = f"transactionid=demo-{run}-t2&result=25&gamestatus=completed"
+    print(f"  curl '{base}/groove?request=result&{common}&{ids}&{result}'")
     key = keys[0]
     print(f"\nREST game key (shown once): {key}")
     print(f"  curl -H 'X-Game-Secret-Key: {key}' '{base}/api/player-balances/player/{acct}'")
@@ -274,7 +461,7 @@ def cmd_open_session(args: argparse.Namespace) -> int:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    report = asyncio.run(_with_store(settings, run_audit))
+    report = asyncio.run(_with_store(settings, run_audit, read_only=True))
     print(report.text())
     return 0 if report.ok else 1
 
@@ -306,7 +493,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                 return await reports.liability(store, month=month, now=now, operator_id=op)
             return await reports.statement(store, account_id=account, start=start, end=end, currency=currency)
 
-        report = asyncio.run(_with_store(settings, build))
+        report = asyncio.run(_with_store(settings, build, read_only=True))
     except E.WalletError as exc:
         print(f"groove-wallet: {exc.message}", file=sys.stderr)
         return 2
@@ -320,11 +507,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_migrate_data(args: argparse.Namespace) -> int:
     from wallet_store.migrate_data import MigrationRefused, migrate_data
 
-    try:
-        source_settings = Settings(**{"database_url": args.source})
-        target_settings = Settings(**{"database_url": args.target})
-    except ValidationError as exc:
-        raise SystemExit(f"groove-wallet: bad setting: {exc}") from None
+    source_settings = _validated({"database_url": args.source})
+    target_settings = _validated({"database_url": args.target})
     if source_settings.is_sqlite and not os.path.exists(source_settings.sqlite_path):
         print(f"groove-wallet: no such SQLite file: {source_settings.sqlite_path}", file=sys.stderr)
         return 2
@@ -364,6 +548,9 @@ def cmd_certify(args: argparse.Namespace) -> int:
     if not args.url:
         print("groove-wallet certify: --url is required (e.g. http://127.0.0.1:8080/groove)", file=sys.stderr)
         return 2
+    _http_url(args.url, "--url")
+    if args.admin_url:
+        _http_url(args.admin_url, "--admin-url")
     cfg = certify.Config(
         url=args.url,
         secret=args.secret,
@@ -416,6 +603,9 @@ def cmd_certify(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from . import simulate
 
+    _http_url(args.url, "--url")
+    if args.admin_url:
+        _http_url(args.admin_url, "--admin-url")
     cfg = simulate.SimConfig(
         url=args.url,
         admin_url=args.admin_url,
@@ -440,7 +630,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="groove-wallet", description="Operator-side seamless wallet")
+    p = Parser(prog="groove-wallet", description="Operator-side seamless wallet")
     sub = p.add_subparsers(dest="command", required=True)
 
     def db(sp: argparse.ArgumentParser) -> None:
@@ -460,7 +650,9 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="create demo operator, players and sessions; print curl lines")
     db(d)
     d.add_argument("--admin-token", help=argparse.SUPPRESS)
-    d.add_argument("--base-url", default="http://127.0.0.1:8080")
+    d.add_argument("--host", help="the address serve will bind (default 127.0.0.1)")
+    d.add_argument("--port", type=int, help="the port serve will bind: refused before loading anything when busy")
+    d.add_argument("--base-url", help="URL printed in the curl lines (default http://HOST:PORT)")
     d.set_defaults(fn=cmd_demo)
 
     a = sub.add_parser("add-player", help="create a player with a wallet")
@@ -481,7 +673,7 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--account", required=True)
     o.add_argument("--game")
     o.add_argument("--currency")
-    o.add_argument("--ttl", type=int)
+    o.add_argument("--ttl", type=_ttl, help=f"seconds, 1..{MAX_SESSION_TTL} (default GW_SESSION_TTL_SECONDS)")
     o.set_defaults(fn=cmd_open_session)
 
     au = sub.add_parser("audit", help="check that balances equal the journal; exit 1 on drift")
@@ -568,10 +760,27 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _ttl(value: str) -> int:
+    try:
+        ttl = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of seconds: {value!r}") from None
+    if not 1 <= ttl <= MAX_SESSION_TTL:
+        raise argparse.ArgumentTypeError(f"{ttl}: give 1..{MAX_SESSION_TTL} seconds")
+    return ttl
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     fn: Callable[[argparse.Namespace], int] = args.fn
-    return fn(args)
+    try:
+        return fn(args)
+    except CliError as exc:
+        print(f"groove-wallet: {exc.message}", file=sys.stderr)
+        return exc.code
+    except E.StoreUnavailable as exc:  # e.g. migrate-data: PostgreSQL unreachable
+        print(f"groove-wallet: {exc.message}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -252,7 +252,9 @@ def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,
     ]
-    processors.append(structlog.processors.JSONRenderer() if json_logs else structlog.dev.ConsoleRenderer())
+    processors.append(
+        structlog.processors.JSONRenderer() if json_logs else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
     writer = LineWriter(sys.stderr)
     # The access log's success lines skip structlog's processor chain (it was ~15 % of the
     # event loop's time under load): same JSON, same keys and order, written to the same

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import resource
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -114,19 +115,27 @@ async def start(
     return runner, site
 
 
-async def _serve(app: web.Application, settings: Settings) -> None:
+async def _serve(app: web.Application, settings: Settings, on_started: Callable[[], None] | None) -> None:
     runner, _ = await start(app, settings, handle_signals=True)
+    if on_started is not None:
+        on_started()
     try:
         await asyncio.Event().wait()  # until SIGINT/SIGTERM (GracefulExit) or cancellation
     finally:
         await runner.cleanup()
 
 
-def serve(app: web.Application, settings: Settings, loop: asyncio.AbstractEventLoop | None = None) -> None:
-    """Run until SIGINT/SIGTERM, like ``web.run_app``, with the limits above."""
+def serve(
+    app: web.Application,
+    settings: Settings,
+    loop: asyncio.AbstractEventLoop | None = None,
+    on_started: Callable[[], None] | None = None,
+) -> None:
+    """Run until SIGINT/SIGTERM, like ``web.run_app``, with the limits above; ``on_started``
+    is called once the store is open and the port is bound."""
     loop = loop or asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    main = loop.create_task(_serve(app, settings))
+    main = loop.create_task(_serve(app, settings, on_started))
     try:
         loop.run_until_complete(main)
     except (web.GracefulExit, KeyboardInterrupt):

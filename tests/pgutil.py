@@ -1,7 +1,8 @@
 """PostgreSQL helpers for tests: one throw-away database per test run, one schema per test.
 
 ``GW_TEST_PG_DSN`` points at an existing database the tests may connect to as a role
-allowed to CREATE/DROP DATABASE (default: the local ``test`` database as ``postgres``).
+allowed to CREATE/DROP DATABASE (default: the ``postgres`` database every server has, as
+the ``postgres`` role on 127.0.0.1:5432). Nothing else needs to exist beforehand.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-PG_ADMIN_DSN = os.environ.get("GW_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+PG_ADMIN_DSN = os.environ.get("GW_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 _CONNECT_TIMEOUT = 5.0
 
 

@@ -60,7 +60,7 @@ class LoggedServer:
             "GW_PORT": str(self.port),
             "GW_ADMIN_TOKEN": admin_token,
             "GW_LOG_LEVEL": level,
-            "GW_LOG_JSON": "true",
+            "GW_LOG_FORMAT": "json",
         }
         with open(self.stderr, "wb") as err, open(tmp_path / "serve.stdout", "wb") as out:
             self.proc = subprocess.Popen([*CLI, "serve"], cwd=ROOT, env=env, stdout=out, stderr=err)
