@@ -20,7 +20,7 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from aiohttp import web
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
@@ -398,11 +398,12 @@ async def pb_convert(request: web.Request) -> web.Response:
     return json_response(body, headers=_replayed(replayed))
 
 
-def _flow_query(request: web.Request, values: tuple[BalanceFlow, ...]) -> tuple[BalanceFlow, ...]:
-    """The ``type`` filter: one of ``values`` (the face's filter values), or all of them."""
+def _flow_query(request: web.Request, values: tuple[BalanceFlow, ...]) -> tuple[BalanceFlow, ...] | None:
+    """The ``type`` filter: one of ``values`` (the face's filter values), or all of them
+    (``None`` when those are every row: no filter in the database)."""
     kind = request.query.get("type")
     if kind is None:
-        return values
+        return None if set(values) == set(get_args(BalanceFlow)) else values
     for v in values:
         if kind == v:
             return (v,)
