@@ -54,13 +54,20 @@ HTTP: dict[type[BaseException], int] = {
 # Player Balance API: the REST table above (422 for a refused debit, 409 for a reused key).
 PLAYER_BALANCE: dict[type[BaseException], int] = HTTP
 
-# Private wallet API: its OpenAPI lists 400/401/500, so business refusals (insufficient
-# funds, blocked account) are 400; unknown identity 404 and a reused idempotency key 409.
+# Private wallet API: its OpenAPI (private-wallet-api.md) lists only 400 ("Bad request -
+# missing or invalid item"), 401 and 500, so every refusal is one of them: business refusals
+# (insufficient funds, blocked account), an unknown identity or wallet and a reused
+# idempotency key are 400; a store failure is 500 (rate limits stay 429, see ratelimit.py).
 PRIVATE: dict[type[BaseException], int] = {
     **HTTP,
+    E.NotFound: 400,
+    E.Conflict: 400,
+    E.ParameterMismatch: 400,
+    E.IdempotencyConflict: 400,
     E.Refusal: 400,
     E.OutOfMoney: 400,
     E.AccountBlocked: 400,
+    E.TechnicalError: 500,
 }
 
 

@@ -153,7 +153,9 @@ def _reply(body: dict[str, Any], replayed: bool) -> web.Response:
 
 # ---------------------------------------------------------------------- reply bodies
 
-STEP_STATE = {"initiate": "pending_verification", "verify": "verified", "claim": "completed", "cancel": "cancelled"}
+# The state a step leaves the flow in: the names GET /api/transfers/{id} (and sends) answers,
+# one vocabulary everywhere (wallet_store.flows: pending, verified, claimed, cancelled, expired).
+STEP_STATE = {"initiate": "pending", "verify": "verified", "claim": "claimed", "cancel": "cancelled"}
 
 
 def flow_body(s: FlowStep) -> dict[str, Any]:

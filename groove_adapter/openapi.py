@@ -23,7 +23,21 @@ NULL_S = {"type": "string", "nullable": True}
 INT = {"type": "integer"}
 BOOL = {"type": "boolean"}
 
-PB_PLAYER = _obj({"player_id": S, "player_name": S, "player_email": NULL_S, "date_joined": S, "last_active": NULL_S})
+PLAYER_ID = {
+    **S,
+    "description": "a string, though the seed's example shows a number: player ids are the operator's"
+    " account ids ([0-9A-Za-z]{1,60}, e.g. Groove's accountid), which need not be numeric and can"
+    " exceed a JSON number's exact range",
+}
+PB_PLAYER = _obj(
+    {
+        "player_id": PLAYER_ID,
+        "player_name": S,
+        "player_email": NULL_S,
+        "date_joined": S,
+        "last_active": {**NULL_S, "description": "the player's last money activity (Groove or REST)"},
+    }
+)
 NULL_INT = {"type": "integer", "nullable": True}
 CURRENCY_FIELDS = {
     "currency_id": {**NULL_INT, "description": "the operator's numeric currency id"},
@@ -52,9 +66,17 @@ PB_VIEW = _obj(
     {"player": PB_PLAYER, "balances": {"type": "array", "items": PB_BALANCE}, "summary": PB_SUMMARY},
     ["player", "balances", "summary"],
 )
+TOTAL_VALUE = {**NULL_S, "description": "USD value; null when a funded wallet's currency has no USD rate"}
+TOTAL_VALUE_ALIAS = {**NULL_S, "description": "alias of total_value (the earlier name), same value"}
 PB_BATCH_PLAYER = _obj(
-    {"player_id": S, "player_email": NULL_S, "total_value_usd": NULL_S, **PB_VIEW["properties"]},
-    ["player_id", "player", "balances"],
+    {
+        "player_id": PLAYER_ID,
+        "player_email": NULL_S,
+        "total_value": TOTAL_VALUE,
+        "total_value_usd": TOTAL_VALUE_ALIAS,
+        **PB_VIEW["properties"],
+    },
+    ["player_id", "total_value", "player", "balances"],
 )
 PB_ERROR = _obj({"error": S, "kind": S, "status": INT}, ["error", "status"])
 PB_TRANSFER_IN = _obj(
@@ -68,9 +90,11 @@ PB_TRANSFER_IN = _obj(
     },
     ["currency", "amount", "idempotency_key"],
 )
+SUCCESS = {"type": "string", "enum": ["success"]}
 PB_TRANSFER = _obj(
     {
         "success": BOOL,
+        "status": SUCCESS,
         "transaction_id": S,
         "type": {"type": "string", "enum": ["credit", "debit"]},
         "player_id": S,
@@ -85,12 +109,12 @@ PB_TRANSFER = _obj(
         "reason": S,
         "created_at": S,
     },
-    ["success", "transaction_id", "new_balance", "currency_name"],
+    ["success", "status", "transaction_id", "new_balance", "currency_name"],
 )
 PW_TX = _obj(
     {
         "user_identity": S,
-        "game_id": NULL_S,
+        "game_id": {**S, "description": "the game that made the transaction; absent when none did"},
         "currency_code": S,
         "type": {"type": "string", "enum": ["credit", "debit"]},
         "amount": MONEY_N,
@@ -120,6 +144,7 @@ _CONVERT_SIDE = _obj({**CURRENCY_FIELDS, "amount": MONEY_S, "usd_rate": S, "avai
 PB_CONVERT = _obj(
     {
         "success": BOOL,
+        "status": SUCCESS,
         "transaction_id": S,
         "player_id": S,
         "player_email": NULL_S,
@@ -129,13 +154,25 @@ PB_CONVERT = _obj(
         "currency_name": S,
         "created_at": S,
     },
-    ["success", "transaction_id", "new_balance", "currency_name"],
+    ["success", "status", "transaction_id", "new_balance", "currency_name"],
 )
 PB_CURRENCY = _obj({**CURRENCY_FIELDS, "usd_rate": NULL_S, "start_amount": MONEY_S, "updated_at": S})
+# History type filter values (groove_adapter/rest.py): every row has exactly one of them.
+PB_HISTORY_TYPE = {
+    "type": "string",
+    "enum": ["credit", "debit", "none"],
+    "description": "direction of the available balance: credit (up), debit (down), none (unchanged:"
+    " a hold capture takes reserved funds only, a zero win)",
+}
+PW_HISTORY_TYPE = {
+    "type": "string",
+    "enum": ["credit", "debit"],
+    "description": "direction of the balance; rows that leave it unchanged (a hold capture) are not listed",
+}
 PB_HISTORY_ITEM = _obj(
     {
         "transaction_id": S,
-        "type": {"type": "string", "enum": ["credit", "debit"]},
+        "type": PB_HISTORY_TYPE,
         "kind": S,
         "amount": MONEY_S,
         "balance_before": MONEY_S,
@@ -189,8 +226,12 @@ def _body(schema: dict[str, Any]) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
-PB_SEC: list[dict[str, list[str]]] = [{"GameSecretKey": []}]
-PW_SEC: list[dict[str, list[str]]] = [{"ApiKeyAuth": []}]
+# The game key in the face's header, or as Authorization: Bearer <key> (either one).
+PB_SEC: list[dict[str, list[str]]] = [{"GameSecretKey": []}, {"BearerAuth": []}]
+PW_SEC: list[dict[str, list[str]]] = [{"ApiKeyAuth": []}, {"BearerAuth": []}]
+# The private API's seed lists 400/401/500 only: unknown identity or wallet, a reused
+# idempotency key and refusals are 400 (groove_adapter/errors.py PRIVATE).
+PW_CODES = (400, 401, 500)
 
 SPEC: dict[str, Any] = {
     "openapi": "3.0.3",
@@ -199,6 +240,7 @@ SPEC: dict[str, Any] = {
         "securitySchemes": {
             "GameSecretKey": {"type": "apiKey", "in": "header", "name": "X-Game-Secret-Key"},
             "ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "x-api-key"},
+            "BearerAuth": {"type": "http", "scheme": "bearer", "description": "the game key"},
         }
     },
     "paths": {
@@ -239,7 +281,8 @@ SPEC: dict[str, Any] = {
                                         "total_players": INT,
                                         "found": INT,
                                         "not_found": INT,
-                                        "total_value_usd": NULL_S,
+                                        "total_value": TOTAL_VALUE,
+                                        "total_value_usd": TOTAL_VALUE_ALIAS,
                                         "has_funds": BOOL,
                                     }
                                 ),
@@ -288,7 +331,7 @@ SPEC: dict[str, Any] = {
                 "parameters": [
                     {"name": "player_id", "in": "path", "required": True, "schema": S},
                     {"name": "currency", "in": "query", "required": True, "schema": S},
-                    {"name": "type", "in": "query", "schema": {"type": "string", "enum": ["credit", "debit"]}},
+                    {"name": "type", "in": "query", "schema": PB_HISTORY_TYPE},
                     {"name": "from", "in": "query", "schema": TIME_Q},
                     {"name": "to", "in": "query", "schema": TIME_Q},
                     {"name": "page", "in": "query", "schema": {"type": "integer", "default": 1, "minimum": 1}},
@@ -323,7 +366,11 @@ SPEC: dict[str, Any] = {
                     {"name": "player_id", "in": "path", "required": True, "schema": S},
                     {"name": "period", "in": "query", "schema": {"type": "string", "enum": ["day", "week"]}},
                     {"name": "currency", "in": "query", "schema": S},
-                    {"name": "from", "in": "query", "schema": TIME_Q},
+                    {
+                        "name": "from",
+                        "in": "query",
+                        "schema": {**TIME_Q, "description": "ISO 8601 with a timezone; default: 30 days before to"},
+                    },
                     {"name": "to", "in": "query", "schema": TIME_Q},
                 ],
                 "responses": {"200": _ok(PB_ANALYTICS), **_errs(PB_ERROR, 400, 401, 404)},
@@ -346,7 +393,7 @@ SPEC: dict[str, Any] = {
                             ["error", "data"],
                         )
                     ),
-                    **_errs(PW_ERROR, 400, 401, 404),
+                    **_errs(PW_ERROR, *PW_CODES),
                 },
             }
         },
@@ -372,7 +419,7 @@ SPEC: dict[str, Any] = {
                 ),
                 "responses": {
                     "200": _ok(_obj({"error": BOOL, "data": PW_TX}, ["error", "data"])),
-                    **_errs(PW_ERROR, 400, 401, 404, 409),
+                    **_errs(PW_ERROR, *PW_CODES),
                 },
             }
         },
@@ -388,7 +435,7 @@ SPEC: dict[str, Any] = {
                         "in": "query",
                         "schema": {"type": "integer", "default": 20, "minimum": 1, "maximum": 100},
                     },
-                    {"name": "type", "in": "query", "schema": {"type": "string", "enum": ["credit", "debit"]}},
+                    {"name": "type", "in": "query", "schema": PW_HISTORY_TYPE},
                     {"name": "from", "in": "query", "schema": TIME_Q},
                     {"name": "to", "in": "query", "schema": TIME_Q},
                 ],
@@ -410,7 +457,7 @@ SPEC: dict[str, Any] = {
                             ["error", "data"],
                         )
                     ),
-                    **_errs(PW_ERROR, 400, 401, 404),
+                    **_errs(PW_ERROR, *PW_CODES),
                 },
             }
         },
@@ -426,7 +473,11 @@ _CODE = {"type": "string", "pattern": "^[0-9]{6}$"}
 _AMOUNT_IN = {"oneOf": [MONEY_S, MONEY_N]}
 _NEW_BALANCE = {**MONEY_S, "description": "available balance of the player the contract names, after the write"}
 _NULL_MONEY = {**MONEY_S, "nullable": True}
-_STATE = {"type": "string", "enum": ["pending_verification", "verified", "completed", "cancelled"]}
+_STATE = {
+    "type": "string",
+    "enum": ["pending", "verified", "claimed", "cancelled"],
+    "description": "the state the step left the flow in (the names GET /api/transfers/{id} answers)",
+}
 
 
 def _flow_step(id_field: str, details_field: str, party: dict[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,9 @@
 * Private wallet API under ``/api/private`` (``x-api-key``): ``{"error": false, "data": ...}``
   envelopes, money as exact JSON numbers.
 
+Both faces also take the game key as ``Authorization: Bearer <key>`` (the Player Balance
+API seed's "SDK key in Authorization header", the private API's ``BearerAuth``).
+
 ``available_balance`` = real + bonus (spendable), ``reserved_balance`` = reserved,
 ``total_balance`` = available + reserved.  Currencies are the wallet's ISO-style codes
 (``currency_id`` = ``currency_name`` = ``currency_symbol`` = the code until per-operator
@@ -17,14 +20,14 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from aiohttp import web
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 
 from wallet_store import errors as E
 from wallet_store import money
-from wallet_store.model import ACCOUNT_ID, CURRENCY, Currency, Game, Player, Wallet, iso, parse_iso
+from wallet_store.model import ACCOUNT_ID, CURRENCY, BalanceFlow, Currency, Game, Player, Wallet, iso, parse_iso
 from wallet_store.rest_service import IDENTITY, HistoryItem, PlayerBalances, Transfer, available, total
 
 from .errors import PLAYER_BALANCE, PRIVATE, lookup
@@ -38,7 +41,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}")
 PB_KEY_HEADER = "X-Game-Secret-Key"
 PRIVATE_KEY_HEADER = "x-api-key"
+BEARER = "bearer "
 GAME: web.RequestKey[Game] = web.RequestKey("rest_game")
+ANALYTICS_DEFAULT_SPAN = timedelta(days=30)  # without ``from``: the last 30 days, either period
 
 
 def _positive(v: object) -> Decimal:
@@ -116,6 +121,19 @@ async def _body(request: web.Request, model: type[M]) -> M:
         raise _Bad("invalid request: " + "; ".join(parts)) from None
 
 
+def game_key(request: web.Request, header: str) -> str | None:
+    """The game key of the face's own header, or of ``Authorization: Bearer <key>``.
+
+    Both given and different is refused: which key the caller meant is ambiguous.
+    """
+    named = request.headers.get(header)
+    auth = request.headers.get("Authorization")
+    bearer = auth[len(BEARER) :].strip() if auth and auth[: len(BEARER)].lower() == BEARER else None
+    if named and bearer and named != bearer:
+        raise E.AuthenticationFailed(f"{header} and Authorization name different keys")
+    return named or bearer
+
+
 def _face(private: bool, limit: RateClass | None = None) -> Callable[[Handler], Handler]:
     """Authenticate the game key, take one request from the game's rate limit of the route's
     class, and map errors to the face's envelope and status table.
@@ -135,7 +153,7 @@ def _face(private: bool, limit: RateClass | None = None) -> Callable[[Handler], 
     def wrap(handler: Handler) -> Handler:
         async def wrapped(request: web.Request) -> web.StreamResponse:
             try:
-                game = await request.app[REST_SERVICE].authenticate(request.headers.get(header))
+                game = await request.app[REST_SERVICE].authenticate(game_key(request, header))
                 request[GAME] = game
                 rate_class = limit or ("individual" if request.method in ("GET", "HEAD") else "write")
                 await request.app[RATE_LIMITER].check(game.game_id, rate_class)
@@ -261,6 +279,12 @@ async def pb_by_email(request: web.Request) -> web.Response:
     return json_response(pb_view(pb, request))
 
 
+def _total_value(usd: str | None) -> dict[str, str | None]:
+    """The batch's ``total_value`` (the seed's name), and ``total_value_usd``: its documented
+    alias, kept for integrations built on the earlier name."""
+    return {"total_value": usd, "total_value_usd": usd}
+
+
 @_face(private=False, limit="batch")
 async def pb_batch(request: web.Request) -> web.Response:
     b = await _body(request, BatchIn)
@@ -271,7 +295,8 @@ async def pb_batch(request: web.Request) -> web.Response:
         value = pb.usd_value
         values.append(value)
         players.append(
-            {"player_id": pb.player.account_id, "player_email": pb.player.email, "total_value_usd": _usd(value)}
+            {"player_id": pb.player.account_id, "player_email": pb.player.email}
+            | _total_value(_usd(value))
             | pb_view(pb, request, summary=b.include_summary, usd=value)
         )
     not_found = [{"player_id": a} for a in res.not_found_ids] + [{"player_email": e} for e in res.not_found_emails]
@@ -282,7 +307,7 @@ async def pb_batch(request: web.Request) -> web.Response:
             "total_players": len(b.player_ids) + len(b.player_emails),
             "found": len(players),
             "not_found": len(not_found),
-            "total_value_usd": _usd(sum(known, money.ZERO)) if len(known) == len(values) else None,
+            **_total_value(_usd(sum(known, money.ZERO)) if len(known) == len(values) else None),
             "has_funds": any(total(w) > 0 for pb in res.found for w in pb.wallets),
         }
     return json_response(out)
@@ -292,6 +317,7 @@ def pb_transfer(t: Transfer, cur: Currency) -> dict[str, Any]:
     return (
         {
             "success": True,
+            "status": "success",  # the write-response contract
             "transaction_id": t.reference,
             "type": t.direction,
             "player_id": t.account_id,
@@ -358,6 +384,7 @@ async def pb_convert(request: web.Request) -> web.Response:
     )
     body = {
         "success": True,
+        "status": "success",  # the write-response contract
         "transaction_id": c.reference,
         "player_id": c.account_id,
         "player_email": c.player_email,
@@ -373,11 +400,23 @@ async def pb_convert(request: web.Request) -> web.Response:
     return json_response(body, headers=_replayed(replayed))
 
 
-def _direction_query(request: web.Request) -> Literal["credit", "debit"] | None:
+def _flow_query(request: web.Request, values: tuple[BalanceFlow, ...]) -> tuple[BalanceFlow, ...] | None:
+    """The ``type`` filter: one of ``values`` (the face's filter values), or all of them
+    (``None`` when those are every row: no filter in the database)."""
     kind = request.query.get("type")
-    if kind not in (None, "credit", "debit"):
-        raise _Bad("type must be credit or debit")
-    return "credit" if kind == "credit" else "debit" if kind else None
+    if kind is None:
+        return None if set(values) == set(get_args(BalanceFlow)) else values
+    for v in values:
+        if kind == v:
+            return (v,)
+    raise _Bad("type must be " + " or ".join(values))
+
+
+# History ``type`` filter values; every row has exactly one.  ``none``: the available balance
+# did not move (a hold capture takes reserved funds only, a zero win).  The private API's
+# spec knows only credit and debit, so it lists only rows that moved its balance.
+PB_HISTORY_TYPES: tuple[BalanceFlow, ...] = ("credit", "debit", "none")
+PW_HISTORY_TYPES: tuple[BalanceFlow, ...] = ("credit", "debit")
 
 
 def pb_history_item(it: HistoryItem) -> dict[str, Any]:
@@ -409,7 +448,7 @@ async def pb_history(request: web.Request) -> web.Response:
         account_id=acct,
         page=_int_query(request, "page", 1, 1, 1_000_000),
         limit=_int_query(request, "limit", 20, 1, 100),
-        direction=_direction_query(request),
+        flows=_flow_query(request, PB_HISTORY_TYPES),
         since=_query_time(request, "from"),
         until=_query_time(request, "to"),
     )
@@ -435,7 +474,7 @@ async def pb_analytics(request: web.Request) -> web.Response:
     if code is not None and not CURRENCY.fullmatch(code):
         raise _Bad("currency must be a code like EUR")
     until = _query_time(request, "to") or request.app[CLOCK].now()
-    since = _query_time(request, "from") or until - timedelta(days=30 if bucket == "day" else 84)
+    since = _query_time(request, "from") or until - ANALYTICS_DEFAULT_SPAN
     a = await request.app[REST_SERVICE].analytics(
         request[GAME],
         acct,
@@ -561,10 +600,13 @@ async def pw_transact(request: web.Request) -> web.Response:
 
 
 def pw_history_item(identity: str, it: HistoryItem) -> dict[str, Any]:
+    """One row, valid against the spec's ``WalletTransaction``: ``game_id`` is a string there,
+    so a row no game made (initial credit, holds, sends, wagers) has no ``game_id``."""
     e = it.entry
+    game = {} if it.game_id is None else {"game_id": it.game_id}
     return {
         "user_identity": identity,
-        "game_id": it.game_id,
+        **game,
         "currency_code": e.currency,
         "type": it.direction,
         "amount": it.amount,
@@ -597,7 +639,7 @@ async def pw_history(request: web.Request) -> web.Response:
         identity=ident,
         page=_int_query(request, "page", 1, 1, 1_000_000),
         limit=_int_query(request, "limit", 20, 1, 100),
-        direction=_direction_query(request),
+        flows=_flow_query(request, PW_HISTORY_TYPES),
         since=_query_time(request, "from"),
         until=_query_time(request, "to"),
     )

@@ -64,7 +64,7 @@ async def test_send_happy_path_creates_the_recipients_wallet(flows: Flows, api: 
     assert await flows.balance(E1) == (D("137.66"), D("12.34"), D(150))
 
     c = await claim(flows, sid, "P1003@Example.com")  # e-mails compare case-insensitively
-    assert (c["status"], c["state"]) == ("success", "completed")
+    assert (c["status"], c["state"]) == ("success", "claimed")
     assert c["send_details"]["recipient_player_id"] == "1003"
     assert c["new_balance"] == "12.34" == c["send_details"]["new_balance"] == await flows.available(e3)
     assert await flows.balance(E1) == (D("137.66"), D(0), D("137.66"))

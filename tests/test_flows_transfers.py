@@ -189,7 +189,7 @@ async def test_transfer_happy_path_balances_after_every_step(flows: Flows, make_
     assert status == 200, r
     tid = r["transfer_id"]
     assert tid.startswith("tr_")
-    assert (r["status"], r["state"]) == ("success", "pending_verification")
+    assert (r["status"], r["state"]) == ("success", "pending")
     assert r["new_balance"] == "119.50" == r["transfer_details"]["new_balance"] == await flows.available(E1)
     assert r["currency_name"] == "Euro Coins"
     assert r["verification"] == {"channel": "sms", "phone": "+•••••••0001", "code_length": 6}
@@ -205,7 +205,7 @@ async def test_transfer_happy_path_balances_after_every_step(flows: Flows, make_
     assert await flows.balance(E2) == (D(0), D(0), D(0))
 
     c = await flows.claim(tid, "1002")
-    assert (c["status"], c["state"]) == ("success", "completed")
+    assert (c["status"], c["state"]) == ("success", "claimed")
     assert c["balance_player_id"] == "1002"
     assert c["new_balance"] == "30.50" == c["transfer_details"]["new_balance"] == await flows.available(E2)
     assert c["currency_name"] == "Euro Coins"
@@ -475,7 +475,7 @@ async def test_refusals_422_403_404(flows: Flows, api: Api, make_store: Any) -> 
     status, r = await flows.initiate("1001", "1002", "150.01", "r1")
     assert (status, r["kind"]) == (422, "OutOfMoney")
     status, r = await flows.initiate("1001", "1002", "1", "r2", currency="USD")
-    assert (status, r["kind"]) == (422, "OutOfMoney")
+    assert (status, r["kind"]) == (400, "UnknownCurrency")  # not offered: one rule, 400
     await api.player("1004")  # no phone on file
     status, r = await flows.initiate("1004", "1002", "1", "r3")
     assert (status, r["kind"]) == (422, "NoPhone")

@@ -360,7 +360,7 @@ async def _finish_flows_on_target(pg: _Api, clock: FakeClock, w: dict[str, Any],
     assert verified["state"] == "verified", verified
     claim_body = {"transfer_id": tr, "player_id": "5002"}
     claimed = await pg.rest(key, "POST", "/api/transfers/claim-transfer", claim_body)
-    assert (claimed["status"], claimed["state"]) == ("success", "completed"), claimed
+    assert (claimed["status"], claimed["state"]) == ("success", "claimed"), claimed
     status, again, headers = await pg.call(key, "POST", "/api/transfers/claim-transfer", claim_body)
     assert (status, again, headers["Idempotent-Replayed"]) == (200, claimed, "true")
     assert await pg.balance(key, "5001") == (avail_1, D(2))  # the hold was captured, available untouched

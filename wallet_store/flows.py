@@ -57,6 +57,7 @@ from .errors import (
     NotFound,
     OperationNotAllowed,
     OutOfMoney,
+    UnknownCurrency,
     WalletError,
 )
 from .model import (
@@ -243,6 +244,13 @@ async def _currency_name(tx: Tx, operator_id: str, code: str) -> str:
     return cur.name if cur is not None and cur.name else code
 
 
+async def _offered(tx: Tx, operator_id: str, code: str) -> None:
+    """A currency the operator does not offer is a bad request (400), on every write alike:
+    never "insufficient funds" for a wallet that cannot exist."""
+    if await tx.get_currency(operator_id, code) is None:
+        raise UnknownCurrency(f"currency {code} is not offered by this operator")
+
+
 async def _find(tx: Tx, game: Game, *, account_id: str | None, email: str | None, role: str) -> Player:
     """A player of the game's operator by id or e-mail; NotFound otherwise (no data leak)."""
     player: Player | None
@@ -412,6 +420,7 @@ class FlowService:
                 hold = await tx.get_hold(done.hold_id)
                 expires = hold.expires_at if hold is not None else done.created_at + ttl
                 return FlowStep(done, "initiate", flow_steps(done)["initiate"], True, expires), None, ""
+            await _offered(tx, game.operator_id, currency)
             if source.blocked:
                 raise AccountBlocked("the source account is blocked or self-excluded")
             if target is not None and target.blocked:
@@ -447,6 +456,7 @@ class FlowService:
             )
             await tx.save_wallet(wallet, [entry])
             await tx.insert_hold(hold)
+            await tx.touch_player(source.account_id, now)  # money activity: last_active
             snap = Snapshot.of(source, wallet, await _currency_name(tx, op.operator_id, currency), now)
             flow = _with_step(
                 Flow(
@@ -637,6 +647,7 @@ class FlowService:
             await tx.save_wallet(src, [src_entry])
             await tx.save_wallet(dst, [dst_entry])
             await tx.update_hold(captured)
+            await tx.touch_player(recipient.account_id, now)  # money activity: last_active
             snap = Snapshot.of(recipient, dst, await _currency_name(tx, flow.operator_id, flow.currency), now)
             flow = _with_step(flow, "claim", snap, state="claimed", target_account=recipient.account_id, updated_at=now)
             await tx.update_flow(flow)
@@ -733,7 +744,7 @@ class FlowService:
                 raise AccountBlocked("account is blocked or self-excluded")
             cur = await tx.get_currency(game.operator_id, currency)
             if cur is None:
-                raise Invalid(f"{currency} is not a currency of this operator")
+                raise UnknownCurrency(f"currency {currency} is not offered by this operator")
             if cur.usd_rate is None or cur.usd_rate <= 0:
                 raise Invalid(f"{currency} has no USD rate, so it cannot be bought")
             amount = money.proportion(usd_amount, Decimal(1), cur.usd_rate)
@@ -850,6 +861,7 @@ class FlowService:
                 now=now,
             )
             await tx.save_wallet(wallet, [entry])
+            await tx.touch_player(payment.account_id, now)  # money activity: last_active
             snap = Snapshot.of(player, wallet, name, now)
             payment = replace(
                 payment,
@@ -916,6 +928,7 @@ class FlowService:
                         f"idempotency key {idempotency_key!r} was already used by this game with a different request"
                     )
                 return ItemResult(done, Snapshot.from_dict(json.loads(done.result)), True)
+            await _offered(tx, game.operator_id, currency)
             if player.blocked:
                 raise AccountBlocked("account is blocked or self-excluded")
             op = await tx.get_operator(player.operator_id)
@@ -941,6 +954,7 @@ class FlowService:
                 now=now,
             )
             await tx.save_wallet(wallet, [entry])
+            await tx.touch_player(player.account_id, now)  # money activity: last_active
             snap = Snapshot.of(player, wallet, await _currency_name(tx, op.operator_id, currency), now)
             purchase = ItemPurchase(
                 purchase_id=purchase_id,

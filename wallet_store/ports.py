@@ -149,7 +149,7 @@ class Tx(Protocol):
         account_id: str,
         currency: str,
         *,
-        flow: str | None,
+        flows: Sequence[str] | None,
         since: datetime | None,
         until: datetime | None,
         offset: int,
@@ -157,9 +157,9 @@ class Tx(Protocol):
     ) -> tuple[int, list[JournalEntry]]:
         """(matching count, one page newest first) of one wallet's journal.
 
-        ``flow`` filters on the direction of the available balance (``credit``: real + bonus
-        went up, ``debit``: down, ``none``: unchanged, e.g. a hold capture); ``since`` is
-        inclusive, ``until`` exclusive.
+        ``flows`` filters on the direction of the available balance, keeping the entries whose
+        direction is one of them (``credit``: real + bonus went up, ``debit``: down, ``none``:
+        unchanged, e.g. a hold capture); ``since`` is inclusive, ``until`` exclusive.
         """
         ...
 

@@ -29,6 +29,7 @@ import re
 import secrets
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -50,6 +51,7 @@ from .model import (
     ACCOUNT_ID,
     CURRENCY,
     OPERATOR_ID,
+    BalanceFlow,
     Clock,
     Currency,
     Game,
@@ -58,6 +60,7 @@ from .model import (
     RateChange,
     SystemClock,
     Wallet,
+    entry_flow,
     iso,
     key_hash,
     move,
@@ -226,7 +229,7 @@ class Conversion:
 @dataclass(frozen=True, slots=True)
 class HistoryItem:
     entry: JournalEntry
-    direction: Direction
+    direction: BalanceFlow
     amount: Decimal
     before: Decimal
     after: Decimal
@@ -253,14 +256,15 @@ def _valid_account(account_id: str) -> None:
         raise Invalid("player id must match [0-9A-Za-z]{1,60}")
 
 
-def entry_direction(e: JournalEntry) -> tuple[Direction, Decimal]:
-    """credit/debit and the absolute amount of an entry, from the sign of real + bonus.
+def entry_direction(e: JournalEntry) -> tuple[BalanceFlow, Decimal]:
+    """credit/debit/none and the absolute amount of an entry, from the sign of real + bonus:
+    the same value as the journal's ``flow`` column that the history filters on.
 
-    An entry that leaves real + bonus unchanged (a hold capture moves reserved funds only)
-    is listed as a credit of 0.
+    An entry that leaves real + bonus unchanged (a hold capture moves reserved funds only, a
+    zero win) is ``none`` with an amount of 0.
     """
     delta = money.add(e.real_delta, e.bonus_delta)
-    return ("debit", -delta) if delta < 0 else ("credit", delta)
+    return (entry_flow(e), -delta if delta < 0 else delta)
 
 
 def history_item(e: JournalEntry) -> HistoryItem:
@@ -524,11 +528,14 @@ class RestService:
         identity: str | None = None,
         page: int,
         limit: int,
-        direction: Direction | None,
+        flows: Sequence[BalanceFlow] | None,
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> HistoryPage:
-        """A page of one wallet's journal, newest first; filters run in the database."""
+        """A page of one wallet's journal, newest first; filters run in the database.
+
+        ``flows``: only entries whose available-balance direction is one of these (None: all).
+        """
         if account_id is not None:
             _valid_account(account_id)
         if not 1 <= limit <= MAX_PAGE or page < 1 or (page - 1) * limit > MAX_OFFSET:
@@ -544,7 +551,7 @@ class RestService:
             total, entries = await tx.journal_page(
                 p.account_id,
                 currency,
-                flow=direction,
+                flows=flows,
                 since=since,
                 until=until,
                 offset=(page - 1) * limit,
@@ -583,7 +590,7 @@ class RestService:
                 total, entries = await tx.journal_page(
                     p.account_id,
                     w.currency,
-                    flow=None,
+                    flows=None,
                     since=prev_since,
                     until=until,
                     offset=0,
@@ -748,6 +755,7 @@ class RestService:
                 wallet, kind=f"api_{direction}", real=real, bonus=bonus, reference=ref, reason=reason, now=now
             )
             await tx.save_wallet(wallet, [entry])
+            await tx.touch_player(player.account_id, now)  # money activity: last_active
             facts = Transfer(
                 reference=ref,
                 game_id=game.game_id,
@@ -846,6 +854,7 @@ class RestService:
             target, in_entry = move(target, kind="convert_in", real=credited, reference=ref, reason=reason, now=now)
             await tx.save_wallet(source, [out_entry])
             await tx.save_wallet(target, [in_entry])
+            await tx.touch_player(player.account_id, now)  # money activity: last_active
             facts = Conversion(
                 reference=ref,
                 account_id=player.account_id,

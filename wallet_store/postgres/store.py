@@ -1010,7 +1010,7 @@ class PostgresTx:
         account_id: str,
         currency: str,
         *,
-        flow: str | None,
+        flows: Sequence[str] | None,
         since: datetime | None,
         until: datetime | None,
         offset: int,
@@ -1018,9 +1018,9 @@ class PostgresTx:
     ) -> tuple[int, list[JournalEntry]]:
         where = "account_id = $1 AND currency = $2"
         params: list[Any] = [account_id, currency]
-        if flow is not None:
-            params.append(flow)
-            where += f" AND flow = ${len(params)}"
+        if flows is not None:
+            params.append(list(flows))
+            where += f" AND flow = ANY(${len(params)}::text[])"
         if since is not None:
             params.append(_ts(since))
             where += f" AND created_at >= ${len(params)}"

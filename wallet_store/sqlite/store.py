@@ -676,7 +676,7 @@ class SqliteTx:
         account_id: str,
         currency: str,
         *,
-        flow: str | None,
+        flows: Sequence[str] | None,
         since: datetime | None,
         until: datetime | None,
         offset: int,
@@ -684,9 +684,9 @@ class SqliteTx:
     ) -> tuple[int, list[JournalEntry]]:
         where = "account_id = ? AND currency = ?"
         params: list[Any] = [account_id, currency]
-        if flow is not None:
-            where += " AND flow = ?"
-            params.append(flow)
+        if flows is not None:
+            where += f" AND flow IN ({', '.join('?' for _ in flows)})"
+            params.extend(flows)
         if since is not None:
             where += " AND created_at >= ?"
             params.append(iso(since))
