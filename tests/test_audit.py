@@ -29,6 +29,7 @@ from tests.conftest import ADMIN_TOKEN, Api, FakeClock
 from wallet_store import money
 from wallet_store.audit import run_audit
 from wallet_store.model import GENESIS_HASH, JournalEntry, Wallet, entry_hash, move
+from wallet_store.sqlite.migrations import MIGRATIONS
 from wallet_store.sqlite.store import SqliteStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -534,3 +535,23 @@ async def test_a_rehashed_entry_relinked_to_the_next_only_breaks_the_next_link(p
     await raw(played, "UPDATE journal SET prev_hash = ? WHERE account_id = ? AND seq = 4", new_hash, ACCT)
     report = await run_audit(played)
     assert report.problems == [f"{ACCT}/EUR seq 4: first broken link: hash does not match the entry's content"]
+
+
+async def test_schema_6_backfills_the_heads_of_an_existing_database(played: Any, make_store: Any) -> None:
+    """A database from before journal_heads: the migration fills it from the wallets."""
+    wallets = {(w.account_id, w.currency): (w.seq, w.last_hash) async for w in played.wallets()}
+    if not isinstance(played, SqliteStore):
+        await raw(played, "DROP FUNCTION journal_heads_forward_only() CASCADE")
+    await raw(played, "DROP TABLE journal_heads")
+    await raw(played, "DELETE FROM schema_migrations WHERE version = 6")
+    again = make_store()
+    await again.open()  # migrates
+    try:
+        heads = {(h.account_id, h.currency): (h.seq, h.hash) async for h in again.chain_heads()}
+        assert await again.schema_version() == MIGRATIONS[-1][0]
+    finally:
+        await again.close()
+    assert heads == wallets
+    assert heads[(ACCT, "EUR")][0] == 11
+    proc = cli_audit(played)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
