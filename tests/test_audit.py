@@ -555,3 +555,17 @@ async def test_schema_6_backfills_the_heads_of_an_existing_database(played: Any,
     assert heads[(ACCT, "EUR")][0] == 11
     proc = cli_audit(played)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+async def test_an_adjustment_is_matched_by_its_reply_and_an_unreadable_reply_is_reported(played: Any, api: Api) -> None:
+    body = {"currency": "EUR", "real": "2.5", "bonus": "-1", "reason": "goodwill", "idempotency_key": "adj-1"}
+    reply = await api.admin("POST", f"/admin/players/{ACCT}/adjust", body, expect=201)
+    assert cli_audit(played).returncode == 0
+    await raw(played, "UPDATE admin_ops SET reply = '{\"account_id\": 1}' WHERE key = 'adjust:adj-1'")
+    found = problems(cli_audit(played))
+    assert found[0] == "admin op adjust:adj-1: unreadable record (KeyError('wallet'))"
+    real, bonus = await api.balances(ACCT)
+    assert found[1:] == [
+        f"{ACCT}/EUR seq 12: entry adjust {reply['reference']} ({money.wire(real)}/{money.wire(bonus)})"
+        " belongs to no record that says it applied"
+    ]

@@ -348,19 +348,36 @@ def _ledger_expected(r: Hold | Flow | Payment | ItemPurchase | AdminOp) -> Itera
         yield from _admin_expected(r)
 
 
-async def expected_entries(store: WalletStore) -> AsyncIterator[Expected]:
-    """Every journal entry the records say was written (any order)."""
+_UNREADABLE = (ValueError, KeyError, TypeError, AttributeError)  # json and money errors are ValueErrors
+
+
+async def expected_entries(store: WalletStore, problems: list[str] | None = None) -> AsyncIterator[Expected]:
+    """Every journal entry the records say was written (any order).  A record whose stored
+    JSON cannot be read is skipped and, when ``problems`` is given, reported there."""
     async for t in store.transactions():
-        for x in _tx_expected(t):
+        try:
+            found = list(_tx_expected(t))
+        except _UNREADABLE as exc:
+            found = []
+            if problems is not None:
+                problems.append(f"transaction {t.kind} {t.transaction_id}: unreadable record ({exc!r})")
+        for x in found:
             yield x
     async for r in store.ledger_records():
-        for x in _ledger_expected(r):
+        try:
+            found = list(_ledger_expected(r))
+        except _UNREADABLE as exc:
+            found = []
+            if problems is not None:
+                name = f"admin op {r.key}" if isinstance(r, AdminOp) else type(r).__name__
+                problems.append(f"{name}: unreadable record ({exc!r})")
+        for x in found:
             yield x
 
 
 async def _records_side(store: WalletStore, report: AuditReport) -> _Multiset:
     side = _Multiset()
-    async for x in expected_entries(store):
+    async for x in expected_entries(store, report.problems):
         report.records += 1
         side.add(x.account_id, x.element)
     return side
