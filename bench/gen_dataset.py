@@ -68,6 +68,7 @@ _JOURNAL_SQL = (
     " bonus_after, reserved_after, reference, reason, created_at, prev_hash, hash)"
     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
+_HEAD_SQL = "INSERT INTO journal_heads (account_id, currency, seq, hash) VALUES (?,?,?,?)"
 _SESSION_SQL = (
     "INSERT INTO sessions (session_id, account_id, operator_id, currency, game_id, created_at, expires_at,"
     " closed_at) VALUES (?,?,?,?,?,?,?,NULL)"
@@ -242,6 +243,9 @@ def generate(
                             )
                             for a, h in zip(ids, hs, strict=True)
                         ),
+                    )
+                    conn.executemany(  # the chain heads (wallet_store.audit)
+                        _HEAD_SQL, ((a, currency, 1, h) for a, h in zip(ids, hs, strict=True))
                     )
                 conn.executemany(
                     _SESSION_SQL,

@@ -13,6 +13,7 @@ import socket
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -21,7 +22,7 @@ from pydantic import SecretStr, ValidationError
 from config import Settings
 from wallet_store import errors as E
 from wallet_store import money
-from wallet_store.audit import run_audit
+from wallet_store.audit import HeadFileError, read_heads, run_audit, write_heads
 from wallet_store.factory import make_store
 from wallet_store.model import Operator, SystemClock
 from wallet_store.ports import WalletStore
@@ -460,10 +461,25 @@ def cmd_open_session(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
+    """Exit 0: OK; 1: drift (nothing written); 2: a head file that cannot be read."""
     settings = _settings(args)
-    report = asyncio.run(_with_store(settings, run_audit, read_only=True))
+    expect = None
+    if args.expect_head:
+        try:
+            expect = read_heads(Path(args.expect_head))
+        except HeadFileError as exc:
+            print(f"groove-wallet: {exc}", file=sys.stderr)
+            return 2
+    report = asyncio.run(_with_store(settings, lambda store: run_audit(store, expect), read_only=True))
     print(report.text())
-    return 0 if report.ok else 1
+    if expect is not None:
+        print(f"audit: checked against the exported heads of {len(expect)} wallets in {args.expect_head}")
+    if not report.ok:
+        return 1
+    if args.write_head:
+        write_heads(Path(args.write_head), report.heads)
+        print(f"audit: wrote the heads of {len(report.heads)} wallets to {args.write_head}")
+    return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -678,6 +694,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     au = sub.add_parser("audit", help="check that balances equal the journal; exit 1 on drift")
     db(au)
+    au.add_argument(
+        "--expect-head",
+        metavar="FILE",
+        help="also require each wallet's journal to still hold the (seq, hash) exported in FILE",
+    )
+    au.add_argument(
+        "--write-head",
+        metavar="FILE",
+        help="after a clean audit, export every wallet's (seq, hash) to FILE (keep it off the database host)",
+    )
     au.set_defaults(fn=cmd_audit)
 
     rp = sub.add_parser("report", help="regulator reports: open-rounds, liability, statement (JSON or CSV)")

@@ -56,8 +56,8 @@ from typing import Any, TypeVar, cast
 from aiohttp import web
 
 from wallet_store import money
-from wallet_store.model import Hold, JournalEntry, Round, TxRecord, Wallet
-from wallet_store.ports import Tx, WalletStore
+from wallet_store.model import ChainHead, Hold, JournalEntry, Round, TxRecord, Wallet
+from wallet_store.ports import LedgerRecord, Tx, WalletStore
 from wallet_store.rest_service import available, total
 
 from .jsonout import dumps
@@ -165,6 +165,12 @@ class PublishingStore:
 
     def transactions(self) -> AsyncIterator[TxRecord]:
         return self.inner.transactions()
+
+    def ledger_records(self) -> AsyncIterator[LedgerRecord]:
+        return self.inner.ledger_records()
+
+    def chain_heads(self) -> AsyncIterator[ChainHead]:
+        return self.inner.chain_heads()
 
 
 # ----------------------------------------------------------------------------- subscribers

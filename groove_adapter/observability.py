@@ -23,8 +23,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from wallet_store.commands import MoneyOutcome
-from wallet_store.model import Hold, JournalEntry, Round, TxRecord, Wallet
-from wallet_store.ports import Tx, WalletStore
+from wallet_store.model import ChainHead, Hold, JournalEntry, Round, TxRecord, Wallet
+from wallet_store.ports import LedgerRecord, Tx, WalletStore
 
 from .keys import GROOVE_LOG, LOG_EXC, METRICS, STORE
 
@@ -187,6 +187,12 @@ class InstrumentedStore:
 
     def transactions(self) -> AsyncIterator[TxRecord]:
         return self.inner.transactions()
+
+    def ledger_records(self) -> AsyncIterator[LedgerRecord]:
+        return self.inner.ledger_records()
+
+    def chain_heads(self) -> AsyncIterator[ChainHead]:
+        return self.inner.chain_heads()
 
 
 class LineWriter:

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from pydantic import SecretStr
 
@@ -24,6 +28,8 @@ from groove_adapter.app import create_app
 from tests.conftest import ADMIN_TOKEN, Api, FakeClock
 from wallet_store import money
 from wallet_store.audit import run_audit
+from wallet_store.model import GENESIS_HASH, JournalEntry, Wallet, entry_hash, move
+from wallet_store.sqlite.migrations import MIGRATIONS
 from wallet_store.sqlite.store import SqliteStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -274,3 +280,292 @@ async def test_audit_reports_reserved_funds_without_their_open_hold(client: Any,
         await store.close()
     assert not report.ok
     assert "1001/EUR: reserved 30.5000000000 but its open holds add up to 0" in report.text(), report.text()
+
+
+# --------------------------------------------------------------------------- records <-> entries, chain heads
+# Issue 14, defect 5 (tail truncation) and defect 12 (a forged entry re-linked), on both
+# backends: the traffic goes through HTTP, the tampering straight to the database, and the
+# audit runs as the real command line.
+
+
+def _url(store: Any) -> str:
+    if isinstance(store, SqliteStore):
+        return f"sqlite:///{store.path}"
+    return f"{store.dsn}?search_path={store.schema}"
+
+
+def cli_audit(store: Any, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GW_")}
+    return subprocess.run(
+        [*CLI, "audit", "--database", _url(store), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT,
+        check=False,
+    )
+
+
+async def raw(store: Any, sql: str, *args: Any) -> None:
+    """One statement behind the service's back (``?`` placeholders on both backends)."""
+    if isinstance(store, SqliteStore):
+        await store.execute_raw(sql, args)
+        return
+    n = 0
+
+    def number(_: Any) -> str:
+        nonlocal n
+        n += 1
+        return f"${n}"
+
+    await store.execute_raw(re.sub(r"\?", number, sql), *args)
+
+
+async def drop_guards(store: Any) -> None:
+    """What an attacker with database access does first: the append-only triggers go."""
+    for table, trigger in (
+        ("journal", "journal_no_update"),
+        ("journal", "journal_no_delete"),
+        ("journal_heads", "journal_heads_forward"),
+        ("journal_heads", "journal_heads_no_delete"),
+    ):
+        on = "" if isinstance(store, SqliteStore) else f" ON {table}"
+        await raw(store, f"DROP TRIGGER IF EXISTS {trigger}{on}")
+
+
+async def rewind_wallet(store: Any, account: str, seq: int) -> None:
+    """The wallet row back to the state after its entry ``seq`` (balances, seq, last hash)."""
+    after = "(SELECT {} FROM journal WHERE account_id = ? AND currency = 'EUR' AND seq = ?)"
+    await raw(
+        store,
+        f"UPDATE wallets SET real = {after.format('real_after')}, bonus = {after.format('bonus_after')},"
+        f" reserved = {after.format('reserved_after')}, last_hash = {after.format('hash')}, seq = ?"
+        " WHERE account_id = ? AND currency = 'EUR'",
+        *(account, seq) * 4,
+        seq,
+        account,
+    )
+
+
+async def rechain(store: Any, account: str, edit: Any) -> None:
+    """Rewrite a wallet's whole chain consistently: ``edit`` changes the list of entries, then
+    every entry is re-made with ``move`` from an empty wallet (seq, afters, prev_hash, hash all
+    recomputed) and written back with the store's own ``save_wallet``, which also moves the
+    wallet row and its ``journal_heads`` row.  Only the records (and an exported head) remain."""
+    entries = [e async for e in store.journal(account) if e.currency == "EUR"]
+    await drop_guards(store)
+    await raw(store, "DELETE FROM journal WHERE account_id = ? AND currency = 'EUR'", account)
+    with contextlib.suppress(sqlite3.OperationalError, asyncpg.UndefinedTableError):  # absent before schema 6
+        await raw(store, "DELETE FROM journal_heads WHERE account_id = ? AND currency = 'EUR'", account)
+    empty = "0" if not isinstance(store, SqliteStore) else money.to_db(Decimal(0))
+    await raw(
+        store,
+        "UPDATE wallets SET real = ?, bonus = ?, reserved = ?, seq = 0, last_hash = ?"
+        " WHERE account_id = ? AND currency = 'EUR'",
+        *([empty] * 3 if isinstance(store, SqliteStore) else [Decimal(0)] * 3),
+        GENESIS_HASH,
+        account,
+    )
+    wallet = Wallet(account_id=account, currency="EUR")
+    made = []
+    for e in edit(entries):
+        wallet, entry = move(
+            wallet,
+            kind=e.kind,
+            real=e.real_delta,
+            bonus=e.bonus_delta,
+            reserved=e.reserved_delta,
+            reference=e.reference,
+            reason=e.reason,
+            now=e.created_at,
+        )
+        made.append(entry)
+    await store.write(lambda tx: tx.save_wallet(wallet, made))
+
+
+@pytest.fixture
+async def played(api: Api, make_store: Any) -> AsyncIterator[Any]:
+    """Every /groove kind on two players (``traffic``), then one last wager ``tlast`` of 2 on
+    5179068 (its 11th entry); an open store on the same database."""
+    await traffic(api)
+    sid = await api.session(ACCT)
+    body = await api.groove(
+        "wager", accountid=ACCT, gamesessionid=sid, device="desktop", apiversion="1.2", gameid=GAME,
+        roundid="r7", transactionid="tlast", betamount="2",
+    )  # fmt: skip
+    assert body["code"] == 200, body
+    store = make_store()
+    await store.open()
+    try:
+        last = [e async for e in store.journal(ACCT)][-1]
+        assert (last.seq, last.currency, last.reference) == (11, "EUR", "wager:tlast")
+        yield store
+    finally:
+        await store.close()
+
+
+def problems(proc: subprocess.CompletedProcess[str]) -> list[str]:
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "OK" not in proc.stdout
+    return [line.strip()[2:] for line in proc.stdout.splitlines() if line.startswith("  - ")]
+
+
+async def test_clean_books_pass_and_their_head_can_be_expected(played: Any, tmp_path: Path) -> None:
+    heads = tmp_path / "heads.json"
+    proc = cli_audit(played, "--write-head", str(heads))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "2 wallets, 14 journal entries, 12 money records, 5 rounds: OK" in proc.stdout, proc.stdout
+    assert f"wrote the heads of 2 wallets to {heads}" in proc.stdout
+    again = cli_audit(played, "--expect-head", str(heads))
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "OK, balances equal the journal" in again.stdout
+
+
+TRUNCATED = (
+    f"{ACCT}/EUR: transaction wager tlast (operator 11, game {GAME}) says it applied but the journal"
+    " has no entry wager wager:tlast (-2/0)"
+)
+
+
+async def truncate_tail(store: Any) -> None:
+    """Issue 14, defect 5: delete 5179068's last entry (the wager tlast) and rewind the
+    wallet's balance, seq and last hash to entry 10."""
+    await drop_guards(store)
+    await raw(store, "DELETE FROM journal WHERE account_id = ? AND seq = 11", ACCT)
+    await rewind_wallet(store, ACCT, 10)
+
+
+async def rewind_head(store: Any) -> None:
+    await raw(store, "UPDATE journal_heads SET seq = 10, hash = (SELECT last_hash FROM wallets"
+              " WHERE account_id = ? AND currency = 'EUR') WHERE account_id = ?", ACCT, ACCT)  # fmt: skip
+
+
+async def test_a_truncated_tail_is_caught_by_its_record_and_journal_heads(played: Any) -> None:
+    """The transactions table still says tlast applied; journal_heads still says seq 11."""
+    await truncate_tail(played)
+    anchored = f"{ACCT}/EUR: the journal ends at seq 10 but journal_heads records seq 11"
+    assert problems(cli_audit(played)) == [anchored, TRUNCATED]
+    await rewind_head(played)  # the head rewound too: the record still tells
+    assert problems(cli_audit(played)) == [TRUNCATED]
+
+
+async def test_a_truncated_tail_is_caught_by_the_exported_head(played: Any, tmp_path: Path) -> None:
+    """Journal, wallet, journal_heads, transaction and round all rewound consistently: only the
+    head exported before (kept off the database host) still knows."""
+    heads = tmp_path / "heads.json"
+    assert cli_audit(played, "--write-head", str(heads)).returncode == 0
+    await truncate_tail(played)
+    await rewind_head(played)
+    await raw(played, "DELETE FROM transactions WHERE transaction_id = 'tlast'")
+    await raw(played, "UPDATE rounds SET real_bet = bonus_bet, wagers = 0 WHERE round_id = 'r7'")
+    assert cli_audit(played).returncode == 0  # what a rewind of five tables looks like without a head
+    exported = f"{ACCT}/EUR: the exported head is seq 11 but the journal ends at seq 10 (truncated)"
+    assert problems(cli_audit(played, "--expect-head", str(heads))) == [exported]
+
+
+async def test_a_forged_entry_relinked_in_the_middle_is_caught(played: Any, tmp_path: Path) -> None:
+    """Issue 14, defect 12: an entry crediting 1000 inserted after seq 3, every later entry
+    re-made so the chain, the wallet and journal_heads are consistent again."""
+    heads = tmp_path / "heads.json"
+    wrote = cli_audit(played, "--write-head", str(heads))  # before the forgery (checked below)
+
+    def forge(entries: list[JournalEntry]) -> list[JournalEntry]:
+        fake = replace(entries[2], kind="api_credit", real_delta=Decimal(1000), bonus_delta=Decimal(0),
+                       reference="api:g1:forged", reason="")  # fmt: skip
+        return [*entries[:3], fake, *entries[3:]]
+
+    await rechain(played, ACCT, forge)
+    forged = f"{ACCT}/EUR seq 4: entry api_credit api:g1:forged (1000/0) belongs to no record that says it applied"
+    assert problems(cli_audit(played)) == [forged]
+    assert wrote.returncode == 0, wrote.stdout + wrote.stderr
+    rewritten = f"{ACCT}/EUR seq 11: hash differs from the exported head (the chain was rewritten)"
+    assert problems(cli_audit(played, "--expect-head", str(heads))) == [rewritten, forged]
+
+
+async def test_a_deleted_middle_entry_is_caught_even_relinked(played: Any) -> None:
+    """The rollbackrollback of t2 (seq 6) taken out, first plainly, then with the chain re-made."""
+    missing = (
+        f"{ACCT}/EUR: transaction rollbackrollback t2 (operator 11, game {GAME}) says it applied but the"
+        " journal has no entry rollbackrollback rollbackrollback:t2 (-5.5/0)"
+    )
+    await drop_guards(played)
+    await raw(played, "DELETE FROM journal WHERE account_id = ? AND seq = 6", ACCT)
+    found = problems(cli_audit(played))
+    assert f"{ACCT}/EUR seq 7: expected seq 6 (gap or duplicate)" in found
+    assert missing in found
+
+    await rechain(played, ACCT, lambda entries: entries)  # the gap closed: seq, afters, hashes re-made
+    assert problems(cli_audit(played)) == [missing]
+
+
+async def test_an_entry_without_its_record_is_caught(played: Any) -> None:
+    """The jackpot j1's record deleted: its entry (seq 7) belongs to nothing."""
+    await raw(played, "DELETE FROM transactions WHERE kind = 'jackpot' AND transaction_id = 'j1'")
+    assert problems(cli_audit(played)) == [
+        f"{ACCT}/EUR seq 7: entry jackpot jackpot:j1 (1000.0000000001/0) belongs to no record that says it applied"
+    ]
+
+
+async def test_a_head_file_that_is_not_one_is_refused(played: Any, tmp_path: Path) -> None:
+    bad = tmp_path / "heads.json"
+    bad.write_text('{"format": "something else"}')
+    proc = cli_audit(played, "--expect-head", str(bad))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "not a groove-wallet-heads/1 head file" in proc.stderr
+
+
+async def test_an_unclean_audit_writes_no_head(played: Any, tmp_path: Path) -> None:
+    await raw(played, "DELETE FROM transactions WHERE kind = 'jackpot' AND transaction_id = 'j1'")
+    heads = tmp_path / "heads.json"
+    assert cli_audit(played, "--write-head", str(heads)).returncode == 1
+    assert not heads.exists()
+
+
+async def test_a_rehashed_entry_relinked_to_the_next_only_breaks_the_next_link(played: Any) -> None:
+    """Issue 14, defect 12: entry 3's reason rewritten with a correct hash of its own, and
+    entry 4's prev_hash pointed at it.  Entry 4's own hash covers its prev_hash, so entry 4
+    no longer verifies.  (Were prev_hash left out of the hash, this rewrite would pass: the
+    amounts and the records are untouched.  ``test_model`` catches that mutation too.)"""
+    e3 = [e async for e in played.journal(ACCT)][2]
+    content = {f: getattr(e3, f) for f in e3.__dataclass_fields__ if f != "hash"}
+    new_hash = entry_hash(**(content | {"reason": "edited"}))
+    await drop_guards(played)
+    await raw(played, "UPDATE journal SET reason = 'edited', hash = ? WHERE account_id = ? AND seq = 3", new_hash, ACCT)
+    await raw(played, "UPDATE journal SET prev_hash = ? WHERE account_id = ? AND seq = 4", new_hash, ACCT)
+    report = await run_audit(played)
+    assert report.problems == [f"{ACCT}/EUR seq 4: first broken link: hash does not match the entry's content"]
+
+
+async def test_schema_6_backfills_the_heads_of_an_existing_database(played: Any, make_store: Any) -> None:
+    """A database from before journal_heads: the migration fills it from the wallets."""
+    wallets = {(w.account_id, w.currency): (w.seq, w.last_hash) async for w in played.wallets()}
+    if not isinstance(played, SqliteStore):
+        await raw(played, "DROP FUNCTION journal_heads_forward_only() CASCADE")
+    await raw(played, "DROP TABLE journal_heads")
+    await raw(played, "DELETE FROM schema_migrations WHERE version = 6")
+    again = make_store()
+    await again.open()  # migrates
+    try:
+        heads = {(h.account_id, h.currency): (h.seq, h.hash) async for h in again.chain_heads()}
+        assert await again.schema_version() == MIGRATIONS[-1][0]
+    finally:
+        await again.close()
+    assert heads == wallets
+    assert heads[(ACCT, "EUR")][0] == 11
+    proc = cli_audit(played)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+async def test_an_adjustment_is_matched_by_its_reply_and_an_unreadable_reply_is_reported(played: Any, api: Api) -> None:
+    body = {"currency": "EUR", "real": "2.5", "bonus": "-1", "reason": "goodwill", "idempotency_key": "adj-1"}
+    reply = await api.admin("POST", f"/admin/players/{ACCT}/adjust", body, expect=201)
+    assert cli_audit(played).returncode == 0
+    await raw(played, "UPDATE admin_ops SET reply = '{\"account_id\": 1}' WHERE key = 'adjust:adj-1'")
+    found = problems(cli_audit(played))
+    assert found[0] == "admin op adjust:adj-1: unreadable record (KeyError('wallet'))"
+    real, bonus = await api.balances(ACCT)
+    assert found[1:] == [
+        f"{ACCT}/EUR seq 12: entry adjust {reply['reference']} ({money.wire(real)}/{money.wire(bonus)})"
+        " belongs to no record that says it applied"
+    ]

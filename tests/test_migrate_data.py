@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import asyncpg
 import pytest
 from pydantic import SecretStr
 
@@ -283,8 +284,22 @@ async def test_migrate_sqlite_to_postgres(aiohttp_client: Any, tmp_path: Path) -
 
         audit = run("audit", "--database", dsn)
         assert "OK, balances equal the journal" in audit.stdout, audit.stdout
-        src_audit = run("audit", "--database", f"sqlite:///{db_path}")
-        assert src_audit.stdout.split(":")[1] == audit.stdout.split(":")[1]  # same wallet/entry/round counts
+        heads = tmp_path / "heads.json"
+        src_audit = run("audit", "--database", f"sqlite:///{db_path}", "--write-head", str(heads))
+        assert src_audit.stdout.split(":")[1] == audit.stdout.split(":")[1]  # same wallet/entry/record/round counts
+        # the chain heads came along: the target's journal_heads agree with its journal (audit
+        # above), and the target reaches every head exported from the source
+        assert "OK" in run("audit", "--database", dsn, "--expect-head", str(heads)).stdout
+        conn = await asyncpg.connect(dsn)
+        try:
+            copied = {(r[0], r[1]): (r[2], r[3]) for r in await conn.fetch("SELECT * FROM journal_heads")}
+        finally:
+            await conn.close()
+        exported = {
+            (w["account_id"], w["currency"]): (w["seq"], w["hash"]) for w in loads(heads.read_text())["wallets"]
+        }
+        assert copied == exported
+        assert len(copied) >= 4
 
         # a second migration into the same target is refused, and writes nothing
         again = run("migrate-data", "--from", f"sqlite:///{db_path}", "--to", dsn, check=False)

@@ -173,6 +173,17 @@ def test_move_builds_a_verifiable_hash_chain() -> None:
     assert w0.seq == 0
 
 
+def test_the_hash_chains_through_the_previous_hash() -> None:
+    """Two wallets alike in everything but their last hash: the same move hashes differently,
+    so rewriting any entry changes every later hash (issue 14, defect 12)."""
+    a = wallet("10")
+    b = replace(a, last_hash="f" * 64)
+    _, ea = move(a, kind="wager", real=D("-1"), reference="wager:t1", now=NOW)
+    _, eb = move(b, kind="wager", real=D("-1"), reference="wager:t1", now=NOW)
+    assert (ea.prev_hash, eb.prev_hash) == (a.last_hash, "f" * 64)
+    assert ea.hash != eb.hash
+
+
 def test_entry_hash_is_deterministic() -> None:
     _, e = move(wallet("1"), kind="adjust", real=D("2"), reference="r", reason="why", now=NOW)
     content = {f.name: getattr(e, f.name) for f in fields(e) if f.name != "hash"}

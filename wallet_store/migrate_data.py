@@ -24,7 +24,9 @@ and then brought forward with :meth:`Tx.save_wallet` one batch of its entries at
 the wallet row set to the state after the batch's last entry (``save_wallet``'s seq guard
 then checks the batches chain up).  The last batch writes the source wallet row itself, so
 the copy ends exactly where the source was; a source wallet that is not at the end of its
-journal is refused (run ``groove-wallet audit`` on the source).
+journal is refused (run ``groove-wallet audit`` on the source).  ``save_wallet`` also records
+each wallet's chain head (``journal_heads``), so the heads come along with the journal: the
+target reaches every head an ``audit --write-head`` exported from the source.
 
 Holds, flows, payments, item purchases and SMS rows are inserted as they are (same ids,
 states, code hashes, attempts, steps, stored replies, timestamps), so an open transfer can

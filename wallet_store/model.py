@@ -382,6 +382,25 @@ class TxRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class AdminOp:
+    """A stored idempotent admin / REST operation: its key and the reply it repeats (JSON)."""
+
+    key: str
+    reply: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChainHead:
+    """Where a wallet's journal chain ends, as the ``journal_heads`` table records it (written
+    in the same transaction as every journal entry; it only ever moves forward)."""
+
+    account_id: str
+    currency: str
+    seq: int
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
 class Limits:
     account_id: str
     max_bet: Decimal | None = None

@@ -27,6 +27,8 @@ from datetime import datetime
 from typing import Protocol, TypeVar
 
 from .model import (
+    AdminOp,
+    ChainHead,
     Currency,
     Flow,
     FreeRoundAward,
@@ -48,6 +50,10 @@ from .model import (
 from .rate_limits import GameRateLimits
 
 T = TypeVar("T")
+
+#: What :meth:`WalletStore.ledger_records` streams: every record (besides the /groove
+#: transactions) whose state says a journal entry was written for it.
+LedgerRecord = Hold | Flow | Payment | ItemPurchase | AdminOp
 
 
 class Tx(Protocol):
@@ -258,4 +264,13 @@ class WalletStore(Protocol):
 
     def transactions(self) -> AsyncIterator[TxRecord]:
         """Every money request record (idempotency records), streamed."""
+        ...
+
+    def ledger_records(self) -> AsyncIterator[LedgerRecord]:
+        """Every other record that moves money, streamed: all holds, flows, payments, item
+        purchases and admin/REST operations (audit cross-checks them against the journal)."""
+        ...
+
+    def chain_heads(self) -> AsyncIterator[ChainHead]:
+        """Every wallet's recorded chain head (``journal_heads``), streamed."""
         ...

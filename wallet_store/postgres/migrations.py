@@ -369,6 +369,33 @@ CREATE TABLE game_rate_limits (
 );
 """,
     ),
+    (
+        6,
+        """
+-- The chain head of every wallet, written in the same statement as each journal entry
+-- (wallet_store.audit): rewinding a wallet's journal needs this table rewound too.  It only
+-- moves forward and is never deleted from.  Backfilled from the wallets.
+CREATE TABLE journal_heads (
+    account_id text COLLATE "C" NOT NULL,
+    currency   text COLLATE "C" NOT NULL,
+    seq        bigint NOT NULL CHECK (seq > 0),
+    hash       text NOT NULL,
+    PRIMARY KEY (account_id, currency)
+);
+INSERT INTO journal_heads (account_id, currency, seq, hash)
+    SELECT account_id, currency, seq, last_hash FROM wallets WHERE seq > 0;
+CREATE FUNCTION journal_heads_forward_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'a journal head only moves forward' USING ERRCODE = 'restrict_violation';
+END $$;
+CREATE TRIGGER journal_heads_forward BEFORE UPDATE ON journal_heads
+    FOR EACH ROW WHEN (NEW.seq <= OLD.seq) EXECUTE FUNCTION journal_heads_forward_only();
+CREATE TRIGGER journal_heads_no_delete BEFORE DELETE ON journal_heads
+    FOR EACH ROW EXECUTE FUNCTION journal_heads_forward_only();
+CREATE TRIGGER journal_heads_no_truncate BEFORE TRUNCATE ON journal_heads
+    FOR EACH STATEMENT EXECUTE FUNCTION journal_heads_forward_only();
+""",
+    ),
 ]
 
 

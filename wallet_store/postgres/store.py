@@ -56,6 +56,8 @@ import asyncpg
 
 from ..errors import Conflict, StoreUnavailable, TechnicalError, WalletError
 from ..model import (
+    AdminOp,
+    ChainHead,
     Currency,
     Flow,
     FreeRoundAward,
@@ -76,6 +78,7 @@ from ..model import (
     entry_flow,
 )
 from ..money import check
+from ..ports import LedgerRecord
 from ..rate_limits import GameRateLimits
 from .migrations import MIGRATIONS, migrate
 
@@ -384,7 +387,7 @@ class _Write:
 
 _W_SAVE_WALLET = _Write(
     "save_wallet",
-    frozenset({"wallets", "journal"}),
+    frozenset({"wallets", "journal", "journal_heads"}),
     (
         "{0} AS (UPDATE wallets SET real=$1, bonus=$2, reserved=$3, seq=$4, last_hash=$5, updated_at=$6"
         " WHERE account_id=$7 AND currency=$8 AND seq=$9 RETURNING 1)",
@@ -393,6 +396,10 @@ _W_SAVE_WALLET = _Write(
         " unnest($10::text[], $11::text[], $12::bigint[], $13::text[], $14::numeric[], $15::numeric[],"
         " $16::numeric[], $17::numeric[], $18::numeric[], $19::numeric[], $20::text[], $21::text[],"
         " $22::timestamptz[], $23::text[], $24::text[], $25::text[]) AS e)",
+        # The chain head beside the wallet (audit: a rewind must edit both), same condition.
+        "{2} AS (INSERT INTO journal_heads (account_id, currency, seq, hash)"
+        " SELECT $7::text, $8::text, $4::bigint, $5::text FROM {0}"
+        " ON CONFLICT (account_id, currency) DO UPDATE SET seq = excluded.seq, hash = excluded.hash)",
     ),
     check=0,
     error="wallet changed under the unit of work",
@@ -1410,6 +1417,10 @@ def _payment(r: Any) -> Payment:
     )
 
 
+def _admin_op(r: Any) -> AdminOp:
+    return AdminOp(key=r[0], reply=r[1])
+
+
 def _item_purchase(r: Any) -> ItemPurchase:
     return ItemPurchase(
         purchase_id=r[0],
@@ -1648,6 +1659,25 @@ class PostgresStore:
         async with contextlib.aclosing(q):
             async for r in q:
                 yield _tx(r)
+
+    async def ledger_records(self) -> AsyncIterator[LedgerRecord]:
+        for sql, row in (
+            (f"SELECT {_HOLD_COLS} FROM holds ORDER BY hold_id", _hold),
+            (f"SELECT {_FLOW_COLS} FROM flows ORDER BY flow_id", _flow),
+            (f"SELECT {_PAYMENT_COLS} FROM payments ORDER BY payment_id", _payment),
+            (f"SELECT {_ITEM_COLS} FROM item_purchases ORDER BY purchase_id", _item_purchase),
+            ("SELECT key, reply FROM admin_ops ORDER BY key", _admin_op),
+        ):
+            q = self._stream(sql)
+            async with contextlib.aclosing(q):
+                async for r in q:
+                    yield row(r)
+
+    async def chain_heads(self) -> AsyncIterator[ChainHead]:
+        q = self._stream("SELECT account_id, currency, seq, hash FROM journal_heads ORDER BY account_id, currency")
+        async with contextlib.aclosing(q):
+            async for r in q:
+                yield ChainHead(account_id=r[0], currency=r[1], seq=int(r[2]), hash=r[3])
 
     # tools ----------------------------------------------------------------------------
 

@@ -353,4 +353,25 @@ CREATE TABLE game_rate_limits (
 ) STRICT, WITHOUT ROWID;
 """,
     ),
+    (
+        6,
+        """
+-- The chain head of every wallet, written in the same transaction as each journal entry
+-- (wallet_store.audit): rewinding a wallet's journal needs this table rewound too.  It only
+-- moves forward and is never deleted from.  Backfilled from the wallets.
+CREATE TABLE journal_heads (
+    account_id TEXT NOT NULL,
+    currency   TEXT NOT NULL,
+    seq        INTEGER NOT NULL CHECK (seq > 0),
+    hash       TEXT NOT NULL,
+    PRIMARY KEY (account_id, currency)
+) STRICT, WITHOUT ROWID;
+INSERT INTO journal_heads (account_id, currency, seq, hash)
+    SELECT account_id, currency, seq, last_hash FROM wallets WHERE seq > 0;
+CREATE TRIGGER journal_heads_forward BEFORE UPDATE ON journal_heads WHEN NEW.seq <= OLD.seq
+BEGIN SELECT RAISE(ABORT, 'a journal head only moves forward'); END;
+CREATE TRIGGER journal_heads_no_delete BEFORE DELETE ON journal_heads
+BEGIN SELECT RAISE(ABORT, 'a journal head only moves forward'); END;
+""",
+    ),
 ]

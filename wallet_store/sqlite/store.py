@@ -52,6 +52,8 @@ import aiosqlite
 
 from ..errors import Conflict, StoreUnavailable, TechnicalError
 from ..model import (
+    AdminOp,
+    ChainHead,
     Currency,
     Flow,
     FreeRoundAward,
@@ -74,6 +76,7 @@ from ..model import (
     parse_iso,
 )
 from ..money import from_db, to_db
+from ..ports import LedgerRecord
 from ..rate_limits import GameRateLimits
 from .migrations import MIGRATIONS
 
@@ -400,6 +403,12 @@ class SqliteTx:
         )
         if n != 1:
             raise TechnicalError("wallet changed under the unit of work")
+        # The chain head, beside the wallet (audit: a rewind must edit both, and the records).
+        self._c.execute(
+            "INSERT INTO journal_heads (account_id, currency, seq, hash) VALUES (?,?,?,?)"
+            " ON CONFLICT (account_id, currency) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+            (w.account_id, w.currency, w.seq, w.last_hash),
+        )
         self._c.executemany(
             f"INSERT INTO journal ({_JOURNAL_COLS}, flow) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [
@@ -1351,6 +1360,23 @@ class SqliteStore:
     async def transactions(self) -> AsyncIterator[TxRecord]:
         async for r in self._stream(f"SELECT {_TX_COLS} FROM transactions ORDER BY account_id, scope, round_id"):
             yield _tx(r)
+
+    async def ledger_records(self) -> AsyncIterator[LedgerRecord]:
+        async for r in self._stream(f"SELECT {_HOLD_COLS} FROM holds ORDER BY hold_id"):
+            yield _hold(r)
+        async for r in self._stream(f"SELECT {_FLOW_COLS} FROM flows ORDER BY flow_id"):
+            yield _flow(r)
+        async for r in self._stream(f"SELECT {_PAYMENT_COLS} FROM payments ORDER BY payment_id"):
+            yield _payment(r)
+        async for r in self._stream(f"SELECT {_ITEM_COLS} FROM item_purchases ORDER BY purchase_id"):
+            yield _item_purchase(r)
+        async for r in self._stream("SELECT key, reply FROM admin_ops ORDER BY key"):
+            yield AdminOp(key=r[0], reply=r[1])
+
+    async def chain_heads(self) -> AsyncIterator[ChainHead]:
+        q = "SELECT account_id, currency, seq, hash FROM journal_heads ORDER BY account_id, currency"
+        async for r in self._stream(q):
+            yield ChainHead(account_id=r[0], currency=r[1], seq=int(r[2]), hash=r[3])
 
     async def execute_raw(self, sql: str, params: Sequence[Any] = ()) -> None:
         """For tests and tools that must touch the file behind the service's back."""
