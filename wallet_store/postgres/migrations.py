@@ -369,6 +369,15 @@ CREATE TABLE game_rate_limits (
 );
 """,
     ),
+    (
+        6,
+        """
+-- How an operator's X-Groove-Signature is computed: 'concat' (Groove's values-only
+-- concatenation, the compatibility default) or 'pairs' (name=value pairs, unambiguous).
+ALTER TABLE operators ADD COLUMN signature_scheme text NOT NULL DEFAULT 'concat'
+    CHECK (signature_scheme IN ('concat', 'pairs'));
+""",
+    ),
 ]
 
 
