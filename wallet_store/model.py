@@ -32,6 +32,7 @@ def signature_scheme(value: str | None) -> SignatureScheme:
         return "pairs"
     raise ValueError(f"unknown signature scheme {value!r}")
 
+
 ACCOUNT_ID = re.compile(r"[0-9A-Za-z]{1,60}")
 OPERATOR_ID = re.compile(r"[0-9A-Za-z]{1,20}")
 CURRENCY = re.compile(r"[A-Z][A-Z0-9]{2,9}")
