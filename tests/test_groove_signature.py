@@ -223,7 +223,7 @@ async def test_admin_sets_and_shows_the_scheme(api: Api) -> None:
     ],
 )
 async def test_malformed_signed_parameters_are_1008(api: Api, name: str, value: str) -> None:
-    common = await _signed_player(api, "concat")
+    common = await _signed_player(api, None)
     q = _jackpot(common) | {name: value}
     body = await _send(api, q, concat_sig(q))  # correctly signed: the format alone refuses it
     assert (body["code"], body["status"]) == (1008, "Parameter required"), body
@@ -232,7 +232,7 @@ async def test_malformed_signed_parameters_are_1008(api: Api, name: str, value: 
 
 @pytest.mark.parametrize("amount", ["0.0000000001", "140.25", "100", "1234567890123456789012.0123456789"])
 async def test_canonical_amounts_are_accepted(api: Api, amount: str) -> None:
-    common = await _signed_player(api, "concat")
+    common = await _signed_player(api, None)
     q = _jackpot(common) | {"amount": amount, "roundid": "r:1|a@b/c~d_e-f.g"}
     body = await _send(api, q, concat_sig(q))
     assert (body["code"], body["realMoneyWin"]) == (200, Decimal(amount)), body
@@ -295,7 +295,7 @@ def _batch_parts(common: dict[str, str], game: str = "80102") -> tuple[dict[str,
 
 
 async def test_wagerbybatch_body_game_must_be_the_signed_game(api: Api, client: TestClient) -> None:
-    common = await _signed_player(api, "concat")
+    common = await _signed_player(api, None)
     query, body = _batch_parts(common, game="99999")
     out = await _batch(client, query, body)
     assert (out["code"], out["status"]) == (1008, "Parameter required"), out
@@ -309,7 +309,7 @@ async def test_wagerbybatch_body_game_must_be_the_signed_game(api: Api, client: 
 
 
 async def test_wagerbybatch_requires_request_id(api: Api, client: TestClient) -> None:
-    common = await _signed_player(api, "concat")
+    common = await _signed_player(api, None)
     query, body = _batch_parts(common)
     del query["request_id"]
     out = await _batch(client, query, body)
