@@ -430,3 +430,55 @@ async def test_migrate_data_copies_the_scheme(tmp_path: Path, old_source: bool) 
             await store.close()
     finally:
         await pgutil.drop_database(dsn)
+
+
+# --------------------------------------------------------------------------- certify and simulate sign "pairs"
+
+
+def test_certify_and_simulate_sign_like_the_service() -> None:
+    from groove_adapter import certify, simulate
+    from wallet_store.service import signature_for
+
+    params = _jackpot({"accountid": ACCT, "gamesessionid": "22_s", "device": "desktop", "apiversion": "1.2"})
+    for scheme, payload in (("pairs", groove.signed_pairs(params)), ("concat", groove.signed_payload(params))):
+        expected = signature_for(SECRET, payload)
+        assert certify.signature(SECRET, params, scheme) == expected
+        assert simulate._sign(SECRET, params, scheme) == expected
+    assert pairs_sig(params) == signature_for(SECRET, groove.signed_pairs(params))
+
+
+async def test_certify_and_simulate_run_with_the_pairs_scheme(tmp_path: Path) -> None:
+    """The real command lines against the real server: an operator created on "pairs"."""
+    import asyncio
+    import json
+    import subprocess
+
+    import aiohttp
+
+    from tests.test_cli import ADMIN_TOKEN, CLI, COMMAND_TIMEOUT, ROOT, Server, clean_env
+
+    async def cli(*args: str) -> tuple[int, str, str]:
+        proc = await asyncio.create_subprocess_exec(
+            *CLI, *args, cwd=ROOT, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), COMMAND_TIMEOUT)
+        return int(proc.returncode or 0), out.decode(), err.decode()
+
+    server = Server(tmp_path)
+    try:
+        base = server.start(f"sqlite:///{tmp_path / 'data' / 'wallet.db'}")
+        async with aiohttp.ClientSession() as http:
+            await server.wait_healthy(http)
+        common = ["--url", f"{base}/groove", "--admin-token", ADMIN_TOKEN, "--signature-scheme", "pairs"]
+        rc, out, err = await cli("certify", *common, "--only", "signature", "--format", "json")
+        assert rc == 0, out + err
+        report = json.loads(out)
+        assert {s["status"] for s in report["scenarios"]} == {"pass"}, report
+        assert len(report["scenarios"]) == 6
+        sim = ["--players", "2", "--rounds", "4", "--seed", "3", "--format", "json"]
+        rc, out, err = await cli("simulate", *common, *sim, "--quiet")
+        assert rc == 0, out + err
+        result = json.loads(out)
+        assert (result["ok"], result["unexpected"]) == (True, 0), result
+    finally:
+        server.stop()
