@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import itertools
+import random
 import sqlite3
 from decimal import Decimal
 from pathlib import Path
@@ -124,6 +125,21 @@ def _shifts(params: dict[str, str]) -> list[dict[str, str]]:
     return out
 
 
+def _resplits(params: dict[str, str], count: int = 150) -> list[dict[str, str]]:
+    """Re-splits of the whole concatenation (name order) at new cut points, several at once
+    (deterministic: a fixed seed), each value back under its own name."""
+    rng = random.Random(14)
+    names = sorted(params)
+    joint = "".join(params[k] for k in names)
+    out: list[dict[str, str]] = []
+    while len(out) < count:
+        cuts = [0, *sorted(rng.randint(0, len(joint)) for _ in names[1:]), len(joint)]
+        q = {k: joint[a:b] for k, a, b in zip(names, cuts, cuts[1:], strict=False)}
+        if q != params:
+            out.append(q)
+    return out
+
+
 def _well_formed(q: dict[str, str]) -> bool:
     if q["request"] != "jackpot":
         return False
@@ -138,7 +154,7 @@ async def test_no_shift_or_resplit_passes_the_pairs_scheme(api: Api) -> None:
     common = await _signed_player(api, "pairs")
     genuine = _jackpot(common)
     sig = pairs_sig(genuine)
-    shifted = _shifts(genuine)
+    shifted = _shifts(genuine) + _resplits(genuine)
     refused = {1001: 0, 1008: 0, 110: 0}
     for q in shifted:
         if not _well_formed(q):
@@ -179,6 +195,16 @@ async def test_ampersand_or_equals_in_a_parameter_is_refused(api: Api, name: str
     body = await _send(api, forged, pairs_sig(forged))
     assert (body["code"], body["status"]) == (1008, "Parameter required"), body
     assert await api.balances(ACCT) == (Decimal("100"), Decimal("0"))
+
+
+async def test_concat_residual_risk_is_as_documented(api: Api) -> None:
+    """docs/security.md, "Residual risk of concat": a shift that keeps every format valid still
+    verifies under concat: why "pairs" is recommended (where every such shift is 1001)."""
+    common = await _signed_player(api, None)
+    genuine = _jackpot(common) | {"amount": "10.5", "apiversion": "12", "transactionid": "j2"}
+    forged = genuine | {"amount": "10.51", "apiversion": "2"}
+    body = await _send(api, forged, concat_sig(genuine))
+    assert (body["code"], body["realMoneyWin"]) == (200, Decimal("10.51")), body
 
 
 async def test_concat_operators_keep_working(api: Api) -> None:
