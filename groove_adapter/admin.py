@@ -14,7 +14,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 from wallet_store import errors as E
 from wallet_store import money
 from wallet_store.model import Currency as CurrencyModel
-from wallet_store.model import GameSession, Limits, Operator, Player, Wallet, iso
+from wallet_store.model import GameSession, Limits, Operator, Player, SignatureScheme, Wallet, iso
 from wallet_store.rate_limits import MAX_BURST_PERCENT, MAX_PER_MINUTE, GameRateLimits
 
 from . import ratelimit
@@ -55,6 +55,7 @@ class OperatorIn(_Body):
     currency: Currency
     debit_order: Literal["cash_money", "bonus_money"] = "cash_money"
     signature_secret: Annotated[str, StringConstraints(min_length=8, max_length=256)] | None = None
+    signature_scheme: SignatureScheme = "concat"  # "pairs" recommended (docs/security.md)
     allowed_networks: list[Annotated[str, StringConstraints(max_length=64)]] = Field(
         default_factory=list, max_length=100
     )
@@ -203,6 +204,7 @@ def operator_json(op: Operator) -> dict[str, Any]:
         "currency": op.currency,
         "debit_order": op.debit_order,
         "signature_enabled": op.signature_secret is not None,
+        "signature_scheme": op.signature_scheme,
         "allowed_networks": list(op.allowed_networks),
         "start_real": money.wire(op.start_real),
         "start_bonus": money.wire(op.start_bonus),
@@ -258,6 +260,7 @@ async def create_operator(request: web.Request) -> web.Response:
         currency=b.currency,
         debit_order=b.debit_order,
         signature_secret=b.signature_secret,
+        signature_scheme=b.signature_scheme,
         allowed_networks=tuple(b.allowed_networks),
         start_real=b.start_real,
         start_bonus=b.start_bonus,

@@ -181,6 +181,7 @@ class Failed(AssertionError):
 class Config:
     url: str
     secret: str | None = None
+    signature_scheme: str = "concat"  # "concat" (Groove) or "pairs" (docs/security.md)
     account: str | None = None
     session: str | None = None
     second_account: str | None = None
@@ -333,13 +334,17 @@ def floor10(value: Decimal) -> Decimal:
     return value.quantize(QUANTUM, rounding=ROUND_DOWN)
 
 
-def signature(secret: str, params: Mapping[str, str]) -> str:
-    """X-Groove-Signature: HMAC-SHA256 over the parameter values sorted by name.
+def signature(secret: str, params: Mapping[str, str], scheme: str = "concat") -> str:
+    """X-Groove-Signature: HMAC-SHA256 over the parameter values sorted by name ("concat").
 
-    ``request`` is excluded and ``nogsgameid`` sorts as if it were named ``gameid``.
+    ``request`` is excluded and ``nogsgameid`` sorts as if it were named ``gameid``.  With
+    ``scheme="pairs"``: over every ``name=value`` (``request`` included) sorted, joined by ``&``.
     """
-    items = sorted(("gameid" if k == "nogsgameid" else k, v) for k, v in params.items() if k != "request")
-    payload = "".join(v for _, v in items)
+    if scheme == "pairs":
+        payload = "&".join(sorted(f"{k}={v}" for k, v in params.items()))
+    else:
+        items = sorted(("gameid" if k == "nogsgameid" else k, v) for k, v in params.items() if k != "request")
+        payload = "".join(v for _, v in items)
     return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
 
 
@@ -443,6 +448,7 @@ class Target:
     device: str
     apiversion: str
     secret: str | None = None
+    signature_scheme: str = "concat"
     second_account: str | None = None
     second_session: str | None = None
     frbid: str | None = None
@@ -638,7 +644,7 @@ class Ctx:
         if isinstance(sig, str):
             return {"X-Groove-Signature": sig}
         if self.t.secret:
-            return {"X-Groove-Signature": signature(self.t.secret, params)}
+            return {"X-Groove-Signature": signature(self.t.secret, params, self.t.signature_scheme)}
         return {}
 
     async def call(self, request: str, params: Mapping[str, str], sig: str | bool | None = None) -> Reply:
@@ -1740,7 +1746,7 @@ RULE_SIG = (
 async def _sig_valid(c: Ctx) -> None:
     assert c.t.secret
     q = c.common() | {"nogsgameid": c.t.game}
-    sig = signature(c.t.secret, {"request": "getbalance", **q})
+    sig = signature(c.t.secret, {"request": "getbalance", **q}, c.t.signature_scheme)
     c.ok(await c.call("getbalance", q, sig=sig), "getbalance, lower-case hex signature")
     c.ok(await c.call("getbalance", q, sig=sig.upper()), "getbalance, upper-case hex signature")
     c.ok(await c.call("getaccount", c.common()), "getaccount, signed")
@@ -1757,7 +1763,7 @@ async def _sig_missing(c: Ctx) -> None:
 
 async def _sig_wrong_secret(c: Ctx) -> None:
     q = c.common()
-    sig = signature("not-the-operator-secret", {"request": "getaccount", **q})
+    sig = signature("not-the-operator-secret", {"request": "getaccount", **q}, c.t.signature_scheme)
     c.code(await c.call("getaccount", q, sig=sig), 1001, what="getaccount signed with another secret")
 
 
@@ -1765,7 +1771,7 @@ async def _sig_tampered(c: Ctx) -> None:
     assert c.t.secret
     before = await c.balance()
     q = c.wager_q("1")
-    forged = signature(c.t.secret, {"request": "wager", **(q | {"betamount": "0.01"})})
+    forged = signature(c.t.secret, {"request": "wager", **(q | {"betamount": "0.01"})}, c.t.signature_scheme)
     c.code(await c.call("wager", q, sig=forged), 1001, what="wager whose signature covers another amount")
     c.same(await c.balance(), before, "after the forged wager")
     r = await c.call("wager", q)
@@ -1966,6 +1972,7 @@ async def setup_admin(http: aiohttp.ClientSession, cfg: Config) -> Target:
             "currency": cfg.currency,
             "debit_order": "cash_money",
             "signature_secret": secret,
+            "signature_scheme": cfg.signature_scheme,
         },
     )
 
@@ -2004,6 +2011,7 @@ async def setup_admin(http: aiohttp.ClientSession, cfg: Config) -> Target:
         device=cfg.device,
         apiversion=cfg.apiversion,
         secret=secret,
+        signature_scheme=cfg.signature_scheme,
         second_account=second,
         second_session=await session(second),
         blocked_account=blocked,
@@ -2040,6 +2048,7 @@ def setup_args(cfg: Config) -> Target:
         device=cfg.device,
         apiversion=cfg.apiversion,
         secret=cfg.secret,
+        signature_scheme=cfg.signature_scheme,
         second_account=cfg.second_account,
         second_session=cfg.second_session,
         frbid=cfg.frbid,

@@ -570,6 +570,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
     cfg = certify.Config(
         url=args.url,
         secret=args.secret,
+        signature_scheme=args.signature_scheme,
         account=args.account,
         session=args.session,
         second_account=args.second_account,
@@ -634,6 +635,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         currency=args.currency,
         timeout=args.timeout,
         signed=not args.unsigned,
+        signature_scheme=args.signature_scheme,
         progress=not args.quiet,
     )
     try:
@@ -742,6 +744,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ce.add_argument("--url", help="the wallet's /groove endpoint, e.g. https://wallet.example/groove")
     ce.add_argument("--secret", help="the operator's X-Groove-Signature secret (signature scenarios need it)")
+    ce.add_argument(
+        "--signature-scheme",
+        choices=["concat", "pairs"],
+        default="concat",
+        help="how to sign (the operator's signature_scheme; with --admin-token, the one it is created with)",
+    )
     ce.add_argument("--account", help="a funded test account (at least 20 spendable)")
     ce.add_argument("--session", help="a live game session of --account")
     ce.add_argument("--second-account", help="another account of the same operator")
@@ -780,6 +788,7 @@ def build_parser() -> argparse.ArgumentParser:
     si.add_argument("--currency", default="EUR")
     si.add_argument("--timeout", type=float, default=15.0, help="seconds per request")
     si.add_argument("--unsigned", action="store_true", help="create the operator without a signing secret")
+    si.add_argument("--signature-scheme", choices=["concat", "pairs"], default="concat", help="the operator's scheme")
     si.add_argument("--format", choices=["text", "json"], default="text")
     si.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     si.set_defaults(fn=cmd_simulate)

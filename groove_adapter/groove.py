@@ -41,9 +41,25 @@ from .keys import GROOVE_LOG, LOG_EXC, METRICS, SERVICE, SETTINGS
 M = TypeVar("M", bound=BaseModel)
 
 
+# Strict formats for every parameter the signature covers (docs/security.md, "Signatures"):
+# with Groove's value concatenation a character moved from one value to its neighbour keeps
+# the signature, so each value has one spelling and a character set its neighbours mostly
+# do not share.  An amount is canonical: the shortest decimal (what replies carry: ``100``,
+# ``140.25``, ``0.0000000001``), no leading zeros, no trailing fractional zeros, no bare
+# ``.``; ``-`` only before a non-zero amount (refused later as negative, 110).
+_CANONICAL_AMOUNT = re.compile(r"-?(?:0|[1-9][0-9]{0,21})(?:\.[0-9]{0,9}[1-9])?")
+
+
+def canonical_amount(text: str) -> Decimal:
+    """A /groove query amount in canonical form, else :class:`money.MoneyError`."""
+    if _CANONICAL_AMOUNT.fullmatch(text) is None or text == "-0":
+        raise money.MoneyError("not a canonical decimal (no leading or trailing zeros, at most 22.10 digits)")
+    return money.parse(text)
+
+
 def _amount(v: object) -> Decimal:
     if isinstance(v, str):
-        return money.parse(v)
+        return canonical_amount(v)
     return money.coerce(v)
 
 
@@ -53,15 +69,25 @@ SESSION_MAX = 64
 ID_MAX = 255
 APIVERSION_MAX = 16
 STATUS_MAX = 32
+# The characters of ids (gamesessionid, gameid, nogsgameid, roundid, transactionid, frbid,
+# request_id): ASCII letters, digits and ``- _ . : ~ @ | /``; never ``&``, ``=``, ``%``,
+# ``+`` or a space, so a name=value pair (the "pairs" signature scheme) splits one way only.
+ID_CHARS = r"0-9A-Za-z_.:~@|/\-"
+_ID_RE = re.compile(rf"[{ID_CHARS}]{{1,{ID_MAX}}}")
+_SESSION_RE = re.compile(rf"[{ID_CHARS}]{{1,{SESSION_MAX}}}")
+# apiversion: dot-separated numbers without leading zeros (``1``, ``1.2``, ``2.10``).
+_APIVERSION_RE = re.compile(r"(?:0|[1-9][0-9]{0,5})(?:\.(?:0|[1-9][0-9]{0,5}))*")
+# gamestatus: letters only (``completed``, ``pending``; any other word is refused with 110).
+_STATUS_RE = re.compile(rf"[A-Za-z]{{0,{STATUS_MAX}}}")
 
 Amount = Annotated[Decimal, BeforeValidator(_amount)]
 AccountId = Annotated[str, StringConstraints(pattern=rf"^[0-9A-Za-z]{{1,{ACCOUNT_MAX}}}$")]
-SessionId = Annotated[str, StringConstraints(min_length=1, max_length=SESSION_MAX)]
-Id255 = Annotated[str, StringConstraints(min_length=1, max_length=ID_MAX)]
+SessionId = Annotated[str, StringConstraints(pattern=f"^{_SESSION_RE.pattern}$")]
+Id255 = Annotated[str, StringConstraints(pattern=f"^{_ID_RE.pattern}$")]
 Device = Literal["desktop", "mobile"]
 DEVICES: tuple[str, ...] = get_args(Device)
-ApiVersion = Annotated[str, StringConstraints(min_length=1, max_length=APIVERSION_MAX)]
-GameStatus = Annotated[str, StringConstraints(max_length=STATUS_MAX)]
+ApiVersion = Annotated[str, StringConstraints(max_length=APIVERSION_MAX, pattern=f"^{_APIVERSION_RE.pattern}$")]
+GameStatus = Annotated[str, StringConstraints(pattern=f"^{_STATUS_RE.pattern}$")]
 
 
 class _Common(BaseModel):
@@ -139,7 +165,7 @@ class RollbackRollbackQ(_Common):
 
 class BatchQ(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
-    request_id: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
+    request_id: Id255  # required: the spec puts it in the (signed) query string
     gamesessionid: SessionId
     gameid: Id255
     apiversion: ApiVersion
@@ -213,10 +239,10 @@ _FAST_FIELDS: dict[type[BaseModel], tuple[tuple[str, int], ...]] = {
 def _fast_params(model: type[BaseModel], q: Mapping[str, str]) -> dict[str, Any] | None:
     """The model's field values when every parameter is plainly valid, else None.
 
-    Plainly valid: ASCII (so lengths are characters and no surrogate or Unicode digit can
-    differ between this check and pydantic's), within the model's limits, amounts accepted by
-    ``money.parse`` (the model's own validator).  The model accepts all such input, with the
-    same values; anything else returns None and goes through the model.
+    Plainly valid: matching the model's own patterns (ASCII only, so lengths are characters
+    and no surrogate or Unicode digit can differ between this check and pydantic's), amounts
+    accepted by :func:`canonical_amount` (the model's own validator).  The model accepts all
+    such input, with the same values; anything else returns None and goes through the model.
     """
     fields = _FAST_FIELDS.get(model)
     if fields is None:
@@ -229,12 +255,11 @@ def _fast_params(model: type[BaseModel], q: Mapping[str, str]) -> dict[str, Any]
         account is None
         or _ACCOUNT_RE.fullmatch(account) is None
         or session is None
-        or not session.isascii()
-        or not 0 < len(session) <= SESSION_MAX
+        or _SESSION_RE.fullmatch(session) is None
         or device not in DEVICES
         or apiversion is None
-        or not apiversion.isascii()
-        or not 0 < len(apiversion) <= APIVERSION_MAX
+        or len(apiversion) > APIVERSION_MAX
+        or _APIVERSION_RE.fullmatch(apiversion) is None
     ):
         return None
     out: dict[str, Any] = {"accountid": account, "gamesessionid": session, "device": device, "apiversion": apiversion}
@@ -245,18 +270,12 @@ def _fast_params(model: type[BaseModel], q: Mapping[str, str]) -> dict[str, Any]
                 out[name] = None
                 continue
             return None
-        if not value.isascii():
-            return None
         if kind in (_AMOUNT, _OPT_AMOUNT):
             try:
-                out[name] = money.parse(value)
+                out[name] = canonical_amount(value)
             except money.MoneyError:
                 return None
-        elif kind == _STATUS:
-            if len(value) > STATUS_MAX:
-                return None
-            out[name] = value
-        elif 0 < len(value) <= ID_MAX:
+        elif (_STATUS_RE if kind == _STATUS else _ID_RE).fullmatch(value) is not None:
             out[name] = value
         else:
             return None
@@ -275,6 +294,15 @@ def _params(model: type[BaseModel], q: Mapping[str, str]) -> dict[str, Any]:
     if fast is not None:
         return fast
     return dict(_validate(model, q))
+
+
+def signed_pairs(params: Mapping[str, str]) -> str:
+    """What the "pairs" scheme signs: every query parameter, ``request`` included, as
+    ``name=value`` (URL-decoded, exactly as received), sorted by name, joined with ``&``.
+
+    Unambiguous because no name or value may hold ``&`` or ``=`` (:func:`_single_params`).
+    """
+    return "&".join([f"{k}={params[k]}" for k in sorted(params)])
 
 
 def signed_payload(params: Mapping[str, str]) -> str:
@@ -495,6 +523,8 @@ def _single_params(request: web.Request) -> dict[str, str]:
                 raise E.ParameterRequired(k, "given more than once")
             if "\x00" in v or "\ufffd" in v:
                 raise E.ParameterRequired(k, "malformed")
+            if "&" in k or "=" in k or "&" in v or "=" in v:  # keeps signed_pairs unambiguous
+                raise E.ParameterRequired(k, "holds '&' or '='")
             params[k] = v
     except UnicodeDecodeError:
         raise E.ParameterRequired("query", "not UTF-8") from None
@@ -530,7 +560,12 @@ def _caller(request: web.Request, params: Mapping[str, str]) -> Caller:
         forwarded = request.headers.get(settings.trusted_proxy_header)
         if forwarded:
             ip = forwarded.split(",")[-1].strip()
-    return Caller(ip=ip, signature=request.headers.get("X-Groove-Signature"), signed_payload=signed_payload(params))
+    return Caller(
+        ip=ip,
+        signature=request.headers.get("X-Groove-Signature"),
+        signed_payload=signed_payload(params),
+        signed_pairs=signed_pairs(params),
+    )
 
 
 _ACCOUNT_RE = re.compile(rf"[0-9A-Za-z]{{1,{ACCOUNT_MAX}}}")
@@ -612,6 +647,8 @@ async def _wagerbybatch(request: web.Request, svc: WalletService, params: dict[s
         raise E.ParameterRequired("bets", f"more than {settings.max_batch_bets} bets")
     if b.game_session_id != q.gamesessionid:
         raise E.NotLoggedOn("game_session_id differs from the query's gamesessionid")
+    if b.game_id != q.gameid:  # only the query is signed: the body may not name another game
+        raise E.ParameterRequired("game_id", "differs from the query's gameid")
     caller = _caller(request, params)
     # Batch-level session check: a bad session fails the whole batch with 1000, nothing moved.
     view = await svc.get_balance(SessionQuery(b.account_id, b.game_session_id), caller)

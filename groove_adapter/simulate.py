@@ -60,6 +60,7 @@ class SimConfig:
     currency: str = "EUR"
     timeout: float = 15.0
     signed: bool = True
+    signature_scheme: str = "concat"
     progress: bool = True
 
 
@@ -159,9 +160,13 @@ class SimResult:
         return "\n".join(lines) + "\n"
 
 
-def _sign(secret: str, params: Mapping[str, str]) -> str:
-    items = sorted(("gameid" if k == "nogsgameid" else k, v) for k, v in params.items() if k != "request")
-    return hmac.new(secret.encode(), "".join(v for _, v in items).encode(), hashlib.sha256).hexdigest()
+def _sign(secret: str, params: Mapping[str, str], scheme: str = "concat") -> str:
+    if scheme == "pairs":  # every name=value, request included, sorted, joined by "&"
+        payload = "&".join(sorted(f"{k}={v}" for k, v in params.items()))
+    else:  # Groove: the values sorted by name, request excluded, nogsgameid as gameid
+        items = sorted(("gameid" if k == "nogsgameid" else k, v) for k, v in params.items() if k != "request")
+        payload = "".join(v for _, v in items)
+    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
 
 
 def _amount(body: Mapping[str, Any], key: str) -> Decimal:
@@ -211,6 +216,7 @@ class Simulation:
                 "currency": self.cfg.currency,
                 "debit_order": "cash_money",
                 "signature_secret": self.secret,
+                "signature_scheme": self.cfg.signature_scheme,
             },
         )
         sem = asyncio.Semaphore(16)
@@ -261,7 +267,7 @@ class Simulation:
             "apiversion": "1.2",
             **extra,
         }
-        headers = {"X-Groove-Signature": _sign(self.secret, q)} if self.secret else {}
+        headers = {"X-Groove-Signature": _sign(self.secret, q, self.cfg.signature_scheme)} if self.secret else {}
         url = URL(self.cfg.url).with_query(q)
         self.stats.requests[request] += 1
         if lose:

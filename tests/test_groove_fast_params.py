@@ -24,9 +24,11 @@ MODELS = list(groove._FAST_FIELDS)
 
 AMOUNTS = ["1", "0.01", "-5", "0", "-0", "100.5", "9" * 22, "9" * 23, "1.0000000001", "0.0000000001", "1e3"]
 AMOUNTS += ["NaN", "", " 1", "١٢", "1.", ".5", "+1", "0x10"]
+AMOUNTS += ["2.50", "10.0", "01", "00", "-0.5", "-0.0", "-01", "0.10"]  # not canonical, but "-0.5"
 STRINGS = ["", "a", "x" * 16, "x" * 17, "x" * 32, "x" * 33, "x" * 60, "x" * 61, "x" * 64, "x" * 65, "x" * 255]
 STRINGS += ["x" * 256, "é", "💰", "ab\n", "\u202e", "bench0000000001", "11_bench0000000001", "desktop", "mobile"]
 STRINGS += ["Desktop", "completed", "pending", "1.2", " "]
+STRINGS += ["1.02", "01.2", ".2", "1..2", "2.0-beta", "a&b", "a=b", "a b", "a+b", "a%20", "r:1|x@y/z~_-."]
 KEYS = ["accountid", "gamesessionid", "device", "apiversion", "request"]
 KEYS += sorted({name for fields in groove._FAST_FIELDS.values() for name, _ in fields})
 
@@ -38,7 +40,7 @@ def _valid(model: type[BaseModel]) -> dict[str, str]:
     q["apiversion"] = "1.2"
     for name, kind in groove._FAST_FIELDS[model]:
         if kind in (groove._AMOUNT, groove._OPT_AMOUNT):
-            q[name] = "2.50"
+            q[name] = "2.5"
         elif kind == groove._STATUS:
             q[name] = "completed"
         else:

@@ -216,12 +216,16 @@ async def test_same_transaction_different_parameters_is_400(
     assert await balances(api) == after
 
 
-async def test_amount_written_differently_is_the_same_amount(api: Api, g: Groove) -> None:
+async def test_amount_written_differently_is_refused(api: Api, g: Groove) -> None:
+    """/groove amounts are canonical (the signature covers their spelling): ``10.0000000000``
+    is 1008, moves nothing, and the original still replays."""
     first = await ok(g, "wager", roundid="r1", transactionid="t1", betamount="10")
     again = await g.send("wager", roundid="r1", transactionid="t1", betamount="10.0000000000")
-    assert (again["code"], again["status"]) == (200, DUP)
-    assert again["accounttransactionid"] == first["accounttransactionid"]
+    assert (again["code"], again["status"]) == (1008, "Parameter required"), again
     assert await api.balances(ACCT) == (Decimal("90"), Decimal("50"))
+    replay = await g.send("wager", roundid="r1", transactionid="t1", betamount="10")
+    assert (replay["code"], replay["status"]) == (200, DUP)
+    assert replay["accounttransactionid"] == first["accounttransactionid"]
 
 
 # --------------------------------------------------------------------------- replays never move money again

@@ -93,7 +93,7 @@ async def test_getbalance_success_body(api: Api, seeded: dict[str, str]) -> None
     assert isinstance(body["game_mode"], int)
 
 
-@pytest.mark.parametrize("apiversion", ["1.2", "1.0", "2.0-beta"])
+@pytest.mark.parametrize("apiversion", ["1.2", "1.0", "2.10"])
 async def test_apiversion_is_echoed(api: Api, seeded: dict[str, str], apiversion: str) -> None:
     params = seeded | {"apiversion": apiversion}
     assert (await api.groove("getbalance", nogsgameid="80102", **params))["apiversion"] == apiversion

@@ -218,15 +218,16 @@ async def test_open_rounds_csv(client: TestClient, limbo: dict[str, Player]) -> 
 
 
 async def test_open_rounds_csv_neutralises_formulas(api: Api, client: TestClient, clock: FakeClock) -> None:
-    """Aggregator-chosen ids are free text: a spreadsheet must not run them as formulas."""
+    """Aggregator-chosen ids may start like a formula (``@`` and ``-`` are id characters; ``=``
+    and ``+`` are refused by /groove): a spreadsheet must not run them as formulas."""
     await api.operator("11")
     a = await player(api, "1001", "11", real="10", bonus="0")
-    await a.wager("=HYPERLINK(1)", "t1", "1")
+    await a.wager("@HYPERLINK", "t1", "1")
     clock.advance(seconds=1)
     _, rows = parse_csv(await get(client, "/admin/reports/open-rounds", older_than="0", format="csv"))
-    assert rows[0]["round_id"] == "'=HYPERLINK(1)"
+    assert rows[0]["round_id"] == "'@HYPERLINK"
     body = await get(client, "/admin/reports/open-rounds", older_than="0")
-    assert body["rounds"][0]["round_id"] == "=HYPERLINK(1)"
+    assert body["rounds"][0]["round_id"] == "@HYPERLINK"
 
 
 async def test_open_rounds_pages_through_equal_timestamps(

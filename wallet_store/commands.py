@@ -10,11 +10,16 @@ from .model import DebitOrder, GameSession, Operator, Player, TxRecord, Wallet
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who sent a /groove request: for the per-operator signature and IP allow-list."""
+    """Who sent a /groove request: for the per-operator signature and IP allow-list.
+
+    ``signed_payload`` is what the "concat" scheme signs, ``signed_pairs`` what the "pairs"
+    scheme signs; the operator's ``signature_scheme`` picks one.
+    """
 
     ip: str | None = None
     signature: str | None = None
     signed_payload: str = ""
+    signed_pairs: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,8 @@ What is read, and how
   streams (any backend).
 * operators, players, sessions, limits, free rounds, admin ops, games (v2), currencies, rate
   history and external identities (v3), holds, transfers/sends, payments, item purchases,
-  the SMS outbox and player phones (v4), per-game rate-limit overrides (v5) have no stream
+  the SMS outbox and player phones (v4), per-game rate-limit overrides (v5), operators'
+  signature schemes (v6; "concat" from an older source) have no stream
   in the Protocol; they are read here with backend-specific SQL on the source: the SQLite
   file through the stdlib :mod:`sqlite3` module (read-only) and the SQLite store's row
   mappers.  Only an SQLite source is supported (that is the move this tool exists for).
@@ -157,14 +158,15 @@ def _opt_money(v: str | None) -> Any:
 
 
 def _read_sqlite(path: str, operator_id: str | None) -> _Source:
-    from .sqlite.store import _OPERATOR_COLS, _PLAYER_COLS, _operator, _player
+    from .sqlite.store import _OPERATOR_COLS, _OPERATOR_COLS_V1, _PLAYER_COLS, _operator, _player
 
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         where, args = ("WHERE operator_id = ?", (operator_id,)) if operator_id is not None else ("", ())
+        # Before schema version 7 there is no signature_scheme column: those operators are "concat".
+        op_cols = _OPERATOR_COLS if _has_column(conn, "operators", "signature_scheme") else _OPERATOR_COLS_V1
         operators = [
-            _operator(r)
-            for r in conn.execute(f"SELECT {_OPERATOR_COLS} FROM operators {where} ORDER BY operator_id", args)
+            _operator(r) for r in conn.execute(f"SELECT {op_cols} FROM operators {where} ORDER BY operator_id", args)
         ]
         players = [
             _player(r) for r in conn.execute(f"SELECT {_PLAYER_COLS} FROM players {where} ORDER BY account_id", args)
@@ -255,6 +257,10 @@ def _read_v3(conn: sqlite3.Connection, src: _Source, operators: set[str], accoun
 
 def _has_table(conn: sqlite3.Connection, name: str) -> bool:
     return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
+
+
+def _has_column(conn: sqlite3.Connection, table: str, column: str) -> bool:
+    return any(r[1] == column for r in conn.execute(f"PRAGMA table_info({table})"))
 
 
 def _read_v4(conn: sqlite3.Connection, src: _Source, operators: set[str], accounts: set[str]) -> None:

@@ -20,6 +20,18 @@ from .errors import AmountOutOfRange, OperationNotAllowed, OutOfMoney
 DebitOrder = Literal["cash_money", "bonus_money"]
 PlayerStatus = Literal["active", "blocked", "self_excluded"]
 PaysInto = Literal["real", "bonus"]
+SignatureScheme = Literal["concat", "pairs"]
+SIGNATURE_SCHEMES: tuple[SignatureScheme, ...] = ("concat", "pairs")
+
+
+def signature_scheme(value: str | None) -> SignatureScheme:
+    """A stored scheme; ``None`` (a database from before the column existed) is "concat"."""
+    if value is None or value == "concat":
+        return "concat"
+    if value == "pairs":
+        return "pairs"
+    raise ValueError(f"unknown signature scheme {value!r}")
+
 
 ACCOUNT_ID = re.compile(r"[0-9A-Za-z]{1,60}")
 OPERATOR_ID = re.compile(r"[0-9A-Za-z]{1,20}")
@@ -61,6 +73,9 @@ class Operator:
     start_real: Decimal = money.ZERO
     start_bonus: Decimal = money.ZERO
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # How X-Groove-Signature is computed (see groove_adapter.groove and docs/security.md):
+    # "concat" = Groove's values-only concatenation (compatibility), "pairs" = name=value pairs.
+    signature_scheme: SignatureScheme = "concat"
 
 
 @dataclass(frozen=True, slots=True)

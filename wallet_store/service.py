@@ -1022,7 +1022,8 @@ def check_caller(op: Operator, caller: Caller) -> None:
         if not any(ip in ipaddress.ip_network(n, strict=False) for n in op.allowed_networks):
             raise CallerNotAllowed("caller address not allowed")
     if op.signature_secret:
-        expected = signature_for(op.signature_secret, caller.signed_payload)
+        payload = caller.signed_pairs if op.signature_scheme == "pairs" else caller.signed_payload
+        expected = signature_for(op.signature_secret, payload)
         given = (caller.signature or "").strip().lower()
         if not hmac.compare_digest(expected.encode(), given.encode()):
             raise InvalidSignature("invalid signature")

@@ -396,6 +396,15 @@ CREATE TRIGGER journal_heads_no_truncate BEFORE TRUNCATE ON journal_heads
     FOR EACH STATEMENT EXECUTE FUNCTION journal_heads_forward_only();
 """,
     ),
+    (
+        7,
+        """
+-- How an operator's X-Groove-Signature is computed: 'concat' (Groove's values-only
+-- concatenation, the compatibility default) or 'pairs' (name=value pairs, unambiguous).
+ALTER TABLE operators ADD COLUMN signature_scheme text NOT NULL DEFAULT 'concat'
+    CHECK (signature_scheme IN ('concat', 'pairs'));
+""",
+    ),
 ]
 
 

@@ -76,6 +76,7 @@ from ..model import (
     TxRecord,
     Wallet,
     entry_flow,
+    signature_scheme,
 )
 from ..money import check
 from ..ports import LedgerRecord
@@ -175,7 +176,8 @@ _ROUND_COLS = (
     " results, created_at, closed_at"
 )
 _OPERATOR_COLS = (
-    "operator_id, name, currency, debit_order, signature_secret, allowed_networks, start_real, start_bonus, created_at"
+    "operator_id, name, currency, debit_order, signature_secret, allowed_networks, start_real, start_bonus, created_at,"
+    " signature_scheme"
 )
 _SESSION_COLS = "session_id, account_id, operator_id, currency, game_id, created_at, expires_at, closed_at"
 
@@ -212,6 +214,7 @@ def _operator(r: Any) -> Operator:
         start_real=_md(r[6]),
         start_bonus=_md(r[7]),
         created_at=_td(r[8]),
+        signature_scheme=signature_scheme(r[9] if len(r) > 9 else None),
     )
 
 
@@ -605,7 +608,7 @@ class PostgresTx:
     async def insert_operator(self, op: Operator) -> None:
         self._known_ops.clear()
         await self._exec(
-            f"INSERT INTO operators ({_OPERATOR_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+            f"INSERT INTO operators ({_OPERATOR_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
             op.operator_id,
             op.name,
             op.currency,
@@ -615,13 +618,14 @@ class PostgresTx:
             _m(op.start_real),
             _m(op.start_bonus),
             _ts(op.created_at),
+            op.signature_scheme,
         )
 
     async def update_operator(self, op: Operator) -> None:
         self._known_ops.clear()
         await self._exec(
             "UPDATE operators SET name=$1, currency=$2, debit_order=$3, signature_secret=$4, allowed_networks=$5,"
-            " start_real=$6, start_bonus=$7 WHERE operator_id=$8",
+            " start_real=$6, start_bonus=$7, signature_scheme=$8 WHERE operator_id=$9",
             op.name,
             op.currency,
             op.debit_order,
@@ -629,6 +633,7 @@ class PostgresTx:
             list(op.allowed_networks),
             _m(op.start_real),
             _m(op.start_bonus),
+            op.signature_scheme,
             op.operator_id,
         )
 

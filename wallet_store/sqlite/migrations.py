@@ -374,4 +374,13 @@ CREATE TRIGGER journal_heads_no_delete BEFORE DELETE ON journal_heads
 BEGIN SELECT RAISE(ABORT, 'a journal head only moves forward'); END;
 """,
     ),
+    (
+        7,
+        """
+-- How an operator's X-Groove-Signature is computed: 'concat' (Groove's values-only
+-- concatenation, the compatibility default) or 'pairs' (name=value pairs, unambiguous).
+ALTER TABLE operators ADD COLUMN signature_scheme TEXT NOT NULL DEFAULT 'concat'
+    CHECK (signature_scheme IN ('concat', 'pairs'));
+""",
+    ),
 ]

@@ -74,6 +74,7 @@ from ..model import (
     entry_flow,
     iso,
     parse_iso,
+    signature_scheme,
 )
 from ..money import from_db, to_db
 from ..ports import LedgerRecord
@@ -114,9 +115,10 @@ _ROUND_COLS = (
     "account_id, game_id, round_id, currency, status, real_bet, bonus_bet, real_win, bonus_win, wagers,"
     " results, created_at, closed_at"
 )
-_OPERATOR_COLS = (
+_OPERATOR_COLS_V1 = (
     "operator_id, name, currency, debit_order, signature_secret, allowed_networks, start_real, start_bonus, created_at"
 )
+_OPERATOR_COLS = _OPERATOR_COLS_V1 + ", signature_scheme"  # schema version 7
 
 _GAME_COLS = "game_id, operator_id, name, key_hash, created_at"
 _CURRENCY_COLS = "operator_id, code, currency_id, name, symbol, usd_rate, start_amount, created_at, updated_at"
@@ -151,6 +153,7 @@ def _operator(r: Any) -> Operator:
         start_real=from_db(r[6]),
         start_bonus=from_db(r[7]),
         created_at=parse_iso(r[8]),
+        signature_scheme=signature_scheme(r[9] if len(r) > 9 else None),
     )
 
 
@@ -270,7 +273,7 @@ class SqliteTx:
 
     async def insert_operator(self, op: Operator) -> None:
         await self._exec(
-            f"INSERT INTO operators ({_OPERATOR_COLS}) VALUES (?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO operators ({_OPERATOR_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
             (
                 op.operator_id,
                 op.name,
@@ -281,13 +284,14 @@ class SqliteTx:
                 to_db(op.start_real),
                 to_db(op.start_bonus),
                 iso(op.created_at),
+                op.signature_scheme,
             ),
         )
 
     async def update_operator(self, op: Operator) -> None:
         await self._exec(
             "UPDATE operators SET name=?, currency=?, debit_order=?, signature_secret=?, allowed_networks=?,"
-            " start_real=?, start_bonus=? WHERE operator_id=?",
+            " start_real=?, start_bonus=?, signature_scheme=? WHERE operator_id=?",
             (
                 op.name,
                 op.currency,
@@ -296,6 +300,7 @@ class SqliteTx:
                 ",".join(op.allowed_networks),
                 to_db(op.start_real),
                 to_db(op.start_bonus),
+                op.signature_scheme,
                 op.operator_id,
             ),
         )
