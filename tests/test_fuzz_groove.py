@@ -381,7 +381,15 @@ async def _hostile_request(
         body = _check_shape(repr(token[:80]), resp.status, await resp.text())
         assert (body["code"], body["apiversion"]) == (1008, "1.2"), body
     elif face == "wagerbybatch":
-        q = urlencode({"request": "wagerbybatch", "gamesessionid": sid, "gameid": "80102", "apiversion": "1.2"})
+        q = urlencode(
+            {
+                "request": "wagerbybatch",
+                "request_id": "fz1",
+                "gamesessionid": sid,
+                "gameid": "80102",
+                "apiversion": "1.2",
+            }
+        )
         n_bets = min(n_bets, max(1, 900_000 // len(token)))  # within the 1 MiB body limit
         bets = ",".join(f'{{"transaction_id":"hb{i}","round_id":"hr{i}","amount":@}}' for i in range(n_bets))
         template = (

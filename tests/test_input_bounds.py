@@ -52,7 +52,13 @@ async def _timed(client: TestClient, method: str, path: str, data: str, headers:
 
 def _batch_query(seeded: dict[str, str]) -> str:
     return "/groove?" + urlencode(
-        {"request": "wagerbybatch", "gamesessionid": seeded["gamesessionid"], "gameid": GAME, "apiversion": "1.2"}
+        {
+            "request": "wagerbybatch",
+            "request_id": "rq1",
+            "gamesessionid": seeded["gamesessionid"],
+            "gameid": GAME,
+            "apiversion": "1.2",
+        }
     )
 
 
