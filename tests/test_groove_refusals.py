@@ -11,6 +11,8 @@ Every test ends with the audit passing on the test's database.
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +20,8 @@ import pytest
 
 from tests.conftest import Api
 from wallet_store.audit import run_audit
+from wallet_store.model import TxRecord
+from wallet_store.ports import Tx
 
 ACCT = "5179068"
 OTHER = "7000001"
@@ -111,6 +115,79 @@ async def test_tombstone_stays_whatever_round_the_next_rollback_names(api: Api, 
     assert await code(g, "rollback", roundid="q1", transactionid="x1") == 102
     assert await code(g, "rollback", roundid="qWRONG", transactionid="x1") == 102
     assert await balances(api) == (Decimal("100"), Decimal("50"))
+
+
+async def remember_refusal_as_before_the_fix(make_store: Any, account: str, round_id: str, tx_id: str) -> None:
+    """Write the refusal the unfixed wallet remembered for a wrong-round/account rollback."""
+    rec = TxRecord(
+        operator_id="11",
+        scope=GAME,
+        kind="rollback",
+        transaction_id=tx_id,
+        account_id=account,
+        round_id=round_id,
+        amount=Decimal("4"),
+        currency="EUR",
+        outcome="OperationNotAllowed",
+        message="the wager belongs to another account or round",
+        wallet_tx="legacy0000000000000",
+        state="refused",
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+    async def unit(tx: Tx) -> None:
+        await tx.insert_tx(rec)
+
+    store = make_store()
+    await store.open()
+    try:
+        await store.write(unit)
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize("wrong", ["round", "account"])
+async def test_a_refusal_remembered_before_the_fix_gives_way(api: Api, g: Groove, make_store: Any, wrong: str) -> None:
+    """Ids poisoned by the unfixed wallet: the right rollback now applies, once."""
+    await api.player(OTHER, real="20", bonus="0", email="other@example.com")
+    assert await code(g, "wager", roundid="q1", transactionid="x1", betamount="4") == 200
+    account, rnd = (ACCT, "qWRONG") if wrong == "round" else (OTHER, "q1")
+    await remember_refusal_as_before_the_fix(make_store, account, rnd, "x1")
+    right = await g.send("rollback", roundid="q1", transactionid="x1")
+    assert (right["code"], right["status"]) == (200, "Success"), right
+    again = await g.send("rollback", roundid="q1", transactionid="x1")
+    assert (again["code"], again["status"]) == (200, DUP), again
+    assert again["accounttransactionid"] == right["accounttransactionid"]
+    assert await code(g, "rollback", roundid="qWRONG", transactionid="x1") == 110
+    assert await balances(api) == (Decimal("100"), Decimal("50"))
+    assert await balances(api, OTHER) == (Decimal("20"), Decimal("0"))
+    await audit_ok(make_store)
+
+
+async def test_racing_wrong_and_right_rollbacks_refund_once(api: Api, g: Groove, make_store: Any) -> None:
+    """Wrong-round and right-round copies in flight together: one refund, one 'Success'."""
+    assert await code(g, "wager", roundid="q1", transactionid="x1", betamount="4") == 200
+    await remember_refusal_as_before_the_fix(make_store, ACCT, "qWRONG", "x1")
+    sends = [g.send("rollback", roundid="q1" if i % 2 else "qWRONG", transactionid="x1") for i in range(40)]
+    replies = await asyncio.gather(*sends)
+    right = [r for i, r in enumerate(replies) if i % 2]
+    wrong = [r for i, r in enumerate(replies) if not i % 2]
+    assert [r["code"] for r in wrong] == [110] * 20, wrong
+    assert [r["code"] for r in right] == [200] * 20, right
+    assert sorted(r["status"] for r in right) == ["Success"] + [DUP] * 19
+    assert len({r["accounttransactionid"] for r in right}) == 1
+    assert await balances(api) == (Decimal("100"), Decimal("50"))
+    await audit_ok(make_store)
+
+
+async def test_racing_reversewins_of_a_wager_and_result_take_back_once(api: Api, g: Groove, make_store: Any) -> None:
+    paid = {"roundid": "q4", "transactionid": "x4", "betamount": "4", "result": "6", "gamestatus": "completed"}
+    assert await code(g, "wagerAndResult", **paid) == 200
+    replies = await asyncio.gather(*(g.send("reversewin", transactionid="x4", amount="6") for _ in range(30)))
+    assert [r["code"] for r in replies] == [200] * 30, replies
+    assert sorted(r["status"] for r in replies) == ["Success"] + [DUP] * 29
+    assert await balances(api) == (Decimal("96"), Decimal("50"))
+    await audit_ok(make_store)
 
 
 # --------------------------------------------------------------------------- defect 3: reversewin
