@@ -619,7 +619,7 @@ async def test_result_for_another_accounts_round_is_refused(api: Api, g: Groove)
     other = await new_player(api, "7000004", "10", "0")
     assert (await g.wager("t1", "10"))["code"] == 200
     body = await other.result("res1", "30")
-    assert body["code"] in (102, 110), body
+    assert_error(body, 102)  # the other account has no wager in a round of that id
     await assert_balances(api, "90", "50")
     await assert_balances(api, "10", "0", "7000004")
 
@@ -678,7 +678,7 @@ async def test_free_round_result_without_wager(api: Api, g: Groove, pays_into: s
 
 async def test_free_round_result_with_unknown_frbid_is_refused(api: Api, g: Groove) -> None:
     body = await g.result("res1", "7.5", rnd="fr1", frbid="never-awarded")
-    assert body["code"] in (102, 110), body
+    assert_error(body, 110)  # the award is checked before the round (which has no wager)
     await assert_balances(api, "100", "50")
 
 
@@ -705,7 +705,7 @@ async def test_win_beyond_decimal_32_10_is_refused_and_changes_nothing(api: Api,
     await assert_balances(api, MAX, "0", "7000009")
     bal = await g.getbalance()
     assert (bal["code"], bal["real_balance"]) == (200, Decimal(MAX))
-    assert body["code"] not in (200, 1), body
+    assert_error(body, 110)  # AmountOutOfRange: a refusal, never code 1
 
 
 async def test_credit_making_real_plus_bonus_unrepresentable_is_refused(api: Api, g: Groove) -> None:
@@ -719,7 +719,7 @@ async def test_credit_making_real_plus_bonus_unrepresentable_is_refused(api: Api
         bal,
     )
     await assert_balances(api, "100", "50")
-    assert body["code"] not in (200, 1), body
+    assert_error(body, 110)  # AmountOutOfRange: a refusal, never code 1
 
 
 # =========================================================================== wagerAndResult
@@ -885,7 +885,7 @@ async def test_rollback_110_after_wager_and_result(api: Api, g: Groove) -> None:
 async def test_rollback_of_another_round_is_refused(api: Api, g: Groove) -> None:
     assert (await g.wager("t1", "10"))["code"] == 200
     body = await g.rollback("t1", rnd="other")
-    assert body["code"] in (110, 400), body
+    assert_error(body, 110)
     await assert_balances(api, "90", "50")
 
 
@@ -906,11 +906,10 @@ async def test_rollback_before_wager_tombstones_the_transaction(api: Api, g: Gro
     assert_error(await g.rollback("t1"), 102)
     await assert_balances(api, "100", "50")
     body = await g.wager("t1", "10")
-    assert body["code"] in (409, 110), body
-    assert body["status"] == STATUS[body["code"]]
+    assert_error(body, 409)
     await assert_balances(api, "100", "50")
     # and again: still no debit
-    assert (await g.wager("t1", "10"))["code"] in (409, 110)
+    assert_error(await g.wager("t1", "10"), 409)
     await assert_balances(api, "100", "50")
     # a later result for that round finds no wager
     assert_error(await g.result("res1", "10"), 102)
@@ -920,7 +919,7 @@ async def test_rollback_before_wager_tombstones_the_transaction(api: Api, g: Gro
 async def test_rollback_before_wager_and_result_tombstones_it(api: Api, g: Groove) -> None:
     assert_error(await g.rollback("wr1"), 102)
     body = await g.wager_and_result("wr1", "10", "50")
-    assert body["code"] in (409, 110), body
+    assert_error(body, 409)
     await assert_balances(api, "100", "50")
 
 

@@ -89,7 +89,7 @@ async def _make_client(aiohttp_client: Any, tmp_path: Path, dsn: str) -> tuple[T
 async def _admin(client: TestClient, method: str, path: str, body: Any) -> Any:
     resp = await client.request(method, path, json=body, headers=AUTH)
     text = await resp.text()
-    assert resp.status in (200, 201), f"{resp.status}: {text}"
+    assert resp.status == 201, f"{resp.status}: {text}"  # every call here creates
     return loads(text)
 
 
@@ -126,18 +126,51 @@ def _wager(common: dict[str, str], n: int) -> dict[str, str]:
     return {**common, "gameid": "80102", "roundid": f"r-{n}", "transactionid": f"w-{n}", "betamount": "1"}
 
 
+class _KillPoints:
+    """Barriers in the store's units of work: per round, the first unit to start inside its
+    database transaction waits there until the test has killed the backends (so a wager is
+    certainly in flight at each kill, and a later round's unit proves the pool reconnected)."""
+
+    def __init__(self, store: PostgresStore, rounds: int) -> None:
+        self.entered = [asyncio.Event() for _ in range(rounds)]
+        self.released = [asyncio.Event() for _ in range(rounds)]
+        self.round = 0
+        real_write = store.write
+
+        async def write(unit: Any) -> Any:
+            async def held(tx: Any) -> Any:
+                i = self.round
+                if i < len(self.entered) and not self.entered[i].is_set():
+                    self.entered[i].set()
+                    await self.released[i].wait()
+                return await unit(tx)
+
+            return await real_write(held)
+
+        store.write = write  # type: ignore[method-assign]
+
+    def release(self, i: int) -> None:
+        self.round = i + 1
+        self.released[i].set()
+
+
 async def test_connections_killed_mid_flight(aiohttp_client: Any, tmp_path: Path, own_db: str) -> None:
     client, store = await _make_client(aiohttp_client, tmp_path, own_db)
     common = await _seed(client)
 
-    flight = asyncio.gather(*(_groove(client, "wager", **_wager(common, i)) for i in range(IN_FLIGHT)))
+    points = _KillPoints(store, rounds=3)
+    flight = asyncio.ensure_future(
+        asyncio.gather(*(_groove(client, "wager", **_wager(common, i)) for i in range(IN_FLIGHT)))
+    )
     kills = 0
-    rounds = 0
-    await asyncio.sleep(0.01)  # let the first wagers reach the database
-    while not flight.done() and rounds < 3:
-        kills += await _terminate_backends(own_db)
-        rounds += 1
-        await asyncio.sleep(0.02)  # the pool reconnects; later wagers should go through
+    for i in range(3):
+        entered = asyncio.ensure_future(points.entered[i].wait())
+        await asyncio.wait({flight, entered}, return_when=asyncio.FIRST_COMPLETED)
+        if not entered.done():  # every wager answered before another reached the database
+            entered.cancel()
+            break
+        kills += await _terminate_backends(own_db)  # a wager is waiting inside its transaction
+        points.release(i)
     replies = await flight
     assert kills > 0
 

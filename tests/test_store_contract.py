@@ -567,20 +567,27 @@ async def test_sqlite_group_commit_isolates_failures_and_readers_see_only_commit
 async def test_sqlite_close_during_a_commit_gives_callers_the_real_outcome(tmp_path: Path) -> None:
     """close() while a batch is on the writer thread waits for it: its callers get what
     really happened (here: committed), not a failure for a write that landed."""
-    import time as _time
+    import threading
 
     path = str(tmp_path / "closing.db")
     s = SqliteStore(path)
     await s.open()
+    on_thread = threading.Event()  # the batch is running on the writer thread
+    release = threading.Event()  # ... and may finish (close() is under way)
 
     async def slow(tx: Any) -> str:
         await tx.insert_operator(make_operator("slow"))
-        _time.sleep(0.3)  # on the writer thread: the batch is in flight while close() runs
+        on_thread.set()
+        assert release.wait(timeout=60)  # on the writer thread: held while close() starts
         return "done"
 
     pending = asyncio.ensure_future(s.write(slow))
-    await asyncio.sleep(0.1)
-    await s.close()
+    assert await asyncio.to_thread(on_thread.wait, 60)
+    closing = asyncio.ensure_future(s.close())
+    await asyncio.sleep(0)  # one turn of the loop, not time: close() has begun and waits for the batch
+    assert not closing.done()
+    release.set()
+    await closing
     assert await pending == "done"
     again = SqliteStore(path)
     await again.open()
