@@ -365,7 +365,7 @@ def _amounts_rounded(places: int) -> Callable[[str, Query], Query | None]:
 
 def _float_amounts(name: str, q: Query) -> Query | None:
     keys = [k for k in AMOUNT_KEYS if k in q]
-    return q | {k: repr(float(q[k])) for k in keys} if keys else None
+    return q | {k: money.wire(Decimal(repr(float(q[k])))) for k in keys} if keys else None
 
 
 def _round_from_transaction() -> QueryRewrite:
