@@ -353,15 +353,21 @@ class GrooveWalletMachine(RuleBasedStateMachine):
         else:
             assert reply["status"] == s.reply["status"]
 
-    @precondition(lambda self: bool(self.sent))
+    @precondition(lambda self: any(mismatch_answer(s) is not None for s in self.sent))
     @rule(data=st.data())
     def mismatch(self, data: st.DataObject) -> None:
-        """The same transaction id with a different amount (or round): 400, nothing moves."""
-        s = data.draw(st.sampled_from(self.sent))
+        """The same transaction id with a different amount (or round): nothing moves.
+
+        400 against a success or a remembered refusal; a rollback naming another round is
+        answered by its wager (110, or its original refusal), never 400 (issue 14, defect 3).
+        """
+        s = data.draw(st.sampled_from([s for s in self.sent if mismatch_answer(s) is not None]))
         field = {"wager": "betamount", "result": "result", "jackpot": "amount", "rollback": "roundid"}[s.request]
         old = s.params[field]
         new = old + "x" if field == "roundid" else str(Decimal(old) + 1)
-        self.send(s.request, s.account, s.params | {field: new}, 400)
+        expect = mismatch_answer(s)
+        assert expect is not None
+        self.send(s.request, s.account, s.params | {field: new}, expect)
 
     @rule(
         kind=st.sampled_from(["malformed", "missing", "foreign_session", "unknown_account", "bad_status"]),
@@ -406,6 +412,22 @@ class GrooveWalletMachine(RuleBasedStateMachine):
             )
             assert body["real_balance"] >= 0
             assert body["bonus_balance"] >= 0
+
+
+def mismatch_answer(s: Sent) -> int | None:
+    """The code for ``s`` sent again with another amount (round for a rollback), or None when
+    it depends on state the model does not track (the request is then decided afresh)."""
+    code = int(s.reply["code"])
+    if s.request == "rollback":
+        return 110 if code == 200 else code
+    if code == 200:
+        return 400
+    if s.request == "wager":
+        # 110 is a negative amount: not remembered, so the new amount is decided afresh
+        return None if code == 110 else 400
+    if s.request == "result" and code == 110:
+        return 110  # a bad gamestatus, not remembered: still a bad gamestatus
+    return None  # a result refused 102 / 409 does not block another amount: decided afresh
 
 
 GrooveWalletMachine.TestCase.settings = settings(

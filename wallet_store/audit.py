@@ -113,8 +113,9 @@ class _RoundSum:
 async def _round_totals(store: WalletStore) -> dict[tuple[str, str, str], _RoundSum]:
     """What each round's money must be, from its transactions: live bets, paid wins.
 
-    Bets: successful wagers / wagerAndResults still applied (not rolled back). Wins: results
-    not reversed and the win legs of wagerAndResults.  Jackpots are payouts outside rounds.
+    Bets: successful wagers still applied (not rolled back) and every successful
+    wagerAndResult (never rolled back; "reversed" is its win taken back by reversewin). Wins:
+    results and wagerAndResult win legs not reversed.  Jackpots are payouts outside rounds.
     """
     sums: dict[tuple[str, str, str], _RoundSum] = {}
     async for t in store.transactions():
@@ -127,13 +128,15 @@ async def _round_totals(store: WalletStore) -> dict[tuple[str, str, str], _Round
                 s.real_win = money.add(s.real_win, t.real)
                 s.bonus_win = money.add(s.bonus_win, t.bonus)
             continue
-        if t.state == "applied":
+        if t.state == "applied" or t.kind == "wagerAndResult":
             s.wagers += 1
             s.real_bet = money.add(s.real_bet, t.real)
             s.bonus_bet = money.add(s.bonus_bet, t.bonus)
         if t.kind == "wagerAndResult" and t.extra:
             leg = json.loads(t.extra)
             s.results += 1
+            if t.state == "reversed":
+                continue
             s.real_win = money.add(s.real_win, money.parse(leg["real_win"]))
             s.bonus_win = money.add(s.bonus_win, money.parse(leg["bonus_win"]))
     return sums

@@ -89,6 +89,8 @@ from .ports import Tx, WalletStore
 T = TypeVar("T")
 
 GAME_KINDS = frozenset({"wager", "result", "rollback", "jackpot", "reversewin", "rollbackrollback"})
+# Requests that correct an earlier transaction named by its transaction id (the target).
+CORRECTIONS = frozenset({"rollback", "reversewin", "rollbackrollback"})
 
 
 def new_tx_id() -> str:
@@ -121,6 +123,24 @@ class _Decided:
 
     outcome: MoneyOutcome | None = None
     refusal: Refusal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Prelude:
+    """The start of a settling request: who, for which operator, and what its id already holds.
+
+    ``replay`` is the decided replay of a known transaction id.  ``taken`` is set instead when
+    the id holds a record for *other* parameters that must not block this request (see
+    :func:`_decide_afresh`): the request is then decided afresh, its refusals are answered but
+    not remembered (the id is taken), and only an outcome that moves money may replace the
+    record, and only a plain refusal (:meth:`WalletService._applied`).
+    """
+
+    player: Player
+    op: Operator
+    session: GameSession | None
+    replay: _Decided | None = None
+    taken: TxRecord | None = None
 
 
 class WalletService:
@@ -174,7 +194,19 @@ class WalletService:
         refusal: Refusal,
         state: Literal["refused", "tombstone"] = "refused",
         extra: str = "",
+        remember: bool = True,
     ) -> _Decided:
+        """Answer ``refusal``; remember it under the transaction id unless ``remember`` is False.
+
+        Remember a refusal that depends on state that can change (funds, limits, a block, a
+        wager not there yet, a tombstone): a replay must get the same answer.  Do not remember
+        one that follows from the request's own values or from facts that never change (a
+        negative amount, a bad gamestatus, a correction naming another account or round than
+        its transaction's): a replay is decided again to the same answer, and a remembered
+        copy would only block the right request under that id (issue 14, defect 3).
+        """
+        if not remember:
+            return _Decided(refusal=refusal)
         await tx.insert_tx(
             TxRecord(
                 operator_id=op.operator_id,
@@ -224,25 +256,28 @@ class WalletService:
         cmd: Result | Jackpot | Rollback | ReverseWin | RollbackRollback,
         caller: Caller,
         kind: str,
-    ) -> tuple[Player, Operator, GameSession | None, _Decided | None]:
+    ) -> _Prelude:
         """The start of every call that settles or corrects a wager (accepted after expiry).
 
         Lock the account, authenticate the caller, replay a known transaction id (or refuse a
-        mismatch), and refuse a session that belongs to another account.  Returns the decided
-        replay as the last element when there is one.
+        mismatch, or mark the id ``taken`` when the request is to be decided afresh), and
+        refuse a session that belongs to another account.
         """
         player = await tx.lock_player(cmd.account_id)
         if player is None:
             raise UnknownAccount("unknown account")
         op = await self._authenticate(tx, player.operator_id, caller)
         existing = await tx.get_tx(op.operator_id, cmd.game_id, kind, cmd.transaction_id)
+        taken = None
         if existing is not None:
-            replay = await self._replay(
-                tx, existing, account_id=cmd.account_id, round_id=cmd.round_id, amount=cmd.amount
-            )
-            return player, op, None, replay
+            if not _decide_afresh(existing, cmd, kind):
+                replay = await self._replay(
+                    tx, existing, account_id=cmd.account_id, round_id=cmd.round_id, amount=cmd.amount
+                )
+                return _Prelude(player, op, None, replay=replay)
+            taken = existing
         session = await self._session_matches(tx, cmd.session_id, player)
-        return player, op, session, None
+        return _Prelude(player, op, session, taken=taken)
 
     async def _applied(
         self,
@@ -258,8 +293,18 @@ class WalletService:
         real: Decimal,
         bonus: Decimal,
         now: datetime,
+        taken: TxRecord | None,
     ) -> _Decided:
-        """Record a settling request as applied (its idempotency record) and decide it."""
+        """Record a settling request as applied (its idempotency record) and decide it.
+
+        ``taken`` (see :class:`_Prelude`): the record already under this id, for other
+        parameters.  Only a plain refusal gives way (nothing moved under it); anything else
+        means the id was spent on another request, and the unit is abandoned.
+        """
+        if taken is not None:
+            if taken.state != "refused":
+                raise ParameterMismatch("transaction id already used with a different account, amount or round")
+            await tx.drop_refusal(taken)
         rec = TxRecord(
             operator_id=op.operator_id,
             scope=cmd.game_id,
@@ -375,7 +420,7 @@ class WalletService:
             )
         session = await self._live_session(tx, cmd.session_id, player, now)
 
-        def refuse(r: Refusal) -> Awaitable[_Decided]:
+        def refuse(r: Refusal, *, remember: bool = True) -> Awaitable[_Decided]:
             return self._refuse(
                 tx,
                 op=op,
@@ -388,6 +433,7 @@ class WalletService:
                 currency=session.currency,
                 refusal=r,
                 extra=extra,
+                remember=remember,
             )
 
         tomb = await tx.get_tx(op.operator_id, cmd.game_id, "rollback", cmd.transaction_id)
@@ -396,13 +442,13 @@ class WalletService:
         if player.blocked:
             return await refuse(AccountBlocked("account is blocked or self-excluded"))
         if amount < 0:
-            return await refuse(OperationNotAllowed("negative amount"))
+            return await refuse(OperationNotAllowed("negative amount"), remember=False)
         if cmd.frbid is not None:
             award = await tx.get_free_rounds(cmd.frbid)
             if award is None or award.account_id != account_id:
                 return await refuse(OperationNotAllowed("unknown free-round award"))
             if amount != 0:
-                return await refuse(OperationNotAllowed("a free-round wager must have betamount 0"))
+                return await refuse(OperationNotAllowed("a free-round wager must have betamount 0"), remember=False)
         wallet = await tx.get_wallet(account_id, session.currency)
         if wallet is None:
             return await refuse(UnknownCurrency("no wallet in the session's currency"))
@@ -449,9 +495,9 @@ class WalletService:
         win_rec = None
         if isinstance(cmd, WagerAndResult):
             if cmd.status not in ("completed", "pending"):
-                return await refuse(OperationNotAllowed("gamestatus must be completed or pending"))
+                return await refuse(OperationNotAllowed("gamestatus must be completed or pending"), remember=False)
             if cmd.win < 0:
-                return await refuse(OperationNotAllowed("negative win"))
+                return await refuse(OperationNotAllowed("negative win"), remember=False)
             pays: PaysInto = "real"
             if cmd.frbid is not None:
                 award = await tx.get_free_rounds(cmd.frbid)
@@ -505,14 +551,15 @@ class WalletService:
 
     async def _credit_unit(self, tx: Tx, cmd: Result | Jackpot, caller: Caller, *, kind: str) -> _Decided:
         now = self.clock.now()
-        player, op, session, replay = await self._settle_prelude(tx, cmd, caller, kind)
-        if replay is not None:
-            return replay
+        p = await self._settle_prelude(tx, cmd, caller, kind)
+        if p.replay is not None:
+            return p.replay
+        player, op, session = p.player, p.op, p.session
         rnd = await tx.get_round(cmd.account_id, cmd.game_id, cmd.round_id)
         currency = rnd.currency if rnd else (session.currency if session else player.currency)
         frbid = cmd.frbid if isinstance(cmd, Result) else None
 
-        def refuse(r: Refusal) -> Awaitable[_Decided]:
+        def refuse(r: Refusal, *, remember: bool = True) -> Awaitable[_Decided]:
             return self._refuse(
                 tx,
                 op=op,
@@ -524,12 +571,13 @@ class WalletService:
                 amount=cmd.amount,
                 currency=currency,
                 refusal=r,
+                remember=remember and p.taken is None,
             )
 
         if cmd.status not in ("completed", "pending"):
-            return await refuse(OperationNotAllowed("gamestatus must be completed or pending"))
+            return await refuse(OperationNotAllowed("gamestatus must be completed or pending"), remember=False)
         if cmd.amount < 0:
-            return await refuse(OperationNotAllowed("negative amount"))
+            return await refuse(OperationNotAllowed("negative amount"), remember=False)
         pays: PaysInto = "real"
         if frbid is not None:
             award = await tx.get_free_rounds(frbid)
@@ -572,6 +620,7 @@ class WalletService:
             real=real,
             bonus=bonus,
             now=now,
+            taken=p.taken,
         )
 
     # ------------------------------------------------------------------ rollback
@@ -579,14 +628,17 @@ class WalletService:
     async def rollback(self, cmd: Rollback, caller: Caller) -> MoneyOutcome:
         async def unit(tx: Tx) -> _Decided:
             now = self.clock.now()
-            player, op, session, replay = await self._settle_prelude(tx, cmd, caller, "rollback")
-            if replay is not None:
-                return replay
+            p = await self._settle_prelude(tx, cmd, caller, "rollback")
+            if p.replay is not None:
+                return p.replay
+            player, op, session = p.player, p.op, p.session
             wager = await tx.get_tx(op.operator_id, cmd.game_id, "wager", cmd.transaction_id)
             currency = wager.currency if wager else (session.currency if session else player.currency)
             amount = cmd.amount if cmd.amount is not None else (wager.amount if wager else money.ZERO)
 
-            def refuse(r: Refusal, state: Literal["refused", "tombstone"] = "refused") -> Awaitable[_Decided]:
+            def refuse(
+                r: Refusal, state: Literal["refused", "tombstone"] = "refused", *, remember: bool = True
+            ) -> Awaitable[_Decided]:
                 return self._refuse(
                     tx,
                     op=op,
@@ -599,6 +651,7 @@ class WalletService:
                     currency=currency,
                     refusal=r,
                     state=state,
+                    remember=remember and p.taken is None,
                 )
 
             if wager is None:
@@ -610,7 +663,9 @@ class WalletService:
             if not wager.ok:
                 return await refuse(WagerNotFound("the wager was refused; nothing to refund"))
             if wager.account_id != cmd.account_id or wager.round_id != cmd.round_id:
-                return await refuse(OperationNotAllowed("the wager belongs to another account or round"))
+                return await refuse(
+                    OperationNotAllowed("the wager belongs to another account or round"), remember=False
+                )
             if cmd.amount is not None and cmd.amount != wager.amount:
                 raise ParameterMismatch("rollbackamount differs from the wager's amount")
             if wager.state != "applied":
@@ -656,6 +711,7 @@ class WalletService:
                 real=wager.real,
                 bonus=wager.bonus,
                 now=now,
+                taken=p.taken,
             )
 
         return await self._run_money(unit)
@@ -667,14 +723,16 @@ class WalletService:
 
         async def unit(tx: Tx) -> _Decided:
             now = self.clock.now()
-            _, op, _, replay = await self._settle_prelude(tx, cmd, caller, "reversewin")
-            if replay is not None:
-                return replay
-            win = await tx.get_tx(op.operator_id, cmd.game_id, "result", cmd.transaction_id)
+            p = await self._settle_prelude(tx, cmd, caller, "reversewin")
+            if p.replay is not None:
+                return p.replay
+            win = await tx.get_tx(p.op.operator_id, cmd.game_id, "result", cmd.transaction_id)
             if win is None:
-                win = await tx.get_tx(op.operator_id, cmd.game_id, "jackpot", cmd.transaction_id)
+                win = await tx.get_tx(p.op.operator_id, cmd.game_id, "jackpot", cmd.transaction_id)
+            if win is None:
+                win = await _paid_win_leg(tx, p.op, cmd)
             return await self._correct(
-                tx, op, cmd, win, kind="reversewin", target_state="applied", new_state="reversed", now=now
+                tx, p, cmd, win, kind="reversewin", target_state="applied", new_state="reversed", now=now
             )
 
         return await self._run_money(unit)
@@ -684,13 +742,13 @@ class WalletService:
 
         async def unit(tx: Tx) -> _Decided:
             now = self.clock.now()
-            _, op, _, replay = await self._settle_prelude(tx, cmd, caller, "rollbackrollback")
-            if replay is not None:
-                return replay
-            wager = await tx.get_tx(op.operator_id, cmd.game_id, "wager", cmd.transaction_id)
+            p = await self._settle_prelude(tx, cmd, caller, "rollbackrollback")
+            if p.replay is not None:
+                return p.replay
+            wager = await tx.get_tx(p.op.operator_id, cmd.game_id, "wager", cmd.transaction_id)
             return await self._correct(
                 tx,
-                op,
+                p,
                 cmd,
                 wager,
                 kind="rollbackrollback",
@@ -704,7 +762,7 @@ class WalletService:
     async def _correct(
         self,
         tx: Tx,
-        op: Operator,
+        p: _Prelude,
         cmd: ReverseWin | RollbackRollback,
         target: TxRecord | None,
         *,
@@ -713,10 +771,11 @@ class WalletService:
         new_state: Literal["applied", "reversed"],
         now: datetime,
     ) -> _Decided:
+        op = p.op
         round_id = cmd.round_id or (target.round_id if target else "")
         currency = target.currency if target else ""
 
-        def refuse(r: Refusal) -> Awaitable[_Decided]:
+        def refuse(r: Refusal, *, remember: bool = True) -> Awaitable[_Decided]:
             return self._refuse(
                 tx,
                 op=op,
@@ -728,12 +787,15 @@ class WalletService:
                 amount=cmd.amount,
                 currency=currency,
                 refusal=r,
+                remember=remember and p.taken is None,
             )
 
         if target is None or not target.ok:
             return await refuse(WagerNotFound("no such transaction"))
         if target.account_id != cmd.account_id or (cmd.round_id and cmd.round_id != target.round_id):
-            return await refuse(OperationNotAllowed("the transaction belongs to another account or round"))
+            return await refuse(
+                OperationNotAllowed("the transaction belongs to another account or round"), remember=False
+            )
         if cmd.amount != target.amount:
             raise ParameterMismatch("amount differs from the original transaction's")
         if target.state != target_state:
@@ -781,6 +843,7 @@ class WalletService:
             real=target.real,
             bonus=target.bonus,
             now=now,
+            taken=p.taken,
         )
 
     # ------------------------------------------------------------------ operator administration
@@ -1059,6 +1122,39 @@ def _wr_extra(
 def _replay_key(extra: str) -> tuple[str, str]:
     data = json.loads(extra)
     return str(data.get("win")), str(data.get("status"))
+
+
+def _decide_afresh(rec: TxRecord, cmd: Result | Jackpot | Rollback | ReverseWin | RollbackRollback, kind: str) -> bool:
+    """Whether a request whose transaction id already holds ``rec`` is decided afresh.
+
+    * ``rec`` is a plain refusal (nothing moved under the id) and the request names another
+      round or amount, or, for a correction, another account: the refusal must not block it
+      (issue 14, defect 3).  Only a correction may cross accounts, because only the account
+      of its target can ever apply it (each account's requests are serialized by its lock).
+    * A correction (rollback, reversewin, rollbackrollback) naming the same account but
+      another round than the applied correction or tombstone under its id: it is answered by
+      its target (110, or 102 for a tombstone), not as a parameter mismatch.
+
+    Everything else is a replay, or 400 for other parameters (another account included).
+    """
+    other_account = rec.account_id != cmd.account_id
+    other_round = cmd.round_id is not None and rec.round_id != cmd.round_id
+    other_amount = cmd.amount is not None and rec.amount != cmd.amount
+    correction = kind in CORRECTIONS
+    if rec.state == "refused":
+        return (other_round or other_amount or other_account) and (correction or not other_account)
+    return correction and other_round and not other_account
+
+
+async def _paid_win_leg(tx: Tx, op: Operator, cmd: ReverseWin) -> TxRecord | None:
+    """The win a wagerAndResult paid under this transaction id, as the record reversewin takes back.
+
+    Its kind stays ``wagerAndResult`` so that marking it reversed marks that record (its bet
+    stays placed: a wagerAndResult is never rolled back).
+    """
+    paid = await tx.get_tx(op.operator_id, cmd.game_id, "wagerAndResult", cmd.transaction_id)
+    leg = _win_leg(paid) if paid is not None and paid.ok else None
+    return None if leg is None else replace(leg, kind="wagerAndResult")
 
 
 def _win_leg(rec: TxRecord) -> TxRecord | None:

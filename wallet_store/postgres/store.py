@@ -433,6 +433,16 @@ _W_TX_STATE = _Write(
     frozenset({"transactions"}),
     ("{0} AS (UPDATE transactions SET state=$1 WHERE operator_id=$2 AND scope=$3 AND kind=$4 AND transaction_id=$5)",),
 )
+_W_DROP_REFUSAL = _Write(
+    "drop_refusal",
+    frozenset({"transactions"}),
+    (
+        "{0} AS (DELETE FROM transactions WHERE operator_id=$1 AND scope=$2 AND kind=$3 AND transaction_id=$4"
+        " AND state='refused' RETURNING 1)",
+    ),
+    check=0,
+    error="the refusal to replace is no longer there",
+)
 _W_TOUCH_PLAYER = _Write(
     "touch_player",
     frozenset({"players"}),
@@ -819,6 +829,10 @@ class PostgresTx:
     async def update_tx_state(self, t: TxRecord) -> None:
         self._known_txs.clear()
         await self._defer(_W_TX_STATE, t.state, t.operator_id, t.scope, t.kind, t.transaction_id)
+
+    async def drop_refusal(self, t: TxRecord) -> None:
+        self._known_txs.clear()
+        await self._defer(_W_DROP_REFUSAL, t.operator_id, t.scope, t.kind, t.transaction_id)
 
     async def get_round(self, account_id: str, game_id: str, round_id: str) -> Round | None:
         r = await self._one(

@@ -512,6 +512,15 @@ class SqliteTx:
             (t.state, t.operator_id, t.scope, t.kind, t.transaction_id),
         )
 
+    async def drop_refusal(self, t: TxRecord) -> None:
+        dropped = await self._exec(
+            "DELETE FROM transactions WHERE operator_id=? AND scope=? AND kind=? AND transaction_id=?"
+            " AND state='refused'",
+            (t.operator_id, t.scope, t.kind, t.transaction_id),
+        )
+        if dropped != 1:
+            raise TechnicalError("the refusal to replace is no longer there")
+
     async def get_round(self, account_id: str, game_id: str, round_id: str) -> Round | None:
         r = await self._one(
             f"SELECT {_ROUND_COLS} FROM rounds WHERE account_id=? AND game_id=? AND round_id=?",

@@ -1,0 +1,223 @@
+"""Remembered refusals must not poison a transaction id (issue 14, defects 3 and 4).
+
+Through HTTP on both backends.  A correction (rollback, reversewin, rollbackrollback) sent
+with the wrong round or account is refused 110 and *not* remembered: the right one still
+applies, exactly once, its replay answers the applied outcome, and the wrong one keeps
+answering 110 with nothing moved.  A refusal that depends on state (a tombstone, a result with
+no wager yet) is remembered for the same request, but a plain refusal never blocks the same
+account's request with other parameters.  reversewin takes back a win paid by wagerAndResult.
+Every test ends with the audit passing on the test's database.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from tests.conftest import Api
+from wallet_store.audit import run_audit
+
+ACCT = "5179068"
+OTHER = "7000001"
+GAME = "80102"
+DUP = "Success - duplicate request"
+
+
+class Groove:
+    def __init__(self, api: Api, common: dict[str, str]) -> None:
+        self.api = api
+        self.common = common
+
+    async def send(self, request: str, **params: Any) -> dict[str, Any]:
+        return await self.api.groove(request, **{**self.common, "gameid": GAME, **params})
+
+
+@pytest.fixture
+def g(api: Api, seeded: dict[str, str]) -> Groove:
+    return Groove(api, seeded)
+
+
+async def code(g: Groove, request: str, **params: Any) -> int:
+    body = await g.send(request, **params)
+    return int(body["code"])
+
+
+async def balances(api: Api, account: str = ACCT) -> tuple[Decimal, Decimal]:
+    return await api.balances(account)
+
+
+async def audit_ok(make_store: Any) -> None:
+    store = make_store()
+    await store.open()
+    try:
+        report = await run_audit(store)
+    finally:
+        await store.close()
+    assert report.ok, report.text()
+
+
+# --------------------------------------------------------------------------- defect 3: rollback
+
+
+async def test_wrong_round_rollback_does_not_block_the_right_one(api: Api, g: Groove, make_store: Any) -> None:
+    """The issue's exact requests: the stake must come back, once."""
+    wager = await g.send("wager", roundid="q1", transactionid="x1", betamount="4")
+    assert wager["code"] == 200, wager
+    assert await balances(api) == (Decimal("96"), Decimal("50"))
+    wrong = await g.send("rollback", roundid="qWRONG", transactionid="x1")
+    assert (wrong["code"], wrong["status"]) == (110, "Operation not allowed"), wrong
+    assert await balances(api) == (Decimal("96"), Decimal("50"))
+    right = await g.send("rollback", roundid="q1", transactionid="x1")
+    assert (right["code"], right["status"]) == (200, "Success"), right
+    assert await balances(api) == (Decimal("100"), Decimal("50"))
+    again = await g.send("rollback", roundid="q1", transactionid="x1")
+    assert (again["code"], again["status"]) == (200, DUP), again
+    assert again["accounttransactionid"] == right["accounttransactionid"]
+    wrong_again = await g.send("rollback", roundid="qWRONG", transactionid="x1")
+    assert (wrong_again["code"], wrong_again["status"]) == (110, "Operation not allowed"), wrong_again
+    assert await balances(api) == (Decimal("100"), Decimal("50"))
+    await audit_ok(make_store)
+
+
+async def test_wrong_account_rollback_does_not_block_the_right_one(api: Api, g: Groove, make_store: Any) -> None:
+    await api.player(OTHER, real="20", bonus="0", email="other@example.com")
+    other = Groove(api, g.common | {"accountid": OTHER, "gamesessionid": await api.session(OTHER)})
+    assert await code(g, "wager", roundid="q1", transactionid="x1", betamount="4") == 200
+    assert await code(other, "rollback", roundid="q1", transactionid="x1") == 110
+    assert await code(g, "rollback", roundid="q1", transactionid="x1") == 200
+    # the id now holds this account's applied rollback: another account's copy is a mismatch
+    assert await code(other, "rollback", roundid="q1", transactionid="x1") == 400
+    assert await balances(api) == (Decimal("100"), Decimal("50"))
+    assert await balances(api, OTHER) == (Decimal("20"), Decimal("0"))
+    await audit_ok(make_store)
+
+
+async def test_wrong_round_rollback_of_a_refused_wager_answers_102(api: Api, g: Groove) -> None:
+    assert await code(g, "wager", roundid="q1", transactionid="x1", betamount="1000") == 1006
+    # the refused wager is checked first: nothing to refund whatever round is named
+    assert await code(g, "rollback", roundid="qWRONG", transactionid="x1") == 102
+    assert await code(g, "rollback", roundid="q1", transactionid="x1") == 102
+    assert await code(g, "rollback", roundid="q1", transactionid="x1") == 102
+    assert await balances(api) == (Decimal("100"), Decimal("50"))
+
+
+async def test_tombstone_stays_whatever_round_the_next_rollback_names(api: Api, g: Groove) -> None:
+    """A rollback before its wager closes the id for good; another round cannot reopen it."""
+    assert await code(g, "rollback", roundid="qWRONG", transactionid="x1") == 102
+    assert await code(g, "rollback", roundid="q1", transactionid="x1") == 102
+    assert await code(g, "wager", roundid="q1", transactionid="x1", betamount="4") == 409
+    assert await code(g, "rollback", roundid="q1", transactionid="x1") == 102
+    assert await code(g, "rollback", roundid="qWRONG", transactionid="x1") == 102
+    assert await balances(api) == (Decimal("100"), Decimal("50"))
+
+
+# --------------------------------------------------------------------------- defect 3: reversewin
+
+
+async def test_wrong_round_reversewin_does_not_block_the_right_one(api: Api, g: Groove, make_store: Any) -> None:
+    assert await code(g, "wager", roundid="q1", transactionid="x1", betamount="4") == 200
+    assert await code(g, "result", roundid="q1", transactionid="x3", result="6", gamestatus="completed") == 200
+    assert await balances(api) == (Decimal("102"), Decimal("50"))
+    assert await code(g, "reversewin", roundid="qWRONG", transactionid="x3", amount="6") == 110
+    assert await balances(api) == (Decimal("102"), Decimal("50"))
+    right = await g.send("reversewin", roundid="q1", transactionid="x3", amount="6")
+    assert (right["code"], right["status"]) == (200, "Success"), right
+    assert await balances(api) == (Decimal("96"), Decimal("50"))
+    again = await g.send("reversewin", roundid="q1", transactionid="x3", amount="6")
+    assert (again["code"], again["status"]) == (200, DUP), again
+    assert again["accounttransactionid"] == right["accounttransactionid"]
+    assert await code(g, "reversewin", roundid="qWRONG", transactionid="x3", amount="6") == 110
+    assert await balances(api) == (Decimal("96"), Decimal("50"))
+    await audit_ok(make_store)
+
+
+async def test_wrong_round_rollbackrollback_does_not_block_the_right_one(api: Api, g: Groove, make_store: Any) -> None:
+    assert await code(g, "wager", roundid="q1", transactionid="x1", betamount="4") == 200
+    assert await code(g, "rollback", roundid="q1", transactionid="x1") == 200
+    assert await code(g, "rollbackrollback", roundid="qWRONG", transactionid="x1", rollbackAmount="4") == 110
+    assert await code(g, "rollbackrollback", roundid="q1", transactionid="x1", rollbackAmount="4") == 200
+    replay = await g.send("rollbackrollback", roundid="q1", transactionid="x1", rollbackAmount="4")
+    assert (replay["code"], replay["status"]) == (200, DUP), replay
+    assert await code(g, "rollbackrollback", roundid="qWRONG", transactionid="x1", rollbackAmount="4") == 110
+    assert await balances(api) == (Decimal("96"), Decimal("50"))
+    await audit_ok(make_store)
+
+
+# --------------------------------------------------------------------------- the other remembered refusals
+
+
+async def test_result_with_the_wrong_round_does_not_block_the_right_one(api: Api, g: Groove, make_store: Any) -> None:
+    """102 for a round without a wager is remembered for that request, not for the right round."""
+    assert await code(g, "wager", roundid="q1", transactionid="x1", betamount="4") == 200
+    assert await code(g, "result", roundid="qWRONG", transactionid="x3", result="6", gamestatus="completed") == 102
+    assert await code(g, "result", roundid="qWRONG", transactionid="x3", result="6", gamestatus="completed") == 102
+    right = await g.send("result", roundid="q1", transactionid="x3", result="6", gamestatus="completed")
+    assert (right["code"], right["status"]) == (200, "Success"), right
+    again = await g.send("result", roundid="q1", transactionid="x3", result="6", gamestatus="completed")
+    assert (again["code"], again["status"], again["walletTx"]) == (200, DUP, right["walletTx"]), again
+    # the id now names the paid result: the wrong round is a parameter mismatch
+    assert await code(g, "result", roundid="qWRONG", transactionid="x3", result="6", gamestatus="completed") == 400
+    assert await balances(api) == (Decimal("102"), Decimal("50"))
+    await audit_ok(make_store)
+
+
+async def test_wager_and_result_with_a_bad_status_does_not_block_the_right_one(
+    api: Api, g: Groove, make_store: Any
+) -> None:
+    params = {"roundid": "q1", "transactionid": "x4", "betamount": "4", "result": "6"}
+    assert await code(g, "wagerAndResult", **params, gamestatus="done") == 110
+    assert await code(g, "wagerAndResult", **params, gamestatus="done") == 110
+    assert await code(g, "wagerAndResult", **params, gamestatus="completed") == 200
+    assert await balances(api) == (Decimal("102"), Decimal("50"))
+    await audit_ok(make_store)
+
+
+async def test_state_refusals_stay_remembered_for_the_same_request(api: Api, g: Groove) -> None:
+    """A result refused 102 before its wager is still 102 once the wager exists (same request)."""
+    params = {"roundid": "q1", "transactionid": "x3", "result": "6", "gamestatus": "completed"}
+    assert await code(g, "result", **params) == 102
+    assert await code(g, "wager", roundid="q1", transactionid="x1", betamount="4") == 200
+    assert await code(g, "result", **params) == 102
+    assert await balances(api) == (Decimal("96"), Decimal("50"))
+
+
+# --------------------------------------------------------------------------- defect 4
+
+
+async def test_reversewin_takes_back_a_wager_and_result_win(api: Api, g: Groove, make_store: Any) -> None:
+    """The issue's exact requests: the win paid by wagerAndResult comes back, once."""
+    paid = await g.send(
+        "wagerAndResult", roundid="q4", transactionid="x4", betamount="4", result="6", gamestatus="completed"
+    )
+    assert paid["code"] == 200, paid
+    assert await balances(api) == (Decimal("102"), Decimal("50"))
+    rev = await g.send("reversewin", transactionid="x4", amount="6")
+    assert (rev["code"], rev["status"]) == (200, "Success"), rev
+    assert await balances(api) == (Decimal("96"), Decimal("50"))
+    again = await g.send("reversewin", transactionid="x4", amount="6")
+    assert (again["code"], again["status"]) == (200, DUP), again
+    assert again["accounttransactionid"] == rev["accounttransactionid"]
+    assert await balances(api) == (Decimal("96"), Decimal("50"))
+    # the bet stays placed and the wagerAndResult replays as it was paid
+    replay = await g.send(
+        "wagerAndResult", roundid="q4", transactionid="x4", betamount="4", result="6", gamestatus="completed"
+    )
+    assert (replay["code"], replay["status"], replay["walletTx"]) == (200, DUP, paid["walletTx"]), replay
+    assert await code(g, "rollback", roundid="q4", transactionid="x4") == 110
+    assert await balances(api) == (Decimal("96"), Decimal("50"))
+    await audit_ok(make_store)
+
+
+async def test_reversewin_of_a_wager_and_result_checks_amount_and_round(api: Api, g: Groove) -> None:
+    assert (
+        await code(
+            g, "wagerAndResult", roundid="q4", transactionid="x4", betamount="4", result="6", gamestatus="completed"
+        )
+        == 200
+    )
+    assert await code(g, "reversewin", transactionid="x4", amount="5") == 400
+    assert await code(g, "reversewin", roundid="qWRONG", transactionid="x4", amount="6") == 110
+    assert await code(g, "reversewin", roundid="q4", transactionid="x4", amount="6") == 200
+    assert await balances(api) == (Decimal("96"), Decimal("50"))
