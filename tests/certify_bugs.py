@@ -9,7 +9,7 @@ signatures, is the real thing):
   sees it (with the caller, hence the signature check, of the request as sent) or rewrites
   the reply (a dropped field, another code, a forgotten duplicate flag).
 
-Middlewares and services keep state per app: ``Bug.make`` builds a fresh one for each run.
+Middlewares and services keep state per app: ``Bug.app`` builds fresh ones for each run.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -61,7 +61,6 @@ class Bug:
     service: type[WalletService] = WalletService
     middleware: Callable[[], Middleware] | None = None
     wrap_tx: Callable[[Tx], Tx] | None = None
-    doc: str = field(default="", compare=False)
 
     def app(self, tmp_path: Path) -> web.Application:
         mw = self.middleware() if self.middleware is not None else None
