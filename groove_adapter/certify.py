@@ -14,7 +14,10 @@ that is logged out), a blocked player, a bet limit and a free-round award.
 
 Where the protocol leaves a choice open, a scenario accepts every answer the protocol
 allows (e.g. ``409`` or ``110`` for a wager that arrives after its rollback); what it never
-accepts is money moving when it must not, or twice.
+accepts is money moving when it must not, or twice.  Where the rule names one answer, only
+that answer passes (a wallet that refuses a malformed amount with anything but ``1008`` has
+read the amount).  Every scenario is proven to fail a wallet that gets its rule wrong
+(``tests/test_certify_bugs.py``).
 
 Nothing here imports the service: this is a client, usable against anyone's wallet.
 """
@@ -1576,7 +1579,7 @@ async def _rounds_bad_gamestatus(c: Ctx) -> None:
     rnd, _, _ = await c.placed("1")
     before = await c.balance()
     r = await c.result(rnd, "2", status="finished")
-    c.code(r, 110, 1008, what="a result with gamestatus=finished")
+    c.code(r, 110, what="a result with gamestatus=finished")
     c.same(await c.balance(), before, "after a result with a bad gamestatus")
 
 
@@ -1591,7 +1594,7 @@ add(
 )
 add(
     "rounds.bad_gamestatus",
-    "result with a gamestatus other than completed/pending: refused",
+    "result with a gamestatus other than completed/pending: 110",
     "Error codes: 110 for a bad gamestatus",
     _rounds_bad_gamestatus,
 )
@@ -1653,10 +1656,31 @@ async def _rollback_mixed(c: Ctx) -> None:
 
 
 async def _rollback_wrong_round(c: Ctx) -> None:
-    _, tx, _ = await c.placed("1")
-    before = await c.balance()
-    c.code(await c.rollback(c.rnd(), tx), 110, 102, what="rollback naming another round than the wager's")
-    c.same(await c.balance(), before, "after the refused rollback")
+    start = await c.balance()
+    rnd, tx, split = await c.placed("1")
+    c.code(await c.rollback(c.rnd(), tx), 110, what="rollback naming another round than the wager's")
+    c.same(await c.balance(), start - split, "after the refused rollback")
+    # A refusal for a mismatched parameter must not poison the transaction id: the aggregator
+    # retries the correct rollback until it applies.
+    r = await c.rollback(rnd, tx)
+    c.ok(r, "the correct rollback after the wrong-round one")
+    c.same(await c.balance(), start, "after the correct rollback (the stake refunded)")
+    c.dup(await c.rollback(rnd, tx), r, "the correct rollback sent again")
+    c.same(await c.balance(), start, "after the correct rollback sent again (refunded exactly once)")
+
+
+async def _reversewin_wrong_round(c: Ctx) -> None:
+    rnd, _, _ = await c.placed("1")
+    start = await c.balance()
+    win_tx, paid = await c.paid(rnd, "2")
+    wrong = c.reversewin_q(c.rnd(), win_tx, "2")
+    c.code(await c.call("reversewin", wrong), 110, what="reversewin naming another round than the win's")
+    c.same(await c.balance(), start + paid, "after the refused reversewin")
+    r = await c.call("reversewin", c.reversewin_q(rnd, win_tx, "2"))
+    c.ok(r, "the correct reversewin after the wrong-round one")
+    c.same(await c.balance(), start, "after the correct reversewin (the win taken back)")
+    c.dup(await c.call("reversewin", c.reversewin_q(rnd, win_tx, "2")), r, "the correct reversewin sent again")
+    c.same(await c.balance(), start, "after the correct reversewin sent again (taken back exactly once)")
 
 
 add("rollback.unknown", "rollback of an unknown wager: 102, nothing refunded", RULE_ROLLBACK, _rollback_unknown)
@@ -1679,11 +1703,44 @@ add(
     RULE_ROLLBACK,
     _rollback_mixed,
 )
+
+
+async def _reversewin_wager_and_result(c: Ctx) -> None:
+    start = await c.balance()
+    q = c.wr_q("1", "6")
+    r = await c.call("wagerAndResult", q)
+    c.ok(r, "wagerAndResult (setup)")
+    split, paid = c.bet_split(r, D("1")), c.win_split(r, D("6"))
+    c.same(await c.balance(), start - split + paid, "after the wagerAndResult")
+    back_q = c.reversewin_q(q["roundid"], q["transactionid"], "6")
+    back = await c.call("reversewin", back_q)
+    c.ok(back, "reversewin of the win paid by wagerAndResult (same transactionid)")
+    c.same(await c.balance(), start - split, "after the reversewin (the win taken back, the stake still debited)")
+    c.dup(await c.call("reversewin", back_q), back, "the reversewin sent again")
+    c.same(await c.balance(), start - split, "after the reversewin sent again (taken back exactly once)")
+
+
+RULE_POISON = (
+    "Rollback / reversewin: refused (110) when naming another round; the refusal does not poison the "
+    "transaction id: the correct request still applies, exactly once"
+)
 add(
     "rollback.wrong_round",
-    "rollback naming another round: refused, nothing refunded",
-    RULE_ROLLBACK,
+    "rollback naming another round: 110, nothing refunded; the correct rollback then refunds once",
+    RULE_POISON,
     _rollback_wrong_round,
+)
+add(
+    "rollback.reversewin_wrong_round",
+    "reversewin naming another round: 110; the correct reversewin then takes the win back once",
+    RULE_POISON,
+    _reversewin_wrong_round,
+)
+add(
+    "rollback.reversewin_wager_and_result",
+    "reversewin of a win paid by wagerAndResult: 200, the win taken back once",
+    "reversewin: takes back a paid win (result, jackpot or the win of a wagerAndResult), exactly as paid",
+    _reversewin_wager_and_result,
 )
 
 
@@ -1703,7 +1760,7 @@ async def _frb_wager_zero(c: Ctx) -> None:
 async def _frb_wager_nonzero(c: Ctx) -> None:
     before = await c.balance()
     r = await c.wager("1", frbid=c.t.frbid)
-    c.check(r.code != 200, f"a free-round wager with betamount 1 must be refused, got {r.brief()}")
+    c.code(r, 110, what="a free-round wager with betamount 1")
     c.same(await c.balance(), before, "after the refused free-round wager")
 
 
@@ -1724,7 +1781,7 @@ async def _frb_round(c: Ctx) -> None:
 
 
 add("freerounds.wager_zero", "free-round wager of 0: 200, nothing debited", RULE_FRB, _frb_wager_zero, needs=["frbid"])
-add("freerounds.wager_nonzero", "free-round wager above 0: refused", RULE_FRB, _frb_wager_nonzero, needs=["frbid"])
+add("freerounds.wager_nonzero", "free-round wager above 0: 110", RULE_FRB, _frb_wager_nonzero, needs=["frbid"])
 add(
     "freerounds.result_without_wager",
     "free-round win with no wager: credited",
@@ -1894,14 +1951,17 @@ async def _dec_large(c: Ctx) -> None:
     c.same(await c.balance(), before, "after taking the large win back")
 
 
-def _dec_reject(value: str, codes: tuple[int, ...] = ()) -> ScenarioFn:
+def _dec_reject(value: str, code: int = 1008) -> ScenarioFn:
+    """A malformed amount is ``1008 Parameter required`` (the error table), a negative one ``110``.
+
+    Exactly that code: any other refusal means the wallet read the amount (e.g. a 10^22 bet
+    answered 1006 was parsed and then refused for lack of funds, not refused as malformed).
+    """
+
     async def run(c: Ctx) -> None:
         before = await c.balance()
         r = await c.wager(value)
-        if codes:
-            c.code(r, *codes, what=f"wager with betamount={value}")
-        else:
-            c.check(r.code != 200, f"wager with betamount={value} must be refused, got {r.brief()}")
+        c.code(r, code, what=f"wager with betamount={value}")
         c.same(await c.balance(), before, f"after a wager of {value!r}")
 
     return run
@@ -1918,16 +1978,16 @@ add("decimal.reply_format", "money in replies: JSON numbers, no exponent, at mos
 add("decimal.smallest_unit", "0.0000000001 debited and credited exactly", RULE_DEC, _dec_smallest)
 add("decimal.ten_places", "a 10-decimal bet and its rollback are exact", RULE_DEC, _dec_ten_places)
 add("decimal.large_exact", "a 22-significant-digit win is credited exactly", RULE_DEC, _dec_large)
-add("decimal.reject_11_decimals", "betamount with 11 decimals: refused", RULE_DEC, _dec_reject("1.00000000001"))
-add("decimal.reject_23_digits", "betamount with 23 integer digits: refused", RULE_DEC, _dec_reject("1" + "0" * 22))
-add("decimal.reject_exponent", "betamount 1e1: refused", RULE_DEC, _dec_reject("1e1"))
-add("decimal.reject_nan", "betamount NaN: refused", RULE_DEC, _dec_reject("NaN"))
-add("decimal.reject_infinity", "betamount Infinity: refused", RULE_DEC, _dec_reject("Infinity"))
+add("decimal.reject_11_decimals", "betamount with 11 decimals: 1008", RULE_DEC, _dec_reject("1.00000000001"))
+add("decimal.reject_23_digits", "betamount with 23 integer digits: 1008", RULE_DEC, _dec_reject("1" + "0" * 22))
+add("decimal.reject_exponent", "betamount 1e1: 1008", RULE_DEC, _dec_reject("1e1"))
+add("decimal.reject_nan", "betamount NaN: 1008", RULE_DEC, _dec_reject("NaN"))
+add("decimal.reject_infinity", "betamount Infinity: 1008", RULE_DEC, _dec_reject("Infinity"))
 add(
     "decimal.negative_wager",
     "negative betamount: 110",
     "Wager: amount valid (110 for negative)",
-    _dec_reject("-1", (110,)),
+    _dec_reject("-1", 110),
 )
 add("decimal.negative_result", "negative result: 110", "Error codes: 110 for a negative amount", _dec_negative_result)
 

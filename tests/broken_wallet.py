@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from pydantic import SecretStr
 
 from config import Settings
@@ -30,10 +32,11 @@ from wallet_store.commands import (
     SessionQuery,
     Wager,
 )
-from wallet_store.ports import WalletStore
+from wallet_store.ports import Tx, WalletStore
 from wallet_store.service import WalletService
 
 ADMIN_TOKEN = "broken-wallet-admin-token"
+T = TypeVar("T")
 
 
 class DoubleDebitOnDuplicate(WalletService):
@@ -82,10 +85,36 @@ class SessionCheckedOnSettling(WalletService):
         return await super().rollback_rollback(cmd, caller)
 
 
+class TxRewritingStore:
+    """The real store; every unit of work sees its Tx through ``wrap`` (a bug in the data layer)."""
+
+    def __init__(self, inner: WalletStore, wrap: Callable[[Tx], Tx]) -> None:
+        self.inner = inner
+        self.wrap = wrap
+
+    async def write(self, unit: Callable[[Tx], Awaitable[T]]) -> T:
+        return await self.inner.write(lambda tx: unit(self.wrap(tx)))
+
+    async def read(self, unit: Callable[[Tx], Awaitable[T]]) -> T:
+        return await self.inner.read(lambda tx: unit(self.wrap(tx)))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
 def broken_app(
-    tmp_path: Path, service_class: type[WalletService] = WalletService, store: WalletStore | None = None
+    tmp_path: Path,
+    service_class: type[WalletService] = WalletService,
+    store: WalletStore | None = None,
+    *,
+    middleware: Middleware | None = None,
+    wrap_tx: Callable[[Tx], Tx] | None = None,
 ) -> web.Application:
-    """The real app (SQLite file in ``tmp_path`` unless a store is given), its service replaced."""
+    """The real app (SQLite file in ``tmp_path`` unless a store is given), its service replaced.
+
+    ``middleware`` wraps every request (it may rewrite requests or replies); ``wrap_tx`` gives
+    the service a store whose units of work see a rewritten Tx.
+    """
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'broken.db'}",
         admin_token=SecretStr(ADMIN_TOKEN),
@@ -93,8 +122,11 @@ def broken_app(
     )
     app = create_app(settings, store=store)
     real = app[SERVICE]
-    if service_class is not WalletService:
-        app[SERVICE] = service_class(real.store, real.clock, session_ttl=real.session_ttl)
+    if service_class is not WalletService or wrap_tx is not None:
+        inner = real.store if wrap_tx is None else cast(WalletStore, TxRewritingStore(real.store, wrap_tx))
+        app[SERVICE] = service_class(inner, real.clock, session_ttl=real.session_ttl)
+    if middleware is not None:
+        app.middlewares.append(middleware)
     return app
 
 

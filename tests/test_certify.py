@@ -180,6 +180,8 @@ PG_SUBSET = [
     "rollback.before_wager",
     "rollback.refused_wager",
     "rollback.mixed_split",
+    "rollback.wrong_round",
+    "rollback.reversewin_*",
     "rounds.result_on_closed",
     "decimal.smallest_unit",
     "decimal.large_exact",
