@@ -63,6 +63,13 @@ class OperatorIn(_Body):
     start_bonus: NonNeg = money.ZERO
 
 
+class SignatureIn(_Body):
+    """Both fields required: the new secret (``null``: no signature check) and its scheme."""
+
+    signature_secret: Annotated[str, StringConstraints(min_length=8, max_length=256)] | None
+    signature_scheme: SignatureScheme
+
+
 class PlayerIn(_Body):
     operator_id: OperatorId
     account_id: AccountId | None = None
@@ -272,6 +279,15 @@ async def create_operator(request: web.Request) -> web.Response:
 
 async def get_operator(request: web.Request) -> web.Response:
     op = await request.app[SERVICE].get_operator(request.match_info["operator_id"])
+    return json_response(operator_json(op))
+
+
+async def set_signature(request: web.Request) -> web.Response:
+    """PUT /admin/operators/{id}/signature: rotate the /groove secret or change its scheme."""
+    b = await _body(request, SignatureIn)
+    op = await request.app[SERVICE].set_signature(
+        request.match_info["operator_id"], b.signature_secret, b.signature_scheme
+    )
     return json_response(operator_json(op))
 
 
@@ -526,6 +542,7 @@ def routes() -> list[web.RouteDef]:
         web.post("/admin/operators/{operator_id}/identities", register_identity),
         web.post("/admin/operators", create_operator),
         web.get("/admin/operators/{operator_id}", get_operator),
+        web.put("/admin/operators/{operator_id}/signature", set_signature),
         web.post("/admin/players", create_player),
         web.get("/admin/players/{account_id}", get_player),
         web.post("/admin/players/{account_id}/block", block_player),

@@ -298,3 +298,82 @@ async def test_reversewin_of_a_wager_and_result_checks_amount_and_round(api: Api
     assert await code(g, "reversewin", roundid="qWRONG", transactionid="x4", amount="6") == 110
     assert await code(g, "reversewin", roundid="q4", transactionid="x4", amount="6") == 200
     assert await balances(api) == (Decimal("96"), Decimal("50"))
+
+
+# --------------------------------------------------------------------------- second reading (review of the fix)
+
+
+async def test_a_refusal_decided_afresh_is_remembered_for_its_own_replay(api: Api, g: Groove) -> None:
+    """A result refused 102 under an id that held another round's refusal: its replay is still
+    102 once the wager exists, exactly as without the earlier wrong-round refusal."""
+    assert await code(g, "wager", roundid="q1", transactionid="x1", betamount="4") == 200
+    wrong = {"roundid": "qWRONG", "transactionid": "x3", "result": "6", "gamestatus": "completed"}
+    assert await code(g, "result", **wrong) == 102
+    early = {"roundid": "q2", "transactionid": "x3", "result": "6", "gamestatus": "completed"}
+    assert await code(g, "result", **early) == 102
+    assert await code(g, "wager", roundid="q2", transactionid="x2", betamount="4") == 200
+    again = await g.send("result", **early)
+    assert (again["code"], again["status"]) == (102, "Wager not found"), again
+    assert await balances(api) == (Decimal("92"), Decimal("50"))
+
+
+@pytest.mark.parametrize("first_round", [None, "q1", "qWRONG"])
+async def test_a_reversewin_sent_before_its_win_applies_on_retry(
+    api: Api, g: Groove, make_store: Any, first_round: str | None
+) -> None:
+    """Aggregators retry corrections until they succeed: a reversewin that arrived before its
+    win (102) takes the win back on a retry once the win is paid, exactly once."""
+    assert await code(g, "wager", roundid="q1", transactionid="x1", betamount="4") == 200
+    early = await g.send("reversewin", roundid=first_round, transactionid="x3", amount="6")
+    assert (early["code"], early["status"]) == (102, "Wager not found"), early
+    again = await g.send("reversewin", roundid=first_round, transactionid="x3", amount="6")
+    assert (again["code"], again["status"]) == (102, "Wager not found"), again
+    assert await code(g, "result", roundid="q1", transactionid="x3", result="6", gamestatus="completed") == 200
+    assert await balances(api) == (Decimal("102"), Decimal("50"))
+    right = await g.send("reversewin", roundid="q1", transactionid="x3", amount="6")
+    assert (right["code"], right["status"]) == (200, "Success"), right
+    assert await balances(api) == (Decimal("96"), Decimal("50"))
+    replay = await g.send("reversewin", roundid="q1", transactionid="x3", amount="6")
+    assert (replay["code"], replay["status"]) == (200, DUP), replay
+    assert replay["accounttransactionid"] == right["accounttransactionid"]
+    assert await balances(api) == (Decimal("96"), Decimal("50"))
+    await audit_ok(make_store)
+
+
+async def test_a_reversewin_of_a_wager_and_result_refused_before_the_fix_gives_way(
+    api: Api, g: Groove, make_store: Any
+) -> None:
+    """Defect 4's poisoned ids (102 remembered for the identical request) heal on retry."""
+    paid = {"roundid": "q4", "transactionid": "x4", "betamount": "4", "result": "6", "gamestatus": "completed"}
+    assert await code(g, "wagerAndResult", **paid) == 200
+    rec = TxRecord(
+        operator_id="11",
+        scope=GAME,
+        kind="reversewin",
+        transaction_id="x4",
+        account_id=ACCT,
+        round_id="q4",
+        amount=Decimal("6"),
+        currency="",
+        outcome="WagerNotFound",
+        message="no such transaction",
+        wallet_tx="legacy0000000000004",
+        state="refused",
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+    async def unit(tx: Tx) -> None:
+        await tx.insert_tx(rec)
+
+    store = make_store()
+    await store.open()
+    try:
+        await store.write(unit)
+    finally:
+        await store.close()
+    right = await g.send("reversewin", roundid="q4", transactionid="x4", amount="6")
+    assert (right["code"], right["status"]) == (200, "Success"), right
+    assert await balances(api) == (Decimal("96"), Decimal("50"))
+    assert (await g.send("reversewin", roundid="q4", transactionid="x4", amount="6"))["status"] == DUP
+    assert await balances(api) == (Decimal("96"), Decimal("50"))
+    await audit_ok(make_store)

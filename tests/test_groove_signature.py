@@ -228,6 +228,34 @@ async def test_admin_sets_and_shows_the_scheme(api: Api) -> None:
     assert refused["fields"][0]["field"] == "signature_scheme", refused
 
 
+async def test_admin_moves_an_operator_to_pairs_and_rotates_its_secret(api: Api) -> None:
+    """PUT /admin/operators/{id}/signature: the next request is checked with the new secret
+    and scheme; the old signature stops working at once."""
+    common = await _signed_player(api, None)
+    q = {"request": "getbalance", **common, "nogsgameid": "80102"}
+    assert (await _send(api, q, concat_sig(q)))["code"] == 200
+    new_secret = "n3w-s3cr3t-signing-key"
+    body = {"signature_secret": new_secret, "signature_scheme": "pairs"}
+    updated = await api.admin("PUT", "/admin/operators/22/signature", body, expect=200)
+    assert (updated["signature_scheme"], updated["signature_enabled"]) == ("pairs", True), updated
+    assert new_secret not in dumps(updated)
+    assert (await api.admin("GET", "/admin/operators/22", expect=200))["signature_scheme"] == "pairs"
+    for stale in (concat_sig(q), pairs_sig(q), concat_sig(q, new_secret)):
+        assert (await _send(api, q, stale))["code"] == 1001
+    assert (await _send(api, q, pairs_sig(q, new_secret)))["code"] == 200
+    # both fields are required; an unknown operator is 404, a bad scheme 400
+    await api.admin("PUT", "/admin/operators/22/signature", {"signature_scheme": "pairs"}, expect=400)
+    await api.admin("PUT", "/admin/operators/nope/signature", body, expect=404)
+    bad = {"signature_secret": new_secret, "signature_scheme": "values"}
+    await api.admin("PUT", "/admin/operators/22/signature", bad, expect=400)
+    # null switches the check off (an operator relying on its IP allow-list alone)
+    off = await api.admin(
+        "PUT", "/admin/operators/22/signature", {"signature_secret": None, "signature_scheme": "pairs"}
+    )
+    assert off["signature_enabled"] is False
+    assert (await _send(api, q, "not-a-signature"))["code"] == 200
+
+
 # --------------------------------------------------------------------------- strict formats
 
 

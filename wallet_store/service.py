@@ -76,6 +76,7 @@ from .model import (
     Player,
     PlayerStatus,
     Round,
+    SignatureScheme,
     SystemClock,
     TxRecord,
     Wallet,
@@ -91,6 +92,8 @@ T = TypeVar("T")
 GAME_KINDS = frozenset({"wager", "result", "rollback", "jackpot", "reversewin", "rollbackrollback"})
 # Requests that correct an earlier transaction named by its transaction id (the target).
 CORRECTIONS = frozenset({"rollback", "reversewin", "rollbackrollback"})
+# Corrections whose refusals never stick (see _decide_afresh); a rollback's do, as tombstones.
+RETRIED_CORRECTIONS = frozenset({"reversewin", "rollbackrollback"})
 
 
 def new_tx_id() -> str:
@@ -195,6 +198,7 @@ class WalletService:
         state: Literal["refused", "tombstone"] = "refused",
         extra: str = "",
         remember: bool = True,
+        taken: TxRecord | None = None,
     ) -> _Decided:
         """Answer ``refusal``; remember it under the transaction id unless ``remember`` is False.
 
@@ -204,9 +208,17 @@ class WalletService:
         negative amount, a bad gamestatus, a correction naming another account or round than
         its transaction's): a replay is decided again to the same answer, and a remembered
         copy would only block the right request under that id (issue 14, defect 3).
+
+        ``taken``: the plain refusal already under the id, for other parameters (the request
+        was decided afresh).  A refusal to remember replaces it, so that this request's replay
+        gets this answer; a record that is not a plain refusal is never replaced.
         """
         if not remember:
             return _Decided(refusal=refusal)
+        if taken is not None:
+            if taken.state != "refused":
+                return _Decided(refusal=refusal)
+            await tx.drop_refusal(taken)
         await tx.insert_tx(
             TxRecord(
                 operator_id=op.operator_id,
@@ -420,7 +432,7 @@ class WalletService:
             )
         session = await self._live_session(tx, cmd.session_id, player, now)
 
-        def refuse(r: Refusal, *, remember: bool = True) -> Awaitable[_Decided]:
+        def refuse(r: Refusal) -> Awaitable[_Decided]:
             return self._refuse(
                 tx,
                 op=op,
@@ -433,22 +445,22 @@ class WalletService:
                 currency=session.currency,
                 refusal=r,
                 extra=extra,
-                remember=remember,
             )
 
+        if player.blocked:
+            return await refuse(AccountBlocked("account is blocked or self-excluded"))
+        # The spec's order (session, blocked, amount, ...), then the request's own values: those
+        # refusals are not remembered (a remembered copy would block the right request under
+        # the id), so they come before any state that a replay could find changed (a tombstone).
+        if refused := _invalid_wager(cmd, amount):
+            return _Decided(refusal=refused)
         tomb = await tx.get_tx(op.operator_id, cmd.game_id, "rollback", cmd.transaction_id)
         if tomb is not None:
             return await refuse(RoundClosed("transaction was rolled back before it arrived"))
-        if player.blocked:
-            return await refuse(AccountBlocked("account is blocked or self-excluded"))
-        if amount < 0:
-            return await refuse(OperationNotAllowed("negative amount"), remember=False)
         if cmd.frbid is not None:
             award = await tx.get_free_rounds(cmd.frbid)
             if award is None or award.account_id != account_id:
                 return await refuse(OperationNotAllowed("unknown free-round award"))
-            if amount != 0:
-                return await refuse(OperationNotAllowed("a free-round wager must have betamount 0"), remember=False)
         wallet = await tx.get_wallet(account_id, session.currency)
         if wallet is None:
             return await refuse(UnknownCurrency("no wallet in the session's currency"))
@@ -494,10 +506,6 @@ class WalletService:
         )
         win_rec = None
         if isinstance(cmd, WagerAndResult):
-            if cmd.status not in ("completed", "pending"):
-                return await refuse(OperationNotAllowed("gamestatus must be completed or pending"), remember=False)
-            if cmd.win < 0:
-                return await refuse(OperationNotAllowed("negative win"), remember=False)
             pays: PaysInto = "real"
             if cmd.frbid is not None:
                 award = await tx.get_free_rounds(cmd.frbid)
@@ -571,7 +579,8 @@ class WalletService:
                 amount=cmd.amount,
                 currency=currency,
                 refusal=r,
-                remember=remember and p.taken is None,
+                remember=remember,
+                taken=p.taken,
             )
 
         if cmd.status not in ("completed", "pending"):
@@ -651,7 +660,8 @@ class WalletService:
                     currency=currency,
                     refusal=r,
                     state=state,
-                    remember=remember and p.taken is None,
+                    remember=remember,
+                    taken=p.taken,
                 )
 
             if wager is None:
@@ -787,7 +797,8 @@ class WalletService:
                 amount=cmd.amount,
                 currency=currency,
                 refusal=r,
-                remember=remember and p.taken is None,
+                remember=remember,
+                taken=p.taken,
             )
 
         if target is None or not target.ok:
@@ -854,6 +865,20 @@ class WalletService:
                 raise Conflict(f"operator {op.operator_id} exists")
             await tx.insert_operator(op)
             await ensure_currency(tx, op.operator_id, op.currency, op.created_at)
+            return op
+
+        return await self._write(unit)
+
+    async def set_signature(self, operator_id: str, secret: str | None, scheme: SignatureScheme) -> Operator:
+        """Replace an operator's /groove signature secret and scheme (rotation, or a move to
+        "pairs"); the next request is checked with the new ones."""
+
+        async def unit(tx: Tx) -> Operator:
+            op = await tx.get_operator(operator_id)
+            if op is None:
+                raise NotFound(f"operator {operator_id} not found")
+            op = replace(op, signature_secret=secret, signature_scheme=scheme)
+            await tx.update_operator(op)
             return op
 
         return await self._write(unit)
@@ -1125,6 +1150,19 @@ def _replay_key(extra: str) -> tuple[str, str]:
     return str(data.get("win")), str(data.get("status"))
 
 
+def _invalid_wager(cmd: Wager | WagerAndResult, amount: Decimal) -> Refusal | None:
+    """A refusal that follows from a wager's own values alone (never remembered), or None."""
+    if amount < 0:
+        return OperationNotAllowed("negative amount")
+    if cmd.frbid is not None and amount != 0:
+        return OperationNotAllowed("a free-round wager must have betamount 0")
+    if isinstance(cmd, WagerAndResult) and cmd.status not in ("completed", "pending"):
+        return OperationNotAllowed("gamestatus must be completed or pending")
+    if isinstance(cmd, WagerAndResult) and cmd.win < 0:
+        return OperationNotAllowed("negative win")
+    return None
+
+
 def _decide_afresh(rec: TxRecord, cmd: Result | Jackpot | Rollback | ReverseWin | RollbackRollback, kind: str) -> bool:
     """Whether a request whose transaction id already holds ``rec`` is decided afresh.
 
@@ -1136,12 +1174,20 @@ def _decide_afresh(rec: TxRecord, cmd: Result | Jackpot | Rollback | ReverseWin 
       another round than the applied correction or tombstone under its id: it is answered by
       its target (110, or 102 for a tombstone), not as a parameter mismatch.
 
+    * A reversewin or rollbackrollback whose plain refusal is under its id: decided afresh on
+      every retry, whatever its parameters.  Its target may arrive or change state later (a
+      reversewin sent before its win, a rollbackrollback before its rollback); aggregators
+      retry corrections until they succeed, so a remembered refusal must not block them.  A
+      retry that is refused again replaces the refusal; one that applies replaces it too.
+
     Everything else is a replay, or 400 for other parameters (another account included).
     """
     other_account = rec.account_id != cmd.account_id
     other_round = cmd.round_id is not None and rec.round_id != cmd.round_id
     other_amount = cmd.amount is not None and rec.amount != cmd.amount
     correction = kind in CORRECTIONS
+    if rec.state == "refused" and kind in RETRIED_CORRECTIONS and not other_account:
+        return True
     if rec.state == "refused":
         return (other_round or other_amount or other_account) and (correction or not other_account)
     return correction and other_round and not other_account
