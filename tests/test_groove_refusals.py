@@ -117,19 +117,30 @@ async def test_tombstone_stays_whatever_round_the_next_rollback_names(api: Api, 
     assert await balances(api) == (Decimal("100"), Decimal("50"))
 
 
-async def remember_refusal_as_before_the_fix(make_store: Any, account: str, round_id: str, tx_id: str) -> None:
-    """Write the refusal the unfixed wallet remembered for a wrong-round/account rollback."""
+async def remember_refusal_as_before_the_fix(
+    make_store: Any,
+    account: str,
+    round_id: str,
+    tx_id: str,
+    *,
+    kind: str = "rollback",
+    amount: str = "4",
+    outcome: str = "OperationNotAllowed",
+    message: str = "the wager belongs to another account or round",
+) -> None:
+    """Write the refusal the unfixed wallet remembered (by default for a wrong-round/account
+    rollback), straight into the store."""
     rec = TxRecord(
         operator_id="11",
         scope=GAME,
-        kind="rollback",
+        kind=kind,
         transaction_id=tx_id,
         account_id=account,
         round_id=round_id,
-        amount=Decimal("4"),
+        amount=Decimal(amount),
         currency="EUR",
-        outcome="OperationNotAllowed",
-        message="the wager belongs to another account or round",
+        outcome=outcome,
+        message=message,
         wallet_tx="legacy0000000000000",
         state="refused",
         created_at=datetime(2026, 1, 1, tzinfo=UTC),
@@ -346,31 +357,16 @@ async def test_a_reversewin_of_a_wager_and_result_refused_before_the_fix_gives_w
     """Defect 4's poisoned ids (102 remembered for the identical request) heal on retry."""
     paid = {"roundid": "q4", "transactionid": "x4", "betamount": "4", "result": "6", "gamestatus": "completed"}
     assert await code(g, "wagerAndResult", **paid) == 200
-    rec = TxRecord(
-        operator_id="11",
-        scope=GAME,
+    await remember_refusal_as_before_the_fix(
+        make_store,
+        ACCT,
+        "q4",
+        "x4",
         kind="reversewin",
-        transaction_id="x4",
-        account_id=ACCT,
-        round_id="q4",
-        amount=Decimal("6"),
-        currency="",
+        amount="6",
         outcome="WagerNotFound",
         message="no such transaction",
-        wallet_tx="legacy0000000000004",
-        state="refused",
-        created_at=datetime(2026, 1, 1, tzinfo=UTC),
     )
-
-    async def unit(tx: Tx) -> None:
-        await tx.insert_tx(rec)
-
-    store = make_store()
-    await store.open()
-    try:
-        await store.write(unit)
-    finally:
-        await store.close()
     right = await g.send("reversewin", roundid="q4", transactionid="x4", amount="6")
     assert (right["code"], right["status"]) == (200, "Success"), right
     assert await balances(api) == (Decimal("96"), Decimal("50"))
