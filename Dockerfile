@@ -8,6 +8,7 @@ COPY pyproject.toml README.md ./
 COPY config ./config
 COPY wallet_store ./wallet_store
 COPY groove_adapter ./groove_adapter
+COPY groove_client ./groove_client
 RUN python -m venv /opt/venv && /opt/venv/bin/pip install .
 
 FROM python:3.11-slim

@@ -556,7 +556,7 @@ def cmd_migrate_data(args: argparse.Namespace) -> int:
 
 
 def cmd_certify(args: argparse.Namespace) -> int:
-    from . import certify
+    from groove_client import certify
 
     if args.list:
         print(certify.list_scenarios(), end="")
@@ -618,7 +618,7 @@ def cmd_certify(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from . import simulate
+    from groove_client import simulate
 
     _http_url(args.url, "--url")
     if args.admin_url:

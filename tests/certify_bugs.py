@@ -25,10 +25,10 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from groove_adapter import certify
 from groove_adapter.groove import HANDLERS, _caller, error_body
 from groove_adapter.jsonout import json_response, loads
 from groove_adapter.keys import SERVICE
+from groove_client import certify
 from tests.broken_wallet import DoubleDebitOnDuplicate, SessionCheckedOnSettling, broken_app
 from wallet_store import errors as E
 from wallet_store import money

@@ -19,8 +19,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from groove_adapter import certify
 from groove_adapter.groove import signed_payload
+from groove_client import certify
 from tests import pgutil
 from tests.broken_wallet import (
     ADMIN_TOKEN as BROKEN_TOKEN,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from groove_adapter import certify
+from groove_client import certify
 from tests import certify_bugs as B
 from tests.broken_wallet import ADMIN_TOKEN, serve
 

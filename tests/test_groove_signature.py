@@ -490,7 +490,7 @@ async def test_migrate_data_copies_the_scheme(tmp_path: Path, old_source: bool) 
 
 
 def test_certify_and_simulate_sign_like_the_service() -> None:
-    from groove_adapter import certify, simulate
+    from groove_client import certify, simulate
     from wallet_store.service import signature_for
 
     params = _jackpot({"accountid": ACCT, "gamesessionid": "22_s", "device": "desktop", "apiversion": "1.2"})

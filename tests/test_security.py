@@ -33,7 +33,7 @@ from wallet_store.service import signature_for
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = Path(sys.executable).parent / "groove-wallet"
 CLI = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "groove_adapter.cli"]
-PRODUCT = ("wallet_store", "groove_adapter", "config")
+PRODUCT = ("wallet_store", "groove_adapter", "groove_client", "config")
 BOUND = 60  # seconds: a bound on a hung server, not a timing assertion
 
 

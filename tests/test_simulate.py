@@ -13,7 +13,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from groove_adapter import simulate
+from groove_client import simulate
 from tests.broken_wallet import ADMIN_TOKEN as BROKEN_TOKEN
 from tests.broken_wallet import DoubleDebitOnDuplicate, broken_app, serve
 from tests.test_cli import ADMIN_TOKEN, CLI, COMMAND_TIMEOUT, ROOT, Server, clean_env, run

@@ -34,9 +34,8 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from wallet_store import money
-
-from .jsonout import loads
+from . import money
+from .jsonio import loads
 
 DUP = "Success - duplicate request"
 QUANTUM = Decimal("0.0000000001")

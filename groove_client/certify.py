@@ -43,9 +43,8 @@ from xml.etree import ElementTree as ET
 import aiohttp
 from yarl import URL
 
-from wallet_store import money
-
-from .jsonout import dumps
+from . import money
+from .jsonio import dumps
 
 DUP = "Success - duplicate request"
 QUANTUM = Decimal("0.0000000001")
