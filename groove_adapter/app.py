@@ -18,11 +18,13 @@ from wallet_store.service import WalletService
 from wallet_store.sms import SmsSender
 
 from . import admin, events, flows, ratelimit, reports, rest, ws
+from .events import BUS
 from .groove import groove
 from .jsonout import json_response
-from .keys import BUS, CLOCK, METRICS, RATE_LIMITER, REST_SERVICE, SERVICE, SETTINGS, STORE, WS_HUB
-from .observability import InstrumentedStore, Metrics, audit_monitor_ctx, metrics_handler, observe_middleware
+from .keys import CLOCK, RATE_LIMITER, REST_SERVICE, SERVICE, SETTINGS, STORE
+from .observability import METRICS, InstrumentedStore, Metrics, audit_monitor_ctx, metrics_handler, observe_middleware
 from .openapi import openapi_json
+from .ws import WS_HUB
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -345,6 +345,9 @@ class BalanceBus:
         return await store.read(unit)
 
 
+BUS = web.AppKey("balance_bus", BalanceBus)
+
+
 # ----------------------------------------------------------------------------- PostgreSQL fan-out
 
 _PAYLOAD_LIMIT = 7900  # bytes; PostgreSQL refuses payloads of 8000 bytes or more

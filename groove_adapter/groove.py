@@ -36,7 +36,8 @@ from wallet_store.service import WalletService
 
 from .errors import GROOVE, lookup
 from .jsonout import JsonLimitError, json_response, loads
-from .keys import GROOVE_LOG, LOG_EXC, METRICS, SERVICE, SETTINGS
+from .keys import GROOVE_LOG, LOG_EXC, SERVICE, SETTINGS
+from .observability import METRICS
 
 M = TypeVar("M", bound=BaseModel)
 

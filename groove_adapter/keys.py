@@ -1,4 +1,10 @@
-"""Typed application state (``web.AppKey``)."""
+"""Typed application state (``web.AppKey``) of the core objects and per-request log state.
+
+At run time this module imports only ``config`` and ``wallet_store``; for typing, only
+``ratelimit`` (which imports nothing of this package).  The key of an object that a face
+module defines and uses lives beside its class (``events.BUS``, ``observability.METRICS``,
+``ws.WS_HUB``), so no import circle runs through here (``tests/test_layering.py``).
+"""
 
 from __future__ import annotations
 
@@ -13,21 +19,15 @@ from wallet_store.rest_service import RestService
 from wallet_store.service import WalletService
 
 if TYPE_CHECKING:
-    from .events import BalanceBus
-    from .observability import Metrics
     from .ratelimit import RateLimiter
-    from .ws import WsHub
 
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", WalletStore)
 SERVICE = web.AppKey("service", WalletService)
 CLOCK = web.AppKey("clock", Clock)
 REST_SERVICE = web.AppKey("rest_service", RestService)
-METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
-# rate limits and live balance updates
+# rate limits
 RATE_LIMITER: web.AppKey[RateLimiter] = web.AppKey("rate_limiter")
-BUS: web.AppKey[BalanceBus] = web.AppKey("balance_bus")
-WS_HUB: web.AppKey[WsHub] = web.AppKey("ws_hub")
 
 # per-request state, read by the logging middleware
 GROOVE_LOG: web.RequestKey[dict[str, object]] = web.RequestKey("groove_log")

@@ -26,7 +26,7 @@ from wallet_store.commands import MoneyOutcome
 from wallet_store.model import ChainHead, Hold, JournalEntry, Round, TxRecord, Wallet
 from wallet_store.ports import LedgerRecord, Tx, WalletStore
 
-from .keys import GROOVE_LOG, LOG_EXC, METRICS, STORE
+from .keys import GROOVE_LOG, LOG_EXC, STORE
 
 T = TypeVar("T")
 
@@ -141,6 +141,9 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+METRICS = web.AppKey("metrics", Metrics)
 
 
 class InstrumentedStore:

@@ -49,9 +49,9 @@ from wallet_store.model import Game, Player, key_hash
 from wallet_store.ports import Tx
 
 from .errors import PLAYER_BALANCE, lookup
-from .events import BalanceBus, Subscriber
+from .events import BUS, BalanceBus, Subscriber
 from .jsonout import JsonLimitError, dumps, json_response, loads
-from .keys import BUS, REST_SERVICE, STORE, WS_HUB
+from .keys import REST_SERVICE, STORE
 from .rest import EMAIL, PB_KEY_HEADER
 
 HEARTBEAT_SECONDS = 30.0  # ping idle clients; a dead peer is noticed within a minute
@@ -130,6 +130,9 @@ class WsHub:
             self._close_soon(conn.ws, WSCloseCode.GOING_AWAY, b"server shutdown")
         if self._closers:
             await asyncio.wait(set(self._closers))
+
+
+WS_HUB = web.AppKey("ws_hub", WsHub)
 
 
 async def _close(ws: web.WebSocketResponse, code: int, reason: bytes) -> None:

@@ -22,9 +22,8 @@ from pydantic import SecretStr
 
 from config import Settings
 from groove_adapter.app import create_app
-from groove_adapter.events import PgFanout, PublishingStore, channel_for
+from groove_adapter.events import BUS, PgFanout, PublishingStore, channel_for
 from groove_adapter.jsonout import dumps, loads
-from groove_adapter.keys import BUS
 from tests import pgutil
 from tests.conftest import ADMIN_TOKEN, Api, FakeClock
 from wallet_store.errors import OutOfMoney

@@ -19,9 +19,10 @@ from pydantic import SecretStr
 
 from config import Settings
 from groove_adapter.app import create_app
-from groove_adapter.events import parse_payload, payloads
+from groove_adapter.events import BUS, parse_payload, payloads
 from groove_adapter.jsonout import dumps, loads
-from groove_adapter.keys import BUS, STORE, WS_HUB
+from groove_adapter.keys import STORE
+from groove_adapter.ws import WS_HUB
 from tests.conftest import ADMIN_TOKEN, Api, FakeClock
 from wallet_store.model import move
 from wallet_store.ports import Tx
