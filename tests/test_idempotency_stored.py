@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -26,13 +27,19 @@ def legacy(fields: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
 
-async def store_admin_op(make_store: Any, key: str, fingerprint: str, reply: str) -> None:
+async def on_store(make_store: Any, call: Callable[[Any], Awaitable[Any]]) -> Any:
+    """Run ``call`` on a store of the app's own database."""
     store = make_store()
     await store.open()
     try:
-        await store.write(lambda tx: tx.insert_admin_op(key, fingerprint, reply, datetime(2026, 1, 1, tzinfo=UTC)))
+        return await call(store)
     finally:
         await store.close()
+
+
+async def store_admin_op(make_store: Any, key: str, fingerprint: str, reply: str) -> None:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    await on_store(make_store, lambda s: s.write(lambda tx: tx.insert_admin_op(key, fingerprint, reply, at)))
 
 
 async def test_adjust_stored_with_the_old_fingerprint_replays(
@@ -59,12 +66,7 @@ async def test_rest_debit_stored_with_the_old_fingerprint_replays(
     rest = Rest(client, await new_game(api, "11", "g1"))
     status, first, _ = await rest.call("POST", f"{PB}/debit", credit(amount="30", key="k1"))
     assert status == 200
-    store = make_store()
-    await store.open()
-    try:
-        row = await store.read(lambda tx: tx.get_admin_op("pb:g1:k1"))
-    finally:
-        await store.close()
+    row = await on_store(make_store, lambda s: s.read(lambda tx: tx.get_admin_op("pb:g1:k1")))
     assert row is not None
     old = {
         "direction": "debit",
