@@ -40,7 +40,6 @@ the recipient, so two transfers in opposite directions cannot deadlock.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 from dataclasses import dataclass, replace
@@ -49,6 +48,7 @@ from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
 from . import holds, money, sms
+from .domain import idempotency
 from .errors import (
     AccountBlocked,
     Conflict,
@@ -227,10 +227,6 @@ class ItemResult:
     replayed: bool
 
 
-def _fingerprint(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
-
-
 def _norm_email(email: str | None) -> str | None:
     return None if email is None else email.strip().lower()
 
@@ -385,7 +381,7 @@ class FlowService:
         recipient_email = _norm_email(target_email)
         if kind == "send" and recipient_email is None:
             raise Invalid("recipient_email is required")
-        fingerprint = _fingerprint(
+        fp = idempotency.fingerprint(
             {
                 "kind": kind,
                 "source_id": source_id,
@@ -393,7 +389,7 @@ class FlowService:
                 "target_id": target_id,
                 "target_email": recipient_email,
                 "currency": currency,
-                "amount": money.wire(amount),
+                "amount": amount,
                 "note": note,
             }
         )
@@ -411,15 +407,13 @@ class FlowService:
             elif _norm_email(source.email) == recipient_email:
                 raise Invalid("the sender and the recipient are the same player")
             source = await _lock(tx, source.account_id)
-            done = await tx.get_flow_by_key(game.game_id, kind, idempotency_key)
-            if done is not None:
-                if done.fingerprint != fingerprint:
-                    raise IdempotencyConflict(
-                        f"idempotency key {idempotency_key!r} was already used by this game with a different request"
-                    )
-                hold = await tx.get_hold(done.hold_id)
-                expires = hold.expires_at if hold is not None else done.created_at + ttl
-                return FlowStep(done, "initiate", flow_steps(done)["initiate"], True, expires), None, ""
+            match idempotency.decide(await tx.get_flow_by_key(game.game_id, kind, idempotency_key), fp):
+                case idempotency.Replay(record=done):
+                    hold = await tx.get_hold(done.hold_id)
+                    expires = hold.expires_at if hold is not None else done.created_at + ttl
+                    return FlowStep(done, "initiate", flow_steps(done)["initiate"], True, expires), None, ""
+                case idempotency.Mismatch():
+                    raise IdempotencyConflict(idempotency.reused_by_game(idempotency_key))
             await _offered(tx, game.operator_id, currency)
             if source.blocked:
                 raise AccountBlocked("the source account is blocked or self-excluded")
@@ -465,7 +459,7 @@ class FlowService:
                     operator_id=game.operator_id,
                     game_id=game.game_id,
                     idempotency_key=idempotency_key,
-                    fingerprint=fingerprint,
+                    fingerprint=fp.digest,
                     source_account=source.account_id,
                     target_account=None if target is None else target.account_id,
                     target_email=recipient_email if kind == "send" else None,
@@ -719,12 +713,12 @@ class FlowService:
             raise Invalid(f"usd_amount is at most {money.wire(self.settings.max_purchase_usd)}")
         self.payments.check_token(payment_token)
         now = self.clock.now()
-        fingerprint = _fingerprint(
+        fp = idempotency.fingerprint(
             {
                 "player_id": account_id,
                 "player_email": _norm_email(email),
                 "currency": currency,
-                "usd_amount": money.wire(usd_amount),
+                "usd_amount": usd_amount,
                 "payment_token": payment_token,
             }
         )
@@ -733,13 +727,11 @@ class FlowService:
         async def start(tx: Tx) -> Payment:
             player = await _find(tx, game, account_id=account_id, email=email, role="buying")
             player = await _lock(tx, player.account_id)
-            done = await tx.get_payment_by_key(game.game_id, idempotency_key)
-            if done is not None:
-                if done.fingerprint != fingerprint:
-                    raise IdempotencyConflict(
-                        f"idempotency key {idempotency_key!r} was already used by this game with a different request"
-                    )
-                return done
+            match idempotency.decide(await tx.get_payment_by_key(game.game_id, idempotency_key), fp):
+                case idempotency.Replay(record=done):
+                    return done
+                case idempotency.Mismatch():
+                    raise IdempotencyConflict(idempotency.reused_by_game(idempotency_key))
             if player.blocked:
                 raise AccountBlocked("account is blocked or self-excluded")
             cur = await tx.get_currency(game.operator_id, currency)
@@ -755,7 +747,7 @@ class FlowService:
                 operator_id=game.operator_id,
                 game_id=game.game_id,
                 idempotency_key=idempotency_key,
-                fingerprint=fingerprint,
+                fingerprint=fp.digest,
                 account_id=player.account_id,
                 currency=currency,
                 usd_amount=usd_amount,
@@ -906,7 +898,7 @@ class FlowService:
             raise Invalid("unit_price x quantity is too large") from None
         now = self.clock.now()
         purchase_id = _new_id("ip_")
-        fingerprint = _fingerprint(
+        fp = idempotency.fingerprint(
             {
                 "player_id": account_id,
                 "player_email": _norm_email(email),
@@ -914,20 +906,18 @@ class FlowService:
                 "item_id": item_id,
                 "item_name": item_name,
                 "quantity": quantity,
-                "unit_price": money.wire(unit_price),
+                "unit_price": unit_price,
             }
         )
 
         async def unit(tx: Tx) -> ItemResult:
             player = await _find(tx, game, account_id=account_id, email=email, role="buying")
             player = await _lock(tx, player.account_id)
-            done = await tx.get_item_purchase_by_key(game.game_id, idempotency_key)
-            if done is not None:
-                if done.fingerprint != fingerprint:
-                    raise IdempotencyConflict(
-                        f"idempotency key {idempotency_key!r} was already used by this game with a different request"
-                    )
-                return ItemResult(done, Snapshot.from_dict(json.loads(done.result)), True)
+            match idempotency.decide(await tx.get_item_purchase_by_key(game.game_id, idempotency_key), fp):
+                case idempotency.Replay(record=done):
+                    return ItemResult(done, Snapshot.from_dict(json.loads(done.result)), True)
+                case idempotency.Mismatch():
+                    raise IdempotencyConflict(idempotency.reused_by_game(idempotency_key))
             await _offered(tx, game.operator_id, currency)
             if player.blocked:
                 raise AccountBlocked("account is blocked or self-excluded")
@@ -961,7 +951,7 @@ class FlowService:
                 operator_id=game.operator_id,
                 game_id=game.game_id,
                 idempotency_key=idempotency_key,
-                fingerprint=fingerprint,
+                fingerprint=fp.digest,
                 account_id=player.account_id,
                 currency=currency,
                 item_id=item_id,

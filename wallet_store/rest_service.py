@@ -23,7 +23,6 @@ account) changes nothing and is not remembered, so a retry after a top-up can su
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import secrets
@@ -37,6 +36,7 @@ from typing import Any, Literal
 
 from . import money
 from .currencies import convert, set_currency, usd_value
+from .domain import idempotency
 from .errors import (
     AccountBlocked,
     AuthenticationFailed,
@@ -245,10 +245,6 @@ class HistoryPage:
     limit: int
     total: int
     items: list[HistoryItem]
-
-
-def _fingerprint(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
 
 
 def _valid_account(account_id: str) -> None:
@@ -705,13 +701,13 @@ class RestService:
             raise Invalid("amount must be greater than zero")
         now = self.clock.now()
         key = f"{face}:{game.game_id}:{idempotency_key}"
-        fingerprint = _fingerprint(
+        fp = idempotency.fingerprint(
             {
                 "direction": direction,
                 "player_id": account_id,
                 "player_email": None if email is None else email.strip().lower(),
                 "currency": currency,
-                "amount": money.wire(amount),
+                "amount": amount,
                 "reason": reason,
                 "meta": meta,
             }
@@ -722,13 +718,11 @@ class RestService:
             cur = await tx.get_currency(player.operator_id, currency)
             if cur is None:
                 raise UnknownCurrency(f"currency {currency} is not offered by this operator")
-            done = await tx.get_admin_op(key)
-            if done is not None:
-                if done[0] != fingerprint:
-                    raise IdempotencyConflict(
-                        f"idempotency key {idempotency_key!r} was already used by this game with a different request"
-                    )
-                return Transfer.from_json(done[1]), True, cur
+            match idempotency.decide(idempotency.stored_reply(await tx.get_admin_op(key)), fp):
+                case idempotency.Replay(record=done):
+                    return Transfer.from_json(done.reply), True, cur
+                case idempotency.Mismatch():
+                    raise IdempotencyConflict(idempotency.reused_by_game(idempotency_key))
             if player.blocked:
                 raise AccountBlocked("account is blocked or self-excluded")
             wallet = await tx.get_wallet(player.account_id, currency)
@@ -773,7 +767,7 @@ class RestService:
                 meta=meta,
                 created_at=now,
             )
-            await tx.insert_admin_op(key, fingerprint, facts.to_json(), now)
+            await tx.insert_admin_op(key, fp.digest, facts.to_json(), now)
             return facts, False, cur
 
         return await self.store.write(unit)
@@ -803,13 +797,13 @@ class RestService:
             raise Invalid("from_currency and to_currency must differ")
         now = self.clock.now()
         key = f"cv:{game.game_id}:{idempotency_key}"
-        fingerprint = _fingerprint(
+        fp = idempotency.fingerprint(
             {
                 "player_id": account_id,
                 "player_email": None if email is None else email.strip().lower(),
                 "from": from_currency,
                 "to": to_currency,
-                "amount": money.wire(amount),
+                "amount": amount,
             }
         )
 
@@ -820,13 +814,11 @@ class RestService:
             if src is None or dst is None:
                 missing = from_currency if src is None else to_currency
                 raise UnknownCurrency(f"currency {missing} is not offered by this operator")
-            done = await tx.get_admin_op(key)
-            if done is not None:
-                if done[0] != fingerprint:
-                    raise IdempotencyConflict(
-                        f"idempotency key {idempotency_key!r} was already used by this game with a different request"
-                    )
-                return Conversion.from_json(done[1], src, dst), True
+            match idempotency.decide(idempotency.stored_reply(await tx.get_admin_op(key)), fp):
+                case idempotency.Replay(record=done):
+                    return Conversion.from_json(done.reply, src, dst), True
+                case idempotency.Mismatch():
+                    raise IdempotencyConflict(idempotency.reused_by_game(idempotency_key))
             if player.blocked:
                 raise AccountBlocked("account is blocked or self-excluded")
             credited = convert(amount, src, dst)
@@ -870,7 +862,7 @@ class RestService:
                 to_reserved=target.reserved,
                 created_at=now,
             )
-            await tx.insert_admin_op(key, fingerprint, facts.to_json(), now)
+            await tx.insert_admin_op(key, fp.digest, facts.to_json(), now)
             return facts, False
 
         return await self.store.write(unit)

@@ -44,6 +44,7 @@ from .commands import (
     WagerAndResult,
 )
 from .currencies import ensure_currency
+from .domain import idempotency
 from .errors import (
     AccountBlocked,
     AmountOutOfRange,
@@ -110,10 +111,6 @@ LAST_ACTIVE_RESOLUTION = timedelta(seconds=60)
 def _stale_activity(player: Player, now: datetime) -> bool:
     last = player.last_active
     return last is None or not timedelta(0) <= now - last < LAST_ACTIVE_RESOLUTION
-
-
-def _fingerprint(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def signature_for(secret: str, payload: str) -> str:
@@ -996,14 +993,8 @@ class WalletService:
     ) -> tuple[dict[str, Any], bool]:
         """A signed, journaled admin correction.  Returns (reply, replayed)."""
         now = self.clock.now()
-        fingerprint = _fingerprint(
-            {
-                "account": account_id,
-                "currency": currency,
-                "real": money.wire(real),
-                "bonus": money.wire(bonus),
-                "reason": reason,
-            }
+        fp = idempotency.fingerprint(
+            {"account": account_id, "currency": currency, "real": real, "bonus": bonus, "reason": reason}
         )
         key = f"adjust:{idempotency_key}"
 
@@ -1011,11 +1002,11 @@ class WalletService:
             p = await tx.lock_player(account_id)
             if p is None:
                 raise NotFound(f"account {account_id} not found")
-            done = await tx.get_admin_op(key)
-            if done is not None:
-                if done[0] != fingerprint:
+            match idempotency.decide(idempotency.stored_reply(await tx.get_admin_op(key)), fp):
+                case idempotency.Replay(record=done):
+                    return json.loads(done.reply), True
+                case idempotency.Mismatch():
                     raise IdempotencyConflict("idempotency_key was used with a different adjustment")
-                return json.loads(done[1]), True
             wallet = await tx.get_wallet(account_id, currency)
             if wallet is None:
                 await ensure_currency(tx, p.operator_id, currency, now)
@@ -1025,7 +1016,7 @@ class WalletService:
             wallet, entry = move(wallet, kind="adjust", real=real, bonus=bonus, reference=ref, reason=reason, now=now)
             await tx.save_wallet(wallet, [entry])
             body = reply(wallet, ref)
-            await tx.insert_admin_op(key, fingerprint, json.dumps(body), now)
+            await tx.insert_admin_op(key, fp.digest, json.dumps(body), now)
             return body, False
 
         return await self._write(unit)
