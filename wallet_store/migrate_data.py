@@ -158,7 +158,11 @@ def _opt_money(v: str | None) -> Any:
 
 
 def _read_sqlite(path: str, operator_id: str | None) -> _Source:
-    from .sqlite.store import _OPERATOR_COLS, _OPERATOR_COLS_V1, _PLAYER_COLS, _operator, _player
+    from .sql.rows import OPERATOR_COLS as _OPERATOR_COLS
+    from .sql.rows import PLAYER_COLS as _PLAYER_COLS
+    from .sqlite.store import _OPERATOR_COLS_V1, ROWS
+
+    _operator, _player = ROWS.operator, ROWS.player
 
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
@@ -216,7 +220,10 @@ def _read_sqlite(path: str, operator_id: str | None) -> _Source:
         ]
         games: list[Any] = []
         if _has_table(conn, "games"):
-            from .sqlite.store import _GAME_COLS, _game
+            from .sql.rows import GAME_COLS as _GAME_COLS
+            from .sqlite.store import ROWS
+
+            _game = ROWS.game
 
             games = [_game(r) for r in conn.execute(f"SELECT {_GAME_COLS} FROM games {where} ORDER BY game_id", args)]
         source = _Source(operators, players, sessions, limits, free_rounds, admin_ops, games)
@@ -234,7 +241,10 @@ def _read_sqlite(path: str, operator_id: str | None) -> _Source:
 
 def _read_v3(conn: sqlite3.Connection, src: _Source, operators: set[str], accounts: set[str]) -> None:
     """Currencies, their rate history and external identities (schema version 3)."""
-    from .sqlite.store import _CURRENCY_COLS, _currency
+    from .sql.rows import CURRENCY_COLS as _CURRENCY_COLS
+    from .sqlite.store import ROWS
+
+    _currency = ROWS.currency
 
     src.currencies = [
         c
@@ -269,18 +279,14 @@ def _read_v4(conn: sqlite3.Connection, src: _Source, operators: set[str], accoun
     Holds, SMS and phones belong to an account; flows, payments and item purchases carry
     their operator (their accounts are checked by :func:`_check_v4`).
     """
-    from .sqlite.store import (
-        _FLOW_COLS,
-        _HOLD_COLS,
-        _ITEM_COLS,
-        _PAYMENT_COLS,
-        _SMS_COLS,
-        _flow,
-        _hold,
-        _item_purchase,
-        _payment,
-        _sms,
-    )
+    from .sql.rows import FLOW_COLS as _FLOW_COLS
+    from .sql.rows import HOLD_COLS as _HOLD_COLS
+    from .sql.rows import ITEM_COLS as _ITEM_COLS
+    from .sql.rows import PAYMENT_COLS as _PAYMENT_COLS
+    from .sql.rows import SMS_COLS as _SMS_COLS
+    from .sqlite.store import ROWS
+
+    _flow, _hold, _item_purchase, _payment, _sms = ROWS.flow, ROWS.hold, ROWS.item_purchase, ROWS.payment, ROWS.sms
 
     src.holds = [
         h

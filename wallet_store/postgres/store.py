@@ -49,7 +49,6 @@ import random
 import re
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
@@ -75,12 +74,34 @@ from ..model import (
     SmsMessage,
     TxRecord,
     Wallet,
-    entry_flow,
-    signature_scheme,
 )
 from ..money import check
 from ..ports import LedgerRecord
 from ..rate_limits import GameRateLimits
+from ..sql.params import params as build_params
+from ..sql.rows import CURRENCY_COLS as _CURRENCY_COLS
+from ..sql.rows import CURRENCY_ON_CONFLICT as _CURRENCY_ON_CONFLICT
+from ..sql.rows import FLOW_COLS as _FLOW_COLS
+from ..sql.rows import FREE_ROUNDS_COLS as _FREE_ROUNDS_COLS
+from ..sql.rows import GAME_COLS as _GAME_COLS
+from ..sql.rows import GAME_LIMIT_COLS as _GAME_LIMIT_COLS
+from ..sql.rows import HOLD_COLS as _HOLD_COLS
+from ..sql.rows import ITEM_COLS as _ITEM_COLS
+from ..sql.rows import JOURNAL_COLS as _JOURNAL_COLS
+from ..sql.rows import LIMITS_COLS as _LIMITS_COLS
+from ..sql.rows import LIMITS_ON_CONFLICT as _LIMITS_ON_CONFLICT
+from ..sql.rows import OPERATOR_COLS as _OPERATOR_COLS
+from ..sql.rows import PAYMENT_COLS as _PAYMENT_COLS
+from ..sql.rows import PLAYER_COLS as _PLAYER_COLS
+from ..sql.rows import RATE_CHANGE_COLS as _RATE_CHANGE_COLS
+from ..sql.rows import ROUND_COLS as _ROUND_COLS
+from ..sql.rows import ROUND_ON_CONFLICT as _ROUND_ON_CONFLICT
+from ..sql.rows import ROUND_SAVE_COLS as _ROUND_SAVE_COLS
+from ..sql.rows import SESSION_COLS as _SESSION_COLS
+from ..sql.rows import SMS_COLS as _SMS_COLS
+from ..sql.rows import TX_COLS as _TX_COLS
+from ..sql.rows import WALLET_COLS as _WALLET_COLS
+from ..sql.rows import Codec, email_norm, rows
 from .migrations import MIGRATIONS, migrate
 
 T = TypeVar("T")
@@ -112,24 +133,6 @@ _DRIVER_ERRORS: tuple[type[BaseException], ...] = (
 # --- value conversion ------------------------------------------------------------------
 
 
-def _m(v: Decimal) -> Decimal:
-    """Money to the database: exactly what SQLite stores (quantized, range-checked)."""
-    return check(v)
-
-
-def _mo(v: Decimal | None) -> Decimal | None:
-    return None if v is None else check(v)
-
-
-def _md(v: Any) -> Decimal:
-    """Money from the database: quantized to 10 places, no negative zero."""
-    return check(v)
-
-
-def _mdo(v: Any) -> Decimal | None:
-    return None if v is None else check(v)
-
-
 def _ts(v: datetime) -> datetime:
     """A timestamp to the database, interpreted as SQLite's ``iso()`` does (naive = local)."""
     return v.astimezone(UTC)
@@ -145,202 +148,22 @@ def _td(v: Any) -> datetime:
     return ts.astimezone(UTC)
 
 
-def _tdo(v: Any) -> datetime | None:
-    return None if v is None else _td(v)
+def _networks_in(v: Any) -> tuple[str, ...]:
+    return tuple(x for x in v if x)
 
 
-def _email_norm(email: str | None) -> str | None:
-    # Python-side, byte-for-byte what the SQLite backend stores (str.strip() and
-    # str.lower() are not PostgreSQL's trim() and lower() outside ASCII).
-    return None if email is None else email.strip().lower()
+# How PostgreSQL stores a value: money as NUMERIC (quantized, range-checked both ways:
+# exactly what SQLite stores), timestamps as timestamptz, networks as text[]; the row
+# mapping itself is shared with SQLite (wallet_store.sql).
+CODEC = Codec(money_in=check, money_out=check, ts_in=_td, ts_out=_ts, networks_in=_networks_in, networks_out=list)
+ROWS = rows(CODEC)
+PARAMS = build_params(CODEC)
 
 
 def _count(status: str) -> int:
     """Row count of an asyncpg command status (``"UPDATE 1"``)."""
     tail = status.rsplit(" ", 1)[-1]
     return int(tail) if tail.isdigit() else 0
-
-
-_PLAYER_COLS = "account_id, operator_id, name, email, country, city, currency, status, created_at, last_active"
-_WALLET_COLS = "account_id, currency, real, bonus, reserved, seq, last_hash, updated_at"
-_JOURNAL_COLS = (
-    "account_id, currency, seq, kind, real_delta, bonus_delta, reserved_delta, real_after, bonus_after,"
-    " reserved_after, reference, reason, created_at, prev_hash, hash"
-)
-_TX_COLS = (
-    "operator_id, scope, kind, transaction_id, account_id, round_id, amount, currency, outcome, message,"
-    " wallet_tx, real, bonus, state, created_at, extra"
-)
-_ROUND_COLS = (
-    "account_id, game_id, round_id, currency, status, real_bet, bonus_bet, real_win, bonus_win, wagers,"
-    " results, created_at, closed_at"
-)
-_OPERATOR_COLS = (
-    "operator_id, name, currency, debit_order, signature_secret, allowed_networks, start_real, start_bonus, created_at,"
-    " signature_scheme"
-)
-_SESSION_COLS = "session_id, account_id, operator_id, currency, game_id, created_at, expires_at, closed_at"
-
-_GAME_COLS = "game_id, operator_id, name, key_hash, created_at"
-_CURRENCY_COLS = "operator_id, code, currency_id, name, symbol, usd_rate, start_amount, created_at, updated_at"
-
-
-def _currency(r: Any) -> Currency:
-    return Currency(
-        operator_id=r[0],
-        code=r[1],
-        currency_id=int(r[2]),
-        name=r[3],
-        symbol=r[4],
-        usd_rate=_mdo(r[5]),
-        start_amount=_md(r[6]),
-        created_at=_td(r[7]),
-        updated_at=_td(r[8]),
-    )
-
-
-def _game(r: Any) -> Game:
-    return Game(game_id=r[0], operator_id=r[1], name=r[2], key_hash=r[3], created_at=_td(r[4]))
-
-
-def _operator(r: Any) -> Operator:
-    return Operator(
-        operator_id=r[0],
-        name=r[1],
-        currency=r[2],
-        debit_order=r[3],
-        signature_secret=r[4],
-        allowed_networks=tuple(x for x in r[5] if x),
-        start_real=_md(r[6]),
-        start_bonus=_md(r[7]),
-        created_at=_td(r[8]),
-        signature_scheme=signature_scheme(r[9] if len(r) > 9 else None),
-    )
-
-
-def _player(r: Any) -> Player:
-    return Player(
-        account_id=r[0],
-        operator_id=r[1],
-        name=r[2],
-        email=r[3],
-        country=r[4],
-        city=r[5],
-        currency=r[6],
-        status=r[7],
-        created_at=_td(r[8]),
-        last_active=_tdo(r[9]),
-    )
-
-
-def _wallet(r: Any) -> Wallet:
-    return Wallet(
-        account_id=r[0],
-        currency=r[1],
-        real=_md(r[2]),
-        bonus=_md(r[3]),
-        reserved=_md(r[4]),
-        seq=int(r[5]),
-        last_hash=r[6],
-        updated_at=_tdo(r[7]),
-    )
-
-
-def _journal(r: Any) -> JournalEntry:
-    return JournalEntry(
-        account_id=r[0],
-        currency=r[1],
-        seq=int(r[2]),
-        kind=r[3],
-        real_delta=_md(r[4]),
-        bonus_delta=_md(r[5]),
-        reserved_delta=_md(r[6]),
-        real_after=_md(r[7]),
-        bonus_after=_md(r[8]),
-        reserved_after=_md(r[9]),
-        reference=r[10],
-        reason=r[11],
-        created_at=_td(r[12]),
-        prev_hash=r[13],
-        hash=r[14],
-    )
-
-
-def _tx(r: Any) -> TxRecord:
-    return TxRecord(
-        operator_id=r[0],
-        scope=r[1],
-        kind=r[2],
-        transaction_id=r[3],
-        account_id=r[4],
-        round_id=r[5],
-        amount=_md(r[6]),
-        currency=r[7],
-        outcome=r[8],
-        message=r[9],
-        wallet_tx=r[10],
-        real=_md(r[11]),
-        bonus=_md(r[12]),
-        state=r[13],
-        created_at=_td(r[14]),
-        extra=r[15],
-    )
-
-
-def _round(r: Any) -> Round:
-    return Round(
-        account_id=r[0],
-        game_id=r[1],
-        round_id=r[2],
-        currency=r[3],
-        status=r[4],
-        real_bet=_md(r[5]),
-        bonus_bet=_md(r[6]),
-        real_win=_md(r[7]),
-        bonus_win=_md(r[8]),
-        wagers=int(r[9]),
-        results=int(r[10]),
-        created_at=_td(r[11]),
-        closed_at=_tdo(r[12]),
-    )
-
-
-def _session(r: Any) -> GameSession:
-    return GameSession(
-        session_id=r[0],
-        account_id=r[1],
-        operator_id=r[2],
-        currency=r[3],
-        game_id=r[4],
-        created_at=_td(r[5]),
-        expires_at=_td(r[6]),
-        closed_at=_tdo(r[7]),
-    )
-
-
-def _journal_args(e: JournalEntry) -> tuple[Any, ...]:
-    return (
-        e.account_id,
-        e.currency,
-        e.seq,
-        e.kind,
-        _m(e.real_delta),
-        _m(e.bonus_delta),
-        _m(e.reserved_delta),
-        _m(e.real_after),
-        _m(e.bonus_after),
-        _m(e.reserved_after),
-        e.reference,
-        e.reason,
-        _ts(e.created_at),
-        e.prev_hash,
-        e.hash,
-        entry_flow(e),
-    )
-
-
-# rate limits (schema version 5)
-_GAME_LIMIT_COLS = "game_id, individual_per_min, batch_per_min, email_per_min, write_per_min, burst_percent, updated_at"
 
 
 # --- deferred writes ---------------------------------------------------------------------
@@ -411,13 +234,8 @@ _W_ROUND_UPSERT = _Write(
     "round_upsert",
     frozenset({"rounds"}),
     (
-        "{0} AS (INSERT INTO rounds (real_bet, bonus_bet, real_win, bonus_win, wagers, results, closed_at, status,"
-        " account_id, game_id, round_id, currency, created_at)"
-        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)"
-        " ON CONFLICT (account_id, game_id, round_id) DO UPDATE SET status=excluded.status,"
-        " real_bet=excluded.real_bet, bonus_bet=excluded.bonus_bet, real_win=excluded.real_win,"
-        " bonus_win=excluded.bonus_win, wagers=excluded.wagers, results=excluded.results,"
-        " closed_at=excluded.closed_at)",
+        f"{{0}} AS (INSERT INTO rounds ({_ROUND_SAVE_COLS})"
+        f" VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) {_ROUND_ON_CONFLICT})",
     ),
 )
 _W_ROUND_UPDATE = _Write(
@@ -613,22 +431,12 @@ class PostgresTx:
         if op is not None:
             return op  # read with the player lock (lock_player), one statement ago
         r = await self._one(f"SELECT {_OPERATOR_COLS} FROM operators WHERE operator_id = $1", operator_id)
-        return None if r is None else _operator(r)
+        return None if r is None else ROWS.operator(r)
 
     async def insert_operator(self, op: Operator) -> None:
         self._known_ops.clear()
         await self._exec(
-            f"INSERT INTO operators ({_OPERATOR_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
-            op.operator_id,
-            op.name,
-            op.currency,
-            op.debit_order,
-            op.signature_secret,
-            list(op.allowed_networks),
-            _m(op.start_real),
-            _m(op.start_bonus),
-            _ts(op.created_at),
-            op.signature_scheme,
+            f"INSERT INTO operators ({_OPERATOR_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)", *PARAMS.operator(op)
         )
 
     async def update_operator(self, op: Operator) -> None:
@@ -636,15 +444,7 @@ class PostgresTx:
         await self._exec(
             "UPDATE operators SET name=$1, currency=$2, debit_order=$3, signature_secret=$4, allowed_networks=$5,"
             " start_real=$6, start_bonus=$7, signature_scheme=$8 WHERE operator_id=$9",
-            op.name,
-            op.currency,
-            op.debit_order,
-            op.signature_secret,
-            list(op.allowed_networks),
-            _m(op.start_real),
-            _m(op.start_bonus),
-            op.signature_scheme,
-            op.operator_id,
+            *PARAMS.operator_update(op),
         )
 
     # players
@@ -662,49 +462,32 @@ class PostgresTx:
         if r is None:
             return None
         if r[10] is not None:
-            self._known_ops[r[10]] = _operator(r[10:])
-        return _player(r)
+            self._known_ops[r[10]] = ROWS.operator(r[10:])
+        return ROWS.player(r)
 
     async def get_player(self, account_id: str) -> Player | None:
         r = await self._one(f"SELECT {_PLAYER_COLS} FROM players WHERE account_id = $1", account_id)
-        return None if r is None else _player(r)
+        return None if r is None else ROWS.player(r)
 
     async def get_player_by_email(self, operator_id: str, email: str) -> Player | None:
         r = await self._one(
             f"SELECT {_PLAYER_COLS} FROM players WHERE operator_id = $1 AND email_norm = $2",
             operator_id,
-            _email_norm(email),
+            email_norm(email),
         )
-        return None if r is None else _player(r)
+        return None if r is None else ROWS.player(r)
 
     async def insert_player(self, p: Player) -> None:
         await self._exec(
             f"INSERT INTO players ({_PLAYER_COLS}, email_norm) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
-            p.account_id,
-            p.operator_id,
-            p.name,
-            p.email,
-            p.country,
-            p.city,
-            p.currency,
-            p.status,
-            _ts(p.created_at),
-            _tso(p.last_active),
-            _email_norm(p.email),
+            *PARAMS.player(p),
         )
 
     async def update_player(self, p: Player) -> None:
         await self._exec(
             "UPDATE players SET name=$1, email=$2, email_norm=$3, country=$4, city=$5, status=$6, last_active=$7"
             " WHERE account_id=$8",
-            p.name,
-            p.email,
-            _email_norm(p.email),
-            p.country,
-            p.city,
-            p.status,
-            _tso(p.last_active),
-            p.account_id,
+            *PARAMS.player_update(p),
         )
 
     async def touch_player(self, account_id: str, at: datetime) -> None:
@@ -715,26 +498,16 @@ class PostgresTx:
         r = await self._one(
             f"SELECT {_WALLET_COLS} FROM wallets WHERE account_id = $1 AND currency = $2", account_id, currency
         )
-        return None if r is None else _wallet(r)
+        return None if r is None else ROWS.wallet(r)
 
     async def list_wallets(self, account_id: str) -> list[Wallet]:
         rows = await self._all(
             f"SELECT {_WALLET_COLS} FROM wallets WHERE account_id = $1 ORDER BY currency", account_id
         )
-        return [_wallet(r) for r in rows]
+        return [ROWS.wallet(r) for r in rows]
 
     async def insert_wallet(self, w: Wallet) -> None:
-        await self._exec(
-            f"INSERT INTO wallets ({_WALLET_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
-            w.account_id,
-            w.currency,
-            _m(w.real),
-            _m(w.bonus),
-            _m(w.reserved),
-            w.seq,
-            w.last_hash,
-            _tso(w.updated_at),
-        )
+        await self._exec(f"INSERT INTO wallets ({_WALLET_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)", *PARAMS.wallet(w))
 
     async def save_wallet(self, w: Wallet, entries: Sequence[JournalEntry]) -> None:
         if not entries:
@@ -742,20 +515,8 @@ class PostgresTx:
         # Optimistic check: the wallet row must still be at the seq the entries build on
         # (re-checked by PostgreSQL after waiting for a concurrent writer); the entries are
         # inserted only if it is (deferred write, see above).
-        columns = zip(*(_journal_args(e) for e in entries), strict=True)
-        await self._defer(
-            _W_SAVE_WALLET,
-            _m(w.real),
-            _m(w.bonus),
-            _m(w.reserved),
-            w.seq,
-            w.last_hash,
-            _tso(w.updated_at),
-            w.account_id,
-            w.currency,
-            entries[0].seq - 1,
-            *(list(c) for c in columns),
-        )
+        columns = zip(*map(PARAMS.journal, entries), strict=True)
+        await self._defer(_W_SAVE_WALLET, *PARAMS.wallet_update(w, entries[0].seq - 1), *(list(c) for c in columns))
 
     async def journal_since(self, account_id: str, currency: str, since: datetime) -> list[JournalEntry]:
         rows = await self._all(
@@ -765,25 +526,15 @@ class PostgresTx:
             currency,
             _ts(since),
         )
-        return [_journal(r) for r in rows]
+        return [ROWS.journal(r) for r in rows]
 
     # sessions
     async def get_session(self, session_id: str) -> GameSession | None:
         r = await self._one(f"SELECT {_SESSION_COLS} FROM sessions WHERE session_id = $1", session_id)
-        return None if r is None else _session(r)
+        return None if r is None else ROWS.session(r)
 
     async def insert_session(self, s: GameSession) -> None:
-        await self._exec(
-            f"INSERT INTO sessions ({_SESSION_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
-            s.session_id,
-            s.account_id,
-            s.operator_id,
-            s.currency,
-            s.game_id,
-            _ts(s.created_at),
-            _ts(s.expires_at),
-            _tso(s.closed_at),
-        )
+        await self._exec(f"INSERT INTO sessions ({_SESSION_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)", *PARAMS.session(s))
 
     async def close_session(self, session_id: str, at: datetime) -> bool:
         n = await self._exec(
@@ -801,7 +552,7 @@ class PostgresTx:
             # A new wager next asks for the rollback that may have arrived before it (the
             # tombstone): both point reads in one statement.
             rows = await self._all(_WAGER_AND_TOMB_SQL, operator_id, scope, transaction_id)
-            found = {r[2]: _tx(r) for r in rows}
+            found = {r[2]: ROWS.tx(r) for r in rows}
             self._known_txs[(operator_id, scope, "rollback", transaction_id)] = found.get("rollback")
             return found.get("wager")
         r = await self._one(
@@ -811,32 +562,14 @@ class PostgresTx:
             kind,
             transaction_id,
         )
-        return None if r is None else _tx(r)
+        return None if r is None else ROWS.tx(r)
 
     async def insert_tx(self, t: TxRecord) -> None:
         if t.created_at is None:
             # SQLite stores "" here and then cannot read the record back; refuse up front.
             raise TechnicalError("a transaction record without created_at")
         self._known_txs.clear()
-        await self._defer(
-            _W_INSERT_TX,
-            t.operator_id,
-            t.scope,
-            t.kind,
-            t.transaction_id,
-            t.account_id,
-            t.round_id,
-            _m(t.amount),
-            t.currency,
-            t.outcome,
-            t.message,
-            t.wallet_tx,
-            _m(t.real),
-            _m(t.bonus),
-            t.state,
-            _ts(t.created_at),
-            t.extra,
-        )
+        await self._defer(_W_INSERT_TX, *PARAMS.tx(t, _ts(t.created_at)))
 
     async def update_tx_state(self, t: TxRecord) -> None:
         self._known_txs.clear()
@@ -853,24 +586,12 @@ class PostgresTx:
             game_id,
             round_id,
         )
-        return None if r is None else _round(r)
+        return None if r is None else ROWS.round(r)
 
     async def save_round(self, rnd: Round) -> None:
         # Upsert.  created_at and currency are set by the first save and never changed (as in
         # SQLite, whose ON CONFLICT clause leaves them out).
-        values = (
-            _m(rnd.real_bet),
-            _m(rnd.bonus_bet),
-            _m(rnd.real_win),
-            _m(rnd.bonus_win),
-            rnd.wagers,
-            rnd.results,
-            _tso(rnd.closed_at),
-            rnd.status,
-            rnd.account_id,
-            rnd.game_id,
-            rnd.round_id,
-        )
+        values = PARAMS.round_values(rnd)
         if rnd.created_at is None:
             # Only an update of an existing round can do without created_at (SQLite would
             # insert "" and then fail to read the round back): checked when the write is sent.
@@ -880,35 +601,18 @@ class PostgresTx:
 
     # responsible gaming and free rounds
     async def get_limits(self, account_id: str) -> Limits | None:
-        r = await self._one(
-            "SELECT account_id, max_bet, loss_day, loss_week, loss_month FROM limits WHERE account_id = $1",
-            account_id,
-        )
-        if r is None:
-            return None
-        return Limits(
-            account_id=r[0], max_bet=_mdo(r[1]), loss_day=_mdo(r[2]), loss_week=_mdo(r[3]), loss_month=_mdo(r[4])
-        )
+        r = await self._one(f"SELECT {_LIMITS_COLS} FROM limits WHERE account_id = $1", account_id)
+        return None if r is None else ROWS.limits(r)
 
     async def save_limits(self, lim: Limits) -> None:
         await self._exec(
-            "INSERT INTO limits (account_id, max_bet, loss_day, loss_week, loss_month) VALUES ($1,$2,$3,$4,$5)"
-            " ON CONFLICT (account_id) DO UPDATE SET max_bet=excluded.max_bet, loss_day=excluded.loss_day,"
-            " loss_week=excluded.loss_week, loss_month=excluded.loss_month",
-            lim.account_id,
-            _mo(lim.max_bet),
-            _mo(lim.loss_day),
-            _mo(lim.loss_week),
-            _mo(lim.loss_month),
+            f"INSERT INTO limits ({_LIMITS_COLS}) VALUES ($1,$2,$3,$4,$5) {_LIMITS_ON_CONFLICT}",
+            *PARAMS.limits(lim),
         )
 
     async def get_free_rounds(self, frbid: str) -> FreeRoundAward | None:
-        r = await self._one(
-            "SELECT frbid, account_id, operator_id, pays_into, created_at FROM free_rounds WHERE frbid = $1", frbid
-        )
-        if r is None:
-            return None
-        return FreeRoundAward(frbid=r[0], account_id=r[1], operator_id=r[2], pays_into=r[3], created_at=_td(r[4]))
+        r = await self._one(f"SELECT {_FREE_ROUNDS_COLS} FROM free_rounds WHERE frbid = $1", frbid)
+        return None if r is None else ROWS.free_rounds(r)
 
     async def insert_free_rounds(self, a: FreeRoundAward) -> None:
         await self._exec(
@@ -941,11 +645,11 @@ class PostgresTx:
     # games (schema version 2)
     async def get_game(self, game_id: str) -> Game | None:
         r = await self._one(f"SELECT {_GAME_COLS} FROM games WHERE game_id = $1", game_id)
-        return None if r is None else _game(r)
+        return None if r is None else ROWS.game(r)
 
     async def get_game_by_key_hash(self, key_hash: str) -> Game | None:
         r = await self._one(f"SELECT {_GAME_COLS} FROM games WHERE key_hash = $1", key_hash)
-        return None if r is None else _game(r)
+        return None if r is None else ROWS.game(r)
 
     async def insert_game(self, g: Game) -> None:
         await self._exec(
@@ -966,55 +670,39 @@ class PostgresTx:
             account_id,
             currency,
         )
-        return [_journal(r) for r in rows]
+        return [ROWS.journal(r) for r in rows]
 
     # currencies, rates and external identities (schema version 3)
     async def get_currency(self, operator_id: str, code: str) -> Currency | None:
         r = await self._one(
             f"SELECT {_CURRENCY_COLS} FROM currencies WHERE operator_id = $1 AND code = $2", operator_id, code
         )
-        return None if r is None else _currency(r)
+        return None if r is None else ROWS.currency(r)
 
     async def list_currencies(self, operator_id: str) -> list[Currency]:
         rows = await self._all(
             f"SELECT {_CURRENCY_COLS} FROM currencies WHERE operator_id = $1 ORDER BY currency_id", operator_id
         )
-        return [_currency(r) for r in rows]
+        return [ROWS.currency(r) for r in rows]
 
     async def save_currency(self, c: Currency) -> None:
         await self._exec(
-            f"INSERT INTO currencies ({_CURRENCY_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"
-            " ON CONFLICT (operator_id, code) DO UPDATE SET name = excluded.name, symbol = excluded.symbol,"
-            " usd_rate = excluded.usd_rate, start_amount = excluded.start_amount, updated_at = excluded.updated_at",
-            c.operator_id,
-            c.code,
-            c.currency_id,
-            c.name,
-            c.symbol,
-            _mo(c.usd_rate),
-            _m(c.start_amount),
-            _ts(c.created_at),
-            _ts(c.updated_at),
+            f"INSERT INTO currencies ({_CURRENCY_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) {_CURRENCY_ON_CONFLICT}",
+            *PARAMS.currency(c),
         )
 
     async def insert_rate_change(self, ch: RateChange) -> None:
         await self._exec(
-            "INSERT INTO currency_rates (operator_id, code, usd_rate, set_at, note) VALUES ($1,$2,$3,$4,$5)",
-            ch.operator_id,
-            ch.code,
-            _mo(ch.usd_rate),
-            _ts(ch.set_at),
-            ch.note,
+            f"INSERT INTO currency_rates ({_RATE_CHANGE_COLS}) VALUES ($1,$2,$3,$4,$5)", *PARAMS.rate_change(ch)
         )
 
     async def list_rate_changes(self, operator_id: str, code: str) -> list[RateChange]:
         rows = await self._all(
-            "SELECT operator_id, code, usd_rate, set_at, note FROM currency_rates"
-            " WHERE operator_id = $1 AND code = $2 ORDER BY id",
+            f"SELECT {_RATE_CHANGE_COLS} FROM currency_rates WHERE operator_id = $1 AND code = $2 ORDER BY id",
             operator_id,
             code,
         )
-        return [RateChange(r[0], r[1], _mdo(r[2]), _td(r[3]), r[4]) for r in rows]
+        return [ROWS.rate_change(r) for r in rows]
 
     async def get_identity(self, operator_id: str, identity: str) -> str | None:
         r = await self._one(
@@ -1061,7 +749,7 @@ class PostgresTx:
             limit,
             offset,
         )
-        return int(total[0]), [_journal(r) for r in rows]
+        return int(total[0]), [ROWS.journal(r) for r in rows]
 
     # reports
     async def list_open_rounds(
@@ -1078,29 +766,17 @@ class PostgresTx:
             *params,
             limit,
         )
-        return [_round(r) for r in rows]
+        return [ROWS.round(r) for r in rows]
 
     # holds and flows (schema version 4)
     async def insert_hold(self, h: Hold) -> None:
         await self._exec(
-            f"INSERT INTO holds ({_HOLD_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
-            h.hold_id,
-            h.account_id,
-            h.currency,
-            _m(h.amount),
-            _m(h.real),
-            _m(h.bonus),
-            h.reference,
-            h.state,
-            _ts(h.created_at),
-            _ts(h.expires_at),
-            _tso(h.closed_at),
-            h.close_reason,
+            f"INSERT INTO holds ({_HOLD_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)", *PARAMS.hold(h)
         )
 
     async def get_hold(self, hold_id: str) -> Hold | None:
         r = await self._one(f"SELECT {_HOLD_COLS} FROM holds WHERE hold_id = $1", hold_id)
-        return None if r is None else _hold(r)
+        return None if r is None else ROWS.hold(r)
 
     async def update_hold(self, h: Hold) -> None:
         n = await self._exec(
@@ -1133,38 +809,18 @@ class PostgresTx:
                 _ts(now),
                 limit,
             )
-        return [_hold(r) for r in rows]
+        return [ROWS.hold(r) for r in rows]
 
     async def insert_flow(self, f: Flow) -> None:
         await self._exec(
             f"INSERT INTO flows ({_FLOW_COLS}) VALUES"
             " ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)",
-            f.flow_id,
-            f.kind,
-            f.operator_id,
-            f.game_id,
-            f.idempotency_key,
-            f.fingerprint,
-            f.source_account,
-            f.target_account,
-            f.target_email,
-            f.currency,
-            _m(f.amount),
-            f.hold_id,
-            f.state,
-            f.code_hash,
-            f.attempts,
-            f.phone_hint,
-            f.note,
-            f.closed_reason,
-            f.steps,
-            _ts(f.created_at),
-            _ts(f.updated_at),
+            *PARAMS.flow(f),
         )
 
     async def get_flow(self, flow_id: str) -> Flow | None:
         r = await self._one(f"SELECT {_FLOW_COLS} FROM flows WHERE flow_id = $1", flow_id)
-        return None if r is None else _flow(r)
+        return None if r is None else ROWS.flow(r)
 
     async def get_flow_by_key(self, game_id: str, kind: str, idempotency_key: str) -> Flow | None:
         r = await self._one(
@@ -1173,7 +829,7 @@ class PostgresTx:
             kind,
             idempotency_key,
         )
-        return None if r is None else _flow(r)
+        return None if r is None else ROWS.flow(r)
 
     async def update_flow(self, f: Flow) -> None:
         n = await self._exec(
@@ -1194,29 +850,12 @@ class PostgresTx:
         await self._exec(
             f"INSERT INTO payments ({_PAYMENT_COLS}) VALUES"
             " ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)",
-            p.payment_id,
-            p.operator_id,
-            p.game_id,
-            p.idempotency_key,
-            p.fingerprint,
-            p.account_id,
-            p.currency,
-            _m(p.usd_amount),
-            _m(p.usd_rate),
-            _m(p.amount),
-            p.provider,
-            p.state,
-            p.provider_ref,
-            p.client_secret,
-            p.message,
-            p.result,
-            _ts(p.created_at),
-            _ts(p.updated_at),
+            *PARAMS.payment(p),
         )
 
     async def get_payment(self, payment_id: str) -> Payment | None:
         r = await self._one(f"SELECT {_PAYMENT_COLS} FROM payments WHERE payment_id = $1", payment_id)
-        return None if r is None else _payment(r)
+        return None if r is None else ROWS.payment(r)
 
     async def get_payment_by_key(self, game_id: str, idempotency_key: str) -> Payment | None:
         r = await self._one(
@@ -1224,7 +863,7 @@ class PostgresTx:
             game_id,
             idempotency_key,
         )
-        return None if r is None else _payment(r)
+        return None if r is None else ROWS.payment(r)
 
     async def update_payment(self, p: Payment) -> None:
         n = await self._exec(
@@ -1245,22 +884,7 @@ class PostgresTx:
         await self._exec(
             f"INSERT INTO item_purchases ({_ITEM_COLS}) VALUES"
             " ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)",
-            p.purchase_id,
-            p.operator_id,
-            p.game_id,
-            p.idempotency_key,
-            p.fingerprint,
-            p.account_id,
-            p.currency,
-            p.item_id,
-            p.item_name,
-            p.quantity,
-            _m(p.unit_price),
-            _m(p.total),
-            _m(p.real),
-            _m(p.bonus),
-            p.result,
-            _ts(p.created_at),
+            *PARAMS.item_purchase(p),
         )
 
     async def get_item_purchase_by_key(self, game_id: str, idempotency_key: str) -> ItemPurchase | None:
@@ -1269,20 +893,10 @@ class PostgresTx:
             game_id,
             idempotency_key,
         )
-        return None if r is None else _item_purchase(r)
+        return None if r is None else ROWS.item_purchase(r)
 
     async def insert_sms(self, m: SmsMessage) -> None:
-        await self._exec(
-            f"INSERT INTO sms_outbox ({_SMS_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
-            m.message_id,
-            m.account_id,
-            m.phone,
-            m.body,
-            m.purpose,
-            m.state,
-            _ts(m.created_at),
-            _tso(m.sent_at),
-        )
+        await self._exec(f"INSERT INTO sms_outbox ({_SMS_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)", *PARAMS.sms(m))
 
     async def update_sms(self, m: SmsMessage) -> None:
         await self._exec(
@@ -1302,7 +916,7 @@ class PostgresTx:
                 account_id,
                 limit,
             )
-        return [_sms(r) for r in rows]
+        return [ROWS.sms(r) for r in rows]
 
     async def get_phone(self, account_id: str) -> str | None:
         r = await self._one("SELECT phone FROM player_phones WHERE account_id = $1", account_id)
@@ -1320,17 +934,7 @@ class PostgresTx:
     # rate limits (schema version 5)
     async def get_game_limits(self, game_id: str) -> GameRateLimits | None:
         r = await self._one(f"SELECT {_GAME_LIMIT_COLS} FROM game_rate_limits WHERE game_id = $1", game_id)
-        if r is None:
-            return None
-        return GameRateLimits(
-            game_id=r[0],
-            individual_per_min=r[1],
-            batch_per_min=r[2],
-            email_per_min=r[3],
-            write_per_min=r[4],
-            burst_percent=r[5],
-            updated_at=_td(r[6]),
-        )
+        return None if r is None else ROWS.game_limits(r)
 
     async def save_game_limits(self, lim: GameRateLimits) -> None:
         await self._exec(
@@ -1339,139 +943,12 @@ class PostgresTx:
             " batch_per_min = excluded.batch_per_min, email_per_min = excluded.email_per_min,"
             " write_per_min = excluded.write_per_min, burst_percent = excluded.burst_percent,"
             " updated_at = excluded.updated_at",
-            lim.game_id,
-            lim.individual_per_min,
-            lim.batch_per_min,
-            lim.email_per_min,
-            lim.write_per_min,
-            lim.burst_percent,
-            _ts(lim.updated_at),
+            *PARAMS.game_limits(lim),
         )
-
-
-# holds and flows (schema version 4): columns and row conversion
-_HOLD_COLS = (
-    "hold_id, account_id, currency, amount, real, bonus, reference, state, created_at, expires_at, closed_at,"
-    " close_reason"
-)
-_FLOW_COLS = (
-    "flow_id, kind, operator_id, game_id, idempotency_key, fingerprint, source_account, target_account,"
-    " target_email, currency, amount, hold_id, state, code_hash, attempts, phone_hint, note, closed_reason, steps,"
-    " created_at, updated_at"
-)
-_PAYMENT_COLS = (
-    "payment_id, operator_id, game_id, idempotency_key, fingerprint, account_id, currency, usd_amount, usd_rate,"
-    " amount, provider, state, provider_ref, client_secret, message, result, created_at, updated_at"
-)
-_ITEM_COLS = (
-    "purchase_id, operator_id, game_id, idempotency_key, fingerprint, account_id, currency, item_id, item_name,"
-    " quantity, unit_price, total, real, bonus, result, created_at"
-)
-_SMS_COLS = "message_id, account_id, phone, body, purpose, state, created_at, sent_at"
-
-
-def _hold(r: Any) -> Hold:
-    return Hold(
-        hold_id=r[0],
-        account_id=r[1],
-        currency=r[2],
-        amount=_md(r[3]),
-        real=_md(r[4]),
-        bonus=_md(r[5]),
-        reference=r[6],
-        state=r[7],
-        created_at=_td(r[8]),
-        expires_at=_td(r[9]),
-        closed_at=_tdo(r[10]),
-        close_reason=r[11],
-    )
-
-
-def _flow(r: Any) -> Flow:
-    return Flow(
-        flow_id=r[0],
-        kind=r[1],
-        operator_id=r[2],
-        game_id=r[3],
-        idempotency_key=r[4],
-        fingerprint=r[5],
-        source_account=r[6],
-        target_account=r[7],
-        target_email=r[8],
-        currency=r[9],
-        amount=_md(r[10]),
-        hold_id=r[11],
-        state=r[12],
-        code_hash=r[13],
-        attempts=int(r[14]),
-        phone_hint=r[15],
-        note=r[16],
-        closed_reason=r[17],
-        steps=r[18],
-        created_at=_td(r[19]),
-        updated_at=_td(r[20]),
-    )
-
-
-def _payment(r: Any) -> Payment:
-    return Payment(
-        payment_id=r[0],
-        operator_id=r[1],
-        game_id=r[2],
-        idempotency_key=r[3],
-        fingerprint=r[4],
-        account_id=r[5],
-        currency=r[6],
-        usd_amount=_md(r[7]),
-        usd_rate=_md(r[8]),
-        amount=_md(r[9]),
-        provider=r[10],
-        state=r[11],
-        provider_ref=r[12],
-        client_secret=r[13],
-        message=r[14],
-        result=r[15],
-        created_at=_td(r[16]),
-        updated_at=_td(r[17]),
-    )
 
 
 def _admin_op(r: Any) -> AdminOp:
     return AdminOp(key=r[0], reply=r[1])
-
-
-def _item_purchase(r: Any) -> ItemPurchase:
-    return ItemPurchase(
-        purchase_id=r[0],
-        operator_id=r[1],
-        game_id=r[2],
-        idempotency_key=r[3],
-        fingerprint=r[4],
-        account_id=r[5],
-        currency=r[6],
-        item_id=r[7],
-        item_name=r[8],
-        quantity=int(r[9]),
-        unit_price=_md(r[10]),
-        total=_md(r[11]),
-        real=_md(r[12]),
-        bonus=_md(r[13]),
-        result=r[14],
-        created_at=_td(r[15]),
-    )
-
-
-def _sms(r: Any) -> SmsMessage:
-    return SmsMessage(
-        message_id=r[0],
-        account_id=r[1],
-        phone=r[2],
-        body=r[3],
-        purpose=r[4],
-        state=r[5],
-        created_at=_td(r[6]),
-        sent_at=_tdo(r[7]),
-    )
 
 
 class PostgresStore:
@@ -1653,38 +1130,38 @@ class PostgresStore:
             )
         async with contextlib.aclosing(q):
             async for r in q:
-                yield _journal(r)
+                yield ROWS.journal(r)
 
     async def wallets(self) -> AsyncIterator[Wallet]:
         q = self._stream(f"SELECT {_WALLET_COLS} FROM wallets ORDER BY account_id, currency")
         async with contextlib.aclosing(q):
             async for r in q:
-                yield _wallet(r)
+                yield ROWS.wallet(r)
 
     async def rounds(self) -> AsyncIterator[Round]:
         q = self._stream(f"SELECT {_ROUND_COLS} FROM rounds ORDER BY account_id, game_id, round_id")
         async with contextlib.aclosing(q):
             async for r in q:
-                yield _round(r)
+                yield ROWS.round(r)
 
     async def open_holds(self) -> AsyncIterator[Hold]:
         q = self._stream(f"SELECT {_HOLD_COLS} FROM holds WHERE state = 'open' ORDER BY account_id, currency, hold_id")
         async with contextlib.aclosing(q):
             async for r in q:
-                yield _hold(r)
+                yield ROWS.hold(r)
 
     async def transactions(self) -> AsyncIterator[TxRecord]:
         q = self._stream(f"SELECT {_TX_COLS} FROM transactions ORDER BY account_id, scope, round_id")
         async with contextlib.aclosing(q):
             async for r in q:
-                yield _tx(r)
+                yield ROWS.tx(r)
 
     async def ledger_records(self) -> AsyncIterator[LedgerRecord]:
         for sql, row in (
-            (f"SELECT {_HOLD_COLS} FROM holds ORDER BY hold_id", _hold),
-            (f"SELECT {_FLOW_COLS} FROM flows ORDER BY flow_id", _flow),
-            (f"SELECT {_PAYMENT_COLS} FROM payments ORDER BY payment_id", _payment),
-            (f"SELECT {_ITEM_COLS} FROM item_purchases ORDER BY purchase_id", _item_purchase),
+            (f"SELECT {_HOLD_COLS} FROM holds ORDER BY hold_id", ROWS.hold),
+            (f"SELECT {_FLOW_COLS} FROM flows ORDER BY flow_id", ROWS.flow),
+            (f"SELECT {_PAYMENT_COLS} FROM payments ORDER BY payment_id", ROWS.payment),
+            (f"SELECT {_ITEM_COLS} FROM item_purchases ORDER BY purchase_id", ROWS.item_purchase),
             ("SELECT key, reply FROM admin_ops ORDER BY key", _admin_op),
         ):
             q = self._stream(sql)

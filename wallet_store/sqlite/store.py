@@ -45,7 +45,6 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, TypeVar
 
 import aiosqlite
@@ -71,181 +70,60 @@ from ..model import (
     SmsMessage,
     TxRecord,
     Wallet,
-    entry_flow,
     iso,
     parse_iso,
-    signature_scheme,
 )
 from ..money import from_db, to_db
 from ..ports import LedgerRecord
 from ..rate_limits import GameRateLimits
+from ..sql.params import params as build_params
+from ..sql.rows import CURRENCY_COLS as _CURRENCY_COLS
+from ..sql.rows import CURRENCY_ON_CONFLICT as _CURRENCY_ON_CONFLICT
+from ..sql.rows import FLOW_COLS as _FLOW_COLS
+from ..sql.rows import FREE_ROUNDS_COLS as _FREE_ROUNDS_COLS
+from ..sql.rows import GAME_COLS as _GAME_COLS
+from ..sql.rows import GAME_LIMIT_COLS as _GAME_LIMIT_COLS
+from ..sql.rows import HOLD_COLS as _HOLD_COLS
+from ..sql.rows import ITEM_COLS as _ITEM_COLS
+from ..sql.rows import JOURNAL_COLS as _JOURNAL_COLS
+from ..sql.rows import LIMITS_COLS as _LIMITS_COLS
+from ..sql.rows import LIMITS_ON_CONFLICT as _LIMITS_ON_CONFLICT
+from ..sql.rows import OPERATOR_COLS as _OPERATOR_COLS
+from ..sql.rows import PAYMENT_COLS as _PAYMENT_COLS
+from ..sql.rows import PLAYER_COLS as _PLAYER_COLS
+from ..sql.rows import RATE_CHANGE_COLS as _RATE_CHANGE_COLS
+from ..sql.rows import ROUND_COLS as _ROUND_COLS
+from ..sql.rows import ROUND_ON_CONFLICT as _ROUND_ON_CONFLICT
+from ..sql.rows import ROUND_SAVE_COLS as _ROUND_SAVE_COLS
+from ..sql.rows import SESSION_COLS as _SESSION_COLS
+from ..sql.rows import SMS_COLS as _SMS_COLS
+from ..sql.rows import TX_COLS as _TX_COLS
+from ..sql.rows import WALLET_COLS as _WALLET_COLS
+from ..sql.rows import Codec, email_norm, rows
 from .migrations import MIGRATIONS
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
-def _d(v: str | None) -> Decimal | None:
-    return None if v is None else from_db(v)
-
-
-def _t(v: str | None) -> datetime | None:
-    return None if v is None else parse_iso(v)
-
-
-def _dd(v: Decimal | None) -> str | None:
-    return None if v is None else to_db(v)
-
-
 def _tt(v: datetime | None) -> str | None:
     return None if v is None else iso(v)
 
 
-_PLAYER_COLS = "account_id, operator_id, name, email, country, city, currency, status, created_at, last_active"
-_WALLET_COLS = "account_id, currency, real, bonus, reserved, seq, last_hash, updated_at"
-_JOURNAL_COLS = (
-    "account_id, currency, seq, kind, real_delta, bonus_delta, reserved_delta, real_after, bonus_after,"
-    " reserved_after, reference, reason, created_at, prev_hash, hash"
+def _networks_in(v: str) -> tuple[str, ...]:
+    return tuple(x for x in v.split(",") if x)
+
+
+# How SQLite stores a value: money as fixed-width TEXT, timestamps as ISO text, networks as
+# one comma-separated text; the row mapping itself is shared with PostgreSQL (wallet_store.sql).
+CODEC = Codec(
+    money_in=from_db, money_out=to_db, ts_in=parse_iso, ts_out=iso, networks_in=_networks_in, networks_out=",".join
 )
-_TX_COLS = (
-    "operator_id, scope, kind, transaction_id, account_id, round_id, amount, currency, outcome, message,"
-    " wallet_tx, real, bonus, state, created_at, extra"
-)
-_ROUND_COLS = (
-    "account_id, game_id, round_id, currency, status, real_bet, bonus_bet, real_win, bonus_win, wagers,"
-    " results, created_at, closed_at"
-)
+ROWS = rows(CODEC)
+PARAMS = build_params(CODEC)
 _OPERATOR_COLS_V1 = (
     "operator_id, name, currency, debit_order, signature_secret, allowed_networks, start_real, start_bonus, created_at"
 )
-_OPERATOR_COLS = _OPERATOR_COLS_V1 + ", signature_scheme"  # schema version 7
-
-_GAME_COLS = "game_id, operator_id, name, key_hash, created_at"
-_CURRENCY_COLS = "operator_id, code, currency_id, name, symbol, usd_rate, start_amount, created_at, updated_at"
-
-
-def _currency(r: Any) -> Currency:
-    return Currency(
-        operator_id=r[0],
-        code=r[1],
-        currency_id=int(r[2]),
-        name=r[3],
-        symbol=r[4],
-        usd_rate=_d(r[5]),
-        start_amount=from_db(r[6]),
-        created_at=parse_iso(r[7]),
-        updated_at=parse_iso(r[8]),
-    )
-
-
-def _game(r: Any) -> Game:
-    return Game(game_id=r[0], operator_id=r[1], name=r[2], key_hash=r[3], created_at=parse_iso(r[4]))
-
-
-def _operator(r: Any) -> Operator:
-    return Operator(
-        operator_id=r[0],
-        name=r[1],
-        currency=r[2],
-        debit_order=r[3],
-        signature_secret=r[4],
-        allowed_networks=tuple(x for x in r[5].split(",") if x),
-        start_real=from_db(r[6]),
-        start_bonus=from_db(r[7]),
-        created_at=parse_iso(r[8]),
-        signature_scheme=signature_scheme(r[9] if len(r) > 9 else None),
-    )
-
-
-def _player(r: Any) -> Player:
-    return Player(
-        account_id=r[0],
-        operator_id=r[1],
-        name=r[2],
-        email=r[3],
-        country=r[4],
-        city=r[5],
-        currency=r[6],
-        status=r[7],
-        created_at=parse_iso(r[8]),
-        last_active=_t(r[9]),
-    )
-
-
-def _wallet(r: Any) -> Wallet:
-    return Wallet(
-        account_id=r[0],
-        currency=r[1],
-        real=from_db(r[2]),
-        bonus=from_db(r[3]),
-        reserved=from_db(r[4]),
-        seq=r[5],
-        last_hash=r[6],
-        updated_at=_t(r[7]),
-    )
-
-
-def _journal(r: Any) -> JournalEntry:
-    return JournalEntry(
-        account_id=r[0],
-        currency=r[1],
-        seq=r[2],
-        kind=r[3],
-        real_delta=from_db(r[4]),
-        bonus_delta=from_db(r[5]),
-        reserved_delta=from_db(r[6]),
-        real_after=from_db(r[7]),
-        bonus_after=from_db(r[8]),
-        reserved_after=from_db(r[9]),
-        reference=r[10],
-        reason=r[11],
-        created_at=parse_iso(r[12]),
-        prev_hash=r[13],
-        hash=r[14],
-    )
-
-
-def _tx(r: Any) -> TxRecord:
-    return TxRecord(
-        operator_id=r[0],
-        scope=r[1],
-        kind=r[2],
-        transaction_id=r[3],
-        account_id=r[4],
-        round_id=r[5],
-        amount=from_db(r[6]),
-        currency=r[7],
-        outcome=r[8],
-        message=r[9],
-        wallet_tx=r[10],
-        real=from_db(r[11]),
-        bonus=from_db(r[12]),
-        state=r[13],
-        created_at=parse_iso(r[14]),
-        extra=r[15],
-    )
-
-
-def _round(r: Any) -> Round:
-    return Round(
-        account_id=r[0],
-        game_id=r[1],
-        round_id=r[2],
-        currency=r[3],
-        status=r[4],
-        real_bet=from_db(r[5]),
-        bonus_bet=from_db(r[6]),
-        real_win=from_db(r[7]),
-        bonus_win=from_db(r[8]),
-        wagers=r[9],
-        results=r[10],
-        created_at=parse_iso(r[11]),
-        closed_at=_t(r[12]),
-    )
-
-
-# rate limits (schema version 5)
-_GAME_LIMIT_COLS = "game_id, individual_per_min, batch_per_min, email_per_min, write_per_min, burst_percent, updated_at"
 
 
 class SqliteTx:
@@ -269,40 +147,16 @@ class SqliteTx:
     # operators
     async def get_operator(self, operator_id: str) -> Operator | None:
         r = await self._one(f"SELECT {_OPERATOR_COLS} FROM operators WHERE operator_id = ?", (operator_id,))
-        return None if r is None else _operator(r)
+        return None if r is None else ROWS.operator(r)
 
     async def insert_operator(self, op: Operator) -> None:
-        await self._exec(
-            f"INSERT INTO operators ({_OPERATOR_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (
-                op.operator_id,
-                op.name,
-                op.currency,
-                op.debit_order,
-                op.signature_secret,
-                ",".join(op.allowed_networks),
-                to_db(op.start_real),
-                to_db(op.start_bonus),
-                iso(op.created_at),
-                op.signature_scheme,
-            ),
-        )
+        await self._exec(f"INSERT INTO operators ({_OPERATOR_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)", PARAMS.operator(op))
 
     async def update_operator(self, op: Operator) -> None:
         await self._exec(
             "UPDATE operators SET name=?, currency=?, debit_order=?, signature_secret=?, allowed_networks=?,"
             " start_real=?, start_bonus=?, signature_scheme=? WHERE operator_id=?",
-            (
-                op.name,
-                op.currency,
-                op.debit_order,
-                op.signature_secret,
-                ",".join(op.allowed_networks),
-                to_db(op.start_real),
-                to_db(op.start_bonus),
-                op.signature_scheme,
-                op.operator_id,
-            ),
+            PARAMS.operator_update(op),
         )
 
     # players
@@ -312,47 +166,25 @@ class SqliteTx:
 
     async def get_player(self, account_id: str) -> Player | None:
         r = await self._one(f"SELECT {_PLAYER_COLS} FROM players WHERE account_id = ?", (account_id,))
-        return None if r is None else _player(r)
+        return None if r is None else ROWS.player(r)
 
     async def get_player_by_email(self, operator_id: str, email: str) -> Player | None:
         r = await self._one(
             f"SELECT {_PLAYER_COLS} FROM players WHERE operator_id = ? AND email_norm = ?",
-            (operator_id, email.strip().lower()),
+            (operator_id, email_norm(email)),
         )
-        return None if r is None else _player(r)
+        return None if r is None else ROWS.player(r)
 
     async def insert_player(self, p: Player) -> None:
         await self._exec(
-            f"INSERT INTO players ({_PLAYER_COLS}, email_norm) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                p.account_id,
-                p.operator_id,
-                p.name,
-                p.email,
-                p.country,
-                p.city,
-                p.currency,
-                p.status,
-                iso(p.created_at),
-                _tt(p.last_active),
-                None if p.email is None else p.email.strip().lower(),
-            ),
+            f"INSERT INTO players ({_PLAYER_COLS}, email_norm) VALUES (?,?,?,?,?,?,?,?,?,?,?)", PARAMS.player(p)
         )
 
     async def update_player(self, p: Player) -> None:
         await self._exec(
             "UPDATE players SET name=?, email=?, email_norm=?, country=?, city=?, status=?, last_active=?"
             " WHERE account_id=?",
-            (
-                p.name,
-                p.email,
-                None if p.email is None else p.email.strip().lower(),
-                p.country,
-                p.city,
-                p.status,
-                _tt(p.last_active),
-                p.account_id,
-            ),
+            PARAMS.player_update(p),
         )
 
     async def touch_player(self, account_id: str, at: datetime) -> None:
@@ -363,28 +195,16 @@ class SqliteTx:
         r = await self._one(
             f"SELECT {_WALLET_COLS} FROM wallets WHERE account_id = ? AND currency = ?", (account_id, currency)
         )
-        return None if r is None else _wallet(r)
+        return None if r is None else ROWS.wallet(r)
 
     async def list_wallets(self, account_id: str) -> list[Wallet]:
         rows = await self._all(
             f"SELECT {_WALLET_COLS} FROM wallets WHERE account_id = ? ORDER BY currency", (account_id,)
         )
-        return [_wallet(r) for r in rows]
+        return [ROWS.wallet(r) for r in rows]
 
     async def insert_wallet(self, w: Wallet) -> None:
-        await self._exec(
-            f"INSERT INTO wallets ({_WALLET_COLS}) VALUES (?,?,?,?,?,?,?,?)",
-            (
-                w.account_id,
-                w.currency,
-                to_db(w.real),
-                to_db(w.bonus),
-                to_db(w.reserved),
-                w.seq,
-                w.last_hash,
-                _tt(w.updated_at),
-            ),
-        )
+        await self._exec(f"INSERT INTO wallets ({_WALLET_COLS}) VALUES (?,?,?,?,?,?,?,?)", PARAMS.wallet(w))
 
     async def save_wallet(self, w: Wallet, entries: Sequence[JournalEntry]) -> None:
         if not entries:
@@ -394,17 +214,7 @@ class SqliteTx:
         n = await self._exec(
             "UPDATE wallets SET real=?, bonus=?, reserved=?, seq=?, last_hash=?, updated_at=?"
             " WHERE account_id=? AND currency=? AND seq=?",
-            (
-                to_db(w.real),
-                to_db(w.bonus),
-                to_db(w.reserved),
-                w.seq,
-                w.last_hash,
-                _tt(w.updated_at),
-                w.account_id,
-                w.currency,
-                first.seq - 1,
-            ),
+            PARAMS.wallet_update(w, first.seq - 1),
         )
         if n != 1:
             raise TechnicalError("wallet changed under the unit of work")
@@ -416,27 +226,7 @@ class SqliteTx:
         )
         self._c.executemany(
             f"INSERT INTO journal ({_JOURNAL_COLS}, flow) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            [
-                (
-                    e.account_id,
-                    e.currency,
-                    e.seq,
-                    e.kind,
-                    to_db(e.real_delta),
-                    to_db(e.bonus_delta),
-                    to_db(e.reserved_delta),
-                    to_db(e.real_after),
-                    to_db(e.bonus_after),
-                    to_db(e.reserved_after),
-                    e.reference,
-                    e.reason,
-                    iso(e.created_at),
-                    e.prev_hash,
-                    e.hash,
-                    entry_flow(e),
-                )
-                for e in entries
-            ],
+            [PARAMS.journal(e) for e in entries],
         )
 
     async def journal_since(self, account_id: str, currency: str, since: datetime) -> list[JournalEntry]:
@@ -445,43 +235,15 @@ class SqliteTx:
             " ORDER BY seq",
             (account_id, currency, iso(since)),
         )
-        return [_journal(r) for r in rows]
+        return [ROWS.journal(r) for r in rows]
 
     # sessions
     async def get_session(self, session_id: str) -> GameSession | None:
-        r = await self._one(
-            "SELECT session_id, account_id, operator_id, currency, game_id, created_at, expires_at, closed_at"
-            " FROM sessions WHERE session_id = ?",
-            (session_id,),
-        )
-        if r is None:
-            return None
-        return GameSession(
-            session_id=r[0],
-            account_id=r[1],
-            operator_id=r[2],
-            currency=r[3],
-            game_id=r[4],
-            created_at=parse_iso(r[5]),
-            expires_at=parse_iso(r[6]),
-            closed_at=_t(r[7]),
-        )
+        r = await self._one(f"SELECT {_SESSION_COLS} FROM sessions WHERE session_id = ?", (session_id,))
+        return None if r is None else ROWS.session(r)
 
     async def insert_session(self, s: GameSession) -> None:
-        await self._exec(
-            "INSERT INTO sessions (session_id, account_id, operator_id, currency, game_id, created_at, expires_at,"
-            " closed_at) VALUES (?,?,?,?,?,?,?,?)",
-            (
-                s.session_id,
-                s.account_id,
-                s.operator_id,
-                s.currency,
-                s.game_id,
-                iso(s.created_at),
-                iso(s.expires_at),
-                _tt(s.closed_at),
-            ),
-        )
+        await self._exec(f"INSERT INTO sessions ({_SESSION_COLS}) VALUES (?,?,?,?,?,?,?,?)", PARAMS.session(s))
 
     async def close_session(self, session_id: str, at: datetime) -> bool:
         n = await self._exec(
@@ -495,29 +257,12 @@ class SqliteTx:
             f"SELECT {_TX_COLS} FROM transactions WHERE operator_id=? AND scope=? AND kind=? AND transaction_id=?",
             (operator_id, scope, kind, transaction_id),
         )
-        return None if r is None else _tx(r)
+        return None if r is None else ROWS.tx(r)
 
     async def insert_tx(self, t: TxRecord) -> None:
         await self._exec(
             f"INSERT INTO transactions ({_TX_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                t.operator_id,
-                t.scope,
-                t.kind,
-                t.transaction_id,
-                t.account_id,
-                t.round_id,
-                to_db(t.amount),
-                t.currency,
-                t.outcome,
-                t.message,
-                t.wallet_tx,
-                to_db(t.real),
-                to_db(t.bonus),
-                t.state,
-                _tt(t.created_at) or "",
-                t.extra,
-            ),
+            PARAMS.tx(t, _tt(t.created_at) or ""),
         )
 
     async def update_tx_state(self, t: TxRecord) -> None:
@@ -540,57 +285,28 @@ class SqliteTx:
             f"SELECT {_ROUND_COLS} FROM rounds WHERE account_id=? AND game_id=? AND round_id=?",
             (account_id, game_id, round_id),
         )
-        return None if r is None else _round(r)
+        return None if r is None else ROWS.round(r)
 
     async def save_round(self, rnd: Round) -> None:
         await self._exec(
-            f"INSERT INTO rounds ({_ROUND_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
-            " ON CONFLICT (account_id, game_id, round_id) DO UPDATE SET status=excluded.status,"
-            " real_bet=excluded.real_bet, bonus_bet=excluded.bonus_bet, real_win=excluded.real_win,"
-            " bonus_win=excluded.bonus_win, wagers=excluded.wagers, results=excluded.results,"
-            " closed_at=excluded.closed_at",
-            (
-                rnd.account_id,
-                rnd.game_id,
-                rnd.round_id,
-                rnd.currency,
-                rnd.status,
-                to_db(rnd.real_bet),
-                to_db(rnd.bonus_bet),
-                to_db(rnd.real_win),
-                to_db(rnd.bonus_win),
-                rnd.wagers,
-                rnd.results,
-                _tt(rnd.created_at) or "",
-                _tt(rnd.closed_at),
-            ),
+            f"INSERT INTO rounds ({_ROUND_SAVE_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) {_ROUND_ON_CONFLICT}",
+            (*PARAMS.round_values(rnd), rnd.currency, _tt(rnd.created_at) or ""),
         )
 
     # responsible gaming and free rounds
     async def get_limits(self, account_id: str) -> Limits | None:
-        r = await self._one(
-            "SELECT account_id, max_bet, loss_day, loss_week, loss_month FROM limits WHERE account_id = ?",
-            (account_id,),
-        )
-        if r is None:
-            return None
-        return Limits(account_id=r[0], max_bet=_d(r[1]), loss_day=_d(r[2]), loss_week=_d(r[3]), loss_month=_d(r[4]))
+        r = await self._one(f"SELECT {_LIMITS_COLS} FROM limits WHERE account_id = ?", (account_id,))
+        return None if r is None else ROWS.limits(r)
 
     async def save_limits(self, lim: Limits) -> None:
         await self._exec(
-            "INSERT INTO limits (account_id, max_bet, loss_day, loss_week, loss_month) VALUES (?,?,?,?,?)"
-            " ON CONFLICT (account_id) DO UPDATE SET max_bet=excluded.max_bet, loss_day=excluded.loss_day,"
-            " loss_week=excluded.loss_week, loss_month=excluded.loss_month",
-            (lim.account_id, _dd(lim.max_bet), _dd(lim.loss_day), _dd(lim.loss_week), _dd(lim.loss_month)),
+            f"INSERT INTO limits ({_LIMITS_COLS}) VALUES (?,?,?,?,?) {_LIMITS_ON_CONFLICT}",
+            PARAMS.limits(lim),
         )
 
     async def get_free_rounds(self, frbid: str) -> FreeRoundAward | None:
-        r = await self._one(
-            "SELECT frbid, account_id, operator_id, pays_into, created_at FROM free_rounds WHERE frbid = ?", (frbid,)
-        )
-        if r is None:
-            return None
-        return FreeRoundAward(frbid=r[0], account_id=r[1], operator_id=r[2], pays_into=r[3], created_at=parse_iso(r[4]))
+        r = await self._one(f"SELECT {_FREE_ROUNDS_COLS} FROM free_rounds WHERE frbid = ?", (frbid,))
+        return None if r is None else ROWS.free_rounds(r)
 
     async def insert_free_rounds(self, a: FreeRoundAward) -> None:
         await self._exec(
@@ -615,11 +331,11 @@ class SqliteTx:
     # games (schema version 2)
     async def get_game(self, game_id: str) -> Game | None:
         r = await self._one(f"SELECT {_GAME_COLS} FROM games WHERE game_id = ?", (game_id,))
-        return None if r is None else _game(r)
+        return None if r is None else ROWS.game(r)
 
     async def get_game_by_key_hash(self, key_hash: str) -> Game | None:
         r = await self._one(f"SELECT {_GAME_COLS} FROM games WHERE key_hash = ?", (key_hash,))
-        return None if r is None else _game(r)
+        return None if r is None else ROWS.game(r)
 
     async def insert_game(self, g: Game) -> None:
         await self._exec(
@@ -635,52 +351,39 @@ class SqliteTx:
             f"SELECT {_JOURNAL_COLS} FROM journal WHERE account_id = ? AND currency = ? ORDER BY seq",
             (account_id, currency),
         )
-        return [_journal(r) for r in rows]
+        return [ROWS.journal(r) for r in rows]
 
     # currencies, rates and external identities (schema version 3)
     async def get_currency(self, operator_id: str, code: str) -> Currency | None:
         r = await self._one(
             f"SELECT {_CURRENCY_COLS} FROM currencies WHERE operator_id = ? AND code = ?", (operator_id, code)
         )
-        return None if r is None else _currency(r)
+        return None if r is None else ROWS.currency(r)
 
     async def list_currencies(self, operator_id: str) -> list[Currency]:
         rows = await self._all(
             f"SELECT {_CURRENCY_COLS} FROM currencies WHERE operator_id = ? ORDER BY currency_id", (operator_id,)
         )
-        return [_currency(r) for r in rows]
+        return [ROWS.currency(r) for r in rows]
 
     async def save_currency(self, c: Currency) -> None:
         await self._exec(
-            f"INSERT INTO currencies ({_CURRENCY_COLS}) VALUES (?,?,?,?,?,?,?,?,?)"
-            " ON CONFLICT (operator_id, code) DO UPDATE SET name = excluded.name, symbol = excluded.symbol,"
-            " usd_rate = excluded.usd_rate, start_amount = excluded.start_amount, updated_at = excluded.updated_at",
-            (
-                c.operator_id,
-                c.code,
-                c.currency_id,
-                c.name,
-                c.symbol,
-                _dd(c.usd_rate),
-                to_db(c.start_amount),
-                iso(c.created_at),
-                iso(c.updated_at),
-            ),
+            f"INSERT INTO currencies ({_CURRENCY_COLS}) VALUES (?,?,?,?,?,?,?,?,?) {_CURRENCY_ON_CONFLICT}",
+            PARAMS.currency(c),
         )
 
     async def insert_rate_change(self, ch: RateChange) -> None:
         await self._exec(
-            "INSERT INTO currency_rates (operator_id, code, usd_rate, set_at, note) VALUES (?,?,?,?,?)",
-            (ch.operator_id, ch.code, _dd(ch.usd_rate), iso(ch.set_at), ch.note),
+            f"INSERT INTO currency_rates ({_RATE_CHANGE_COLS}) VALUES (?,?,?,?,?)",
+            PARAMS.rate_change(ch),
         )
 
     async def list_rate_changes(self, operator_id: str, code: str) -> list[RateChange]:
         rows = await self._all(
-            "SELECT operator_id, code, usd_rate, set_at, note FROM currency_rates"
-            " WHERE operator_id = ? AND code = ? ORDER BY id",
+            f"SELECT {_RATE_CHANGE_COLS} FROM currency_rates WHERE operator_id = ? AND code = ? ORDER BY id",
             (operator_id, code),
         )
-        return [RateChange(r[0], r[1], _d(r[2]), parse_iso(r[3]), r[4]) for r in rows]
+        return [ROWS.rate_change(r) for r in rows]
 
     async def get_identity(self, operator_id: str, identity: str) -> str | None:
         r = await self._one(
@@ -721,7 +424,7 @@ class SqliteTx:
             f"SELECT {_JOURNAL_COLS} FROM journal WHERE {where} ORDER BY seq DESC LIMIT ? OFFSET ?",
             [*params, limit, offset],
         )
-        return int(total[0]), [_journal(r) for r in rows]
+        return int(total[0]), [ROWS.journal(r) for r in rows]
 
     # reports
     async def list_open_rounds(
@@ -737,31 +440,15 @@ class SqliteTx:
             " ORDER BY created_at, account_id, game_id, round_id LIMIT ?",
             [*params, limit],
         )
-        return [_round(r) for r in rows]
+        return [ROWS.round(r) for r in rows]
 
     # holds and flows (schema version 4)
     async def insert_hold(self, h: Hold) -> None:
-        await self._exec(
-            f"INSERT INTO holds ({_HOLD_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                h.hold_id,
-                h.account_id,
-                h.currency,
-                to_db(h.amount),
-                to_db(h.real),
-                to_db(h.bonus),
-                h.reference,
-                h.state,
-                iso(h.created_at),
-                iso(h.expires_at),
-                _tt(h.closed_at),
-                h.close_reason,
-            ),
-        )
+        await self._exec(f"INSERT INTO holds ({_HOLD_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", PARAMS.hold(h))
 
     async def get_hold(self, hold_id: str) -> Hold | None:
         r = await self._one(f"SELECT {_HOLD_COLS} FROM holds WHERE hold_id = ?", (hold_id,))
-        return None if r is None else _hold(r)
+        return None if r is None else ROWS.hold(r)
 
     async def update_hold(self, h: Hold) -> None:
         n = await self._exec(
@@ -788,46 +475,23 @@ class SqliteTx:
                 " ORDER BY expires_at, hold_id LIMIT ?",
                 (account_id, iso(now), limit),
             )
-        return [_hold(r) for r in rows]
+        return [ROWS.hold(r) for r in rows]
 
     async def insert_flow(self, f: Flow) -> None:
         await self._exec(
-            f"INSERT INTO flows ({_FLOW_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                f.flow_id,
-                f.kind,
-                f.operator_id,
-                f.game_id,
-                f.idempotency_key,
-                f.fingerprint,
-                f.source_account,
-                f.target_account,
-                f.target_email,
-                f.currency,
-                to_db(f.amount),
-                f.hold_id,
-                f.state,
-                f.code_hash,
-                f.attempts,
-                f.phone_hint,
-                f.note,
-                f.closed_reason,
-                f.steps,
-                iso(f.created_at),
-                iso(f.updated_at),
-            ),
+            f"INSERT INTO flows ({_FLOW_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", PARAMS.flow(f)
         )
 
     async def get_flow(self, flow_id: str) -> Flow | None:
         r = await self._one(f"SELECT {_FLOW_COLS} FROM flows WHERE flow_id = ?", (flow_id,))
-        return None if r is None else _flow(r)
+        return None if r is None else ROWS.flow(r)
 
     async def get_flow_by_key(self, game_id: str, kind: str, idempotency_key: str) -> Flow | None:
         r = await self._one(
             f"SELECT {_FLOW_COLS} FROM flows WHERE game_id = ? AND kind = ? AND idempotency_key = ?",
             (game_id, kind, idempotency_key),
         )
-        return None if r is None else _flow(r)
+        return None if r is None else ROWS.flow(r)
 
     async def update_flow(self, f: Flow) -> None:
         n = await self._exec(
@@ -841,38 +505,19 @@ class SqliteTx:
     async def insert_payment(self, p: Payment) -> None:
         await self._exec(
             f"INSERT INTO payments ({_PAYMENT_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                p.payment_id,
-                p.operator_id,
-                p.game_id,
-                p.idempotency_key,
-                p.fingerprint,
-                p.account_id,
-                p.currency,
-                to_db(p.usd_amount),
-                to_db(p.usd_rate),
-                to_db(p.amount),
-                p.provider,
-                p.state,
-                p.provider_ref,
-                p.client_secret,
-                p.message,
-                p.result,
-                iso(p.created_at),
-                iso(p.updated_at),
-            ),
+            PARAMS.payment(p),
         )
 
     async def get_payment(self, payment_id: str) -> Payment | None:
         r = await self._one(f"SELECT {_PAYMENT_COLS} FROM payments WHERE payment_id = ?", (payment_id,))
-        return None if r is None else _payment(r)
+        return None if r is None else ROWS.payment(r)
 
     async def get_payment_by_key(self, game_id: str, idempotency_key: str) -> Payment | None:
         r = await self._one(
             f"SELECT {_PAYMENT_COLS} FROM payments WHERE game_id = ? AND idempotency_key = ?",
             (game_id, idempotency_key),
         )
-        return None if r is None else _payment(r)
+        return None if r is None else ROWS.payment(r)
 
     async def update_payment(self, p: Payment) -> None:
         n = await self._exec(
@@ -886,24 +531,7 @@ class SqliteTx:
     async def insert_item_purchase(self, p: ItemPurchase) -> None:
         await self._exec(
             f"INSERT INTO item_purchases ({_ITEM_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                p.purchase_id,
-                p.operator_id,
-                p.game_id,
-                p.idempotency_key,
-                p.fingerprint,
-                p.account_id,
-                p.currency,
-                p.item_id,
-                p.item_name,
-                p.quantity,
-                to_db(p.unit_price),
-                to_db(p.total),
-                to_db(p.real),
-                to_db(p.bonus),
-                p.result,
-                iso(p.created_at),
-            ),
+            PARAMS.item_purchase(p),
         )
 
     async def get_item_purchase_by_key(self, game_id: str, idempotency_key: str) -> ItemPurchase | None:
@@ -911,12 +539,12 @@ class SqliteTx:
             f"SELECT {_ITEM_COLS} FROM item_purchases WHERE game_id = ? AND idempotency_key = ?",
             (game_id, idempotency_key),
         )
-        return None if r is None else _item_purchase(r)
+        return None if r is None else ROWS.item_purchase(r)
 
     async def insert_sms(self, m: SmsMessage) -> None:
         await self._exec(
             f"INSERT INTO sms_outbox ({_SMS_COLS}) VALUES (?,?,?,?,?,?,?,?)",
-            (m.message_id, m.account_id, m.phone, m.body, m.purpose, m.state, iso(m.created_at), _tt(m.sent_at)),
+            PARAMS.sms(m),
         )
 
     async def update_sms(self, m: SmsMessage) -> None:
@@ -933,7 +561,7 @@ class SqliteTx:
                 f"SELECT {_SMS_COLS} FROM sms_outbox WHERE account_id = ? ORDER BY id DESC LIMIT ?",
                 (account_id, limit),
             )
-        return [_sms(r) for r in rows]
+        return [ROWS.sms(r) for r in rows]
 
     async def get_phone(self, account_id: str) -> str | None:
         r = await self._one("SELECT phone FROM player_phones WHERE account_id = ?", (account_id,))
@@ -949,152 +577,13 @@ class SqliteTx:
     # rate limits (schema version 5)
     async def get_game_limits(self, game_id: str) -> GameRateLimits | None:
         r = await self._one(f"SELECT {_GAME_LIMIT_COLS} FROM game_rate_limits WHERE game_id = ?", (game_id,))
-        if r is None:
-            return None
-        return GameRateLimits(
-            game_id=r[0],
-            individual_per_min=r[1],
-            batch_per_min=r[2],
-            email_per_min=r[3],
-            write_per_min=r[4],
-            burst_percent=r[5],
-            updated_at=parse_iso(r[6]),
-        )
+        return None if r is None else ROWS.game_limits(r)
 
     async def save_game_limits(self, lim: GameRateLimits) -> None:
         await self._exec(
             f"INSERT OR REPLACE INTO game_rate_limits ({_GAME_LIMIT_COLS}) VALUES (?,?,?,?,?,?,?)",
-            (
-                lim.game_id,
-                lim.individual_per_min,
-                lim.batch_per_min,
-                lim.email_per_min,
-                lim.write_per_min,
-                lim.burst_percent,
-                iso(lim.updated_at),
-            ),
+            PARAMS.game_limits(lim),
         )
-
-
-# holds and flows (schema version 4): columns and row conversion
-_HOLD_COLS = (
-    "hold_id, account_id, currency, amount, real, bonus, reference, state, created_at, expires_at, closed_at,"
-    " close_reason"
-)
-_FLOW_COLS = (
-    "flow_id, kind, operator_id, game_id, idempotency_key, fingerprint, source_account, target_account,"
-    " target_email, currency, amount, hold_id, state, code_hash, attempts, phone_hint, note, closed_reason, steps,"
-    " created_at, updated_at"
-)
-_PAYMENT_COLS = (
-    "payment_id, operator_id, game_id, idempotency_key, fingerprint, account_id, currency, usd_amount, usd_rate,"
-    " amount, provider, state, provider_ref, client_secret, message, result, created_at, updated_at"
-)
-_ITEM_COLS = (
-    "purchase_id, operator_id, game_id, idempotency_key, fingerprint, account_id, currency, item_id, item_name,"
-    " quantity, unit_price, total, real, bonus, result, created_at"
-)
-_SMS_COLS = "message_id, account_id, phone, body, purpose, state, created_at, sent_at"
-
-
-def _hold(r: Any) -> Hold:
-    return Hold(
-        hold_id=r[0],
-        account_id=r[1],
-        currency=r[2],
-        amount=from_db(r[3]),
-        real=from_db(r[4]),
-        bonus=from_db(r[5]),
-        reference=r[6],
-        state=r[7],
-        created_at=parse_iso(r[8]),
-        expires_at=parse_iso(r[9]),
-        closed_at=_t(r[10]),
-        close_reason=r[11],
-    )
-
-
-def _flow(r: Any) -> Flow:
-    return Flow(
-        flow_id=r[0],
-        kind=r[1],
-        operator_id=r[2],
-        game_id=r[3],
-        idempotency_key=r[4],
-        fingerprint=r[5],
-        source_account=r[6],
-        target_account=r[7],
-        target_email=r[8],
-        currency=r[9],
-        amount=from_db(r[10]),
-        hold_id=r[11],
-        state=r[12],
-        code_hash=r[13],
-        attempts=int(r[14]),
-        phone_hint=r[15],
-        note=r[16],
-        closed_reason=r[17],
-        steps=r[18],
-        created_at=parse_iso(r[19]),
-        updated_at=parse_iso(r[20]),
-    )
-
-
-def _payment(r: Any) -> Payment:
-    return Payment(
-        payment_id=r[0],
-        operator_id=r[1],
-        game_id=r[2],
-        idempotency_key=r[3],
-        fingerprint=r[4],
-        account_id=r[5],
-        currency=r[6],
-        usd_amount=from_db(r[7]),
-        usd_rate=from_db(r[8]),
-        amount=from_db(r[9]),
-        provider=r[10],
-        state=r[11],
-        provider_ref=r[12],
-        client_secret=r[13],
-        message=r[14],
-        result=r[15],
-        created_at=parse_iso(r[16]),
-        updated_at=parse_iso(r[17]),
-    )
-
-
-def _item_purchase(r: Any) -> ItemPurchase:
-    return ItemPurchase(
-        purchase_id=r[0],
-        operator_id=r[1],
-        game_id=r[2],
-        idempotency_key=r[3],
-        fingerprint=r[4],
-        account_id=r[5],
-        currency=r[6],
-        item_id=r[7],
-        item_name=r[8],
-        quantity=int(r[9]),
-        unit_price=from_db(r[10]),
-        total=from_db(r[11]),
-        real=from_db(r[12]),
-        bonus=from_db(r[13]),
-        result=r[14],
-        created_at=parse_iso(r[15]),
-    )
-
-
-def _sms(r: Any) -> SmsMessage:
-    return SmsMessage(
-        message_id=r[0],
-        account_id=r[1],
-        phone=r[2],
-        body=r[3],
-        purpose=r[4],
-        state=r[5],
-        created_at=parse_iso(r[6]),
-        sent_at=_t(r[7]),
-    )
 
 
 _Unit = Callable[[SqliteTx], Awaitable[Any]]
@@ -1356,34 +845,34 @@ class SqliteStore:
                 f"SELECT {_JOURNAL_COLS} FROM journal WHERE account_id = ? ORDER BY currency, seq", (account_id,)
             )
         async for r in q:
-            yield _journal(r)
+            yield ROWS.journal(r)
 
     async def wallets(self) -> AsyncIterator[Wallet]:
         async for r in self._stream(f"SELECT {_WALLET_COLS} FROM wallets ORDER BY account_id, currency"):
-            yield _wallet(r)
+            yield ROWS.wallet(r)
 
     async def rounds(self) -> AsyncIterator[Round]:
         async for r in self._stream(f"SELECT {_ROUND_COLS} FROM rounds ORDER BY account_id, game_id, round_id"):
-            yield _round(r)
+            yield ROWS.round(r)
 
     async def open_holds(self) -> AsyncIterator[Hold]:
         q = f"SELECT {_HOLD_COLS} FROM holds WHERE state = 'open' ORDER BY account_id, currency, hold_id"
         async for r in self._stream(q):
-            yield _hold(r)
+            yield ROWS.hold(r)
 
     async def transactions(self) -> AsyncIterator[TxRecord]:
         async for r in self._stream(f"SELECT {_TX_COLS} FROM transactions ORDER BY account_id, scope, round_id"):
-            yield _tx(r)
+            yield ROWS.tx(r)
 
     async def ledger_records(self) -> AsyncIterator[LedgerRecord]:
         async for r in self._stream(f"SELECT {_HOLD_COLS} FROM holds ORDER BY hold_id"):
-            yield _hold(r)
+            yield ROWS.hold(r)
         async for r in self._stream(f"SELECT {_FLOW_COLS} FROM flows ORDER BY flow_id"):
-            yield _flow(r)
+            yield ROWS.flow(r)
         async for r in self._stream(f"SELECT {_PAYMENT_COLS} FROM payments ORDER BY payment_id"):
-            yield _payment(r)
+            yield ROWS.payment(r)
         async for r in self._stream(f"SELECT {_ITEM_COLS} FROM item_purchases ORDER BY purchase_id"):
-            yield _item_purchase(r)
+            yield ROWS.item_purchase(r)
         async for r in self._stream("SELECT key, reply FROM admin_ops ORDER BY key"):
             yield AdminOp(key=r[0], reply=r[1])
 
