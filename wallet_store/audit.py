@@ -85,6 +85,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from . import money
+from .domain import rounds
 from .flows import CREDIT_KIND
 from .holds import HOLD, HOLD_CAPTURE, HOLD_RELEASE
 from .model import (
@@ -95,6 +96,7 @@ from .model import (
     ItemPurchase,
     JournalEntry,
     Payment,
+    Round,
     TxRecord,
     Wallet,
     verify_entry,
@@ -189,45 +191,15 @@ def _check_wallet(chain: _Chain | None, w: Wallet, report: AuditReport) -> None:
         report.problems.append(f"{where}: wallet is at seq {w.seq} but the journal ends at seq {c.seq}")
 
 
-@dataclass
-class _RoundSum:
-    real_bet: Decimal = money.ZERO
-    bonus_bet: Decimal = money.ZERO
-    real_win: Decimal = money.ZERO
-    bonus_win: Decimal = money.ZERO
-    wagers: int = 0
-    results: int = 0
-
-
-async def _round_totals(store: WalletStore) -> dict[tuple[str, str, str], _RoundSum]:
-    """What each round's money must be, from its transactions: live bets, paid wins.
-
-    Bets: successful wagers still applied (not rolled back) and every successful
-    wagerAndResult (never rolled back; "reversed" is its win taken back by reversewin). Wins:
-    results and wagerAndResult win legs not reversed.  Jackpots are payouts outside rounds.
-    """
-    sums: dict[tuple[str, str, str], _RoundSum] = {}
+async def _round_totals(store: WalletStore) -> dict[tuple[str, str, str], Round]:
+    """What each round's money must be, from its transactions (:func:`rounds.tally`): live
+    bets, paid wins.  Jackpots are payouts outside rounds."""
+    sums: dict[tuple[str, str, str], Round] = {}
     async for t in store.transactions():
-        if not t.ok or t.kind not in ("wager", "wagerAndResult", "result"):
+        if rounds.standing_effect(t) is None:
             continue
-        s = sums.setdefault((t.account_id, t.scope, t.round_id), _RoundSum())
-        if t.kind == "result":
-            s.results += 1
-            if t.state == "applied":
-                s.real_win = money.add(s.real_win, t.real)
-                s.bonus_win = money.add(s.bonus_win, t.bonus)
-            continue
-        if t.state == "applied" or t.kind == "wagerAndResult":
-            s.wagers += 1
-            s.real_bet = money.add(s.real_bet, t.real)
-            s.bonus_bet = money.add(s.bonus_bet, t.bonus)
-        if t.kind == "wagerAndResult" and t.extra:
-            leg = json.loads(t.extra)
-            s.results += 1
-            if t.state == "reversed":
-                continue
-            s.real_win = money.add(s.real_win, money.parse(leg["real_win"]))
-            s.bonus_win = money.add(s.bonus_win, money.parse(leg["bonus_win"]))
+        key = (t.account_id, t.scope, t.round_id)
+        sums[key] = rounds.tally(sums.get(key) or Round(*key, currency=""), t)
     return sums
 
 
@@ -545,6 +517,7 @@ async def run_audit(store: WalletStore, expect_heads: Mapping[WalletKey, tuple[i
     expected = await _round_totals(store)
     async for r in store.rounds():
         report.rounds += 1
+        rkey = (r.account_id, r.game_id, r.round_id)
         where = f"round {r.account_id}/{r.game_id}/{r.round_id}"
         for name, v in (
             ("real_bet", r.real_bet),
@@ -554,7 +527,7 @@ async def run_audit(store: WalletStore, expect_heads: Mapping[WalletKey, tuple[i
         ):
             if v < 0:
                 report.problems.append(f"{where}: {name} negative ({v})")
-        exp = expected.pop((r.account_id, r.game_id, r.round_id), _RoundSum())
+        exp = expected.pop(rkey, None) or Round(*rkey, currency="")
         got = (r.real_bet, r.bonus_bet, r.real_win, r.bonus_win, r.wagers, r.results)
         want = (exp.real_bet, exp.bonus_bet, exp.real_win, exp.bonus_win, exp.wagers, exp.results)
         if got != want:

@@ -54,6 +54,7 @@ from decimal import Context, Decimal, Inexact, InvalidOperation
 from typing import Any, Literal, TypeVar
 
 from . import money
+from .domain.rounds import bet_sign, live_wagers, open_at
 from .errors import Invalid, NotFound, TechnicalError
 from .model import ACCOUNT_ID, CURRENCY, OPERATOR_ID, JournalEntry, Player, Round, iso
 from .ports import Tx, WalletStore
@@ -459,9 +460,6 @@ class LiabilityReport:
         }
 
 
-_BET_SIGN = {"wager": 1, "wagerAndResult": 1, "rollback": -1, "rollbackrollback": 1}
-
-
 @dataclass(slots=True)
 class _Stake:
     real: Decimal = ZERO
@@ -524,13 +522,14 @@ async def liability(
     stakes: dict[tuple[str, str, str], _Stake] = {}
     async with _closing(store.rounds()) as rounds:
         async for r in rounds:
-            if _when(r.created_at, "round") < cutoff and (r.closed_at is None or r.closed_at >= cutoff):
+            _when(r.created_at, "round")  # a round without a timestamp is a technical error
+            if open_at(r, cutoff):
                 stakes[(r.account_id, r.game_id, r.round_id)] = _Stake()
     if stakes:
         async with _closing(store.transactions()) as records:
             async for t in records:
-                sign = _BET_SIGN.get(t.kind)
-                if sign is None or not t.ok or _when(t.created_at, "transaction") >= cutoff:
+                sign = bet_sign(t.kind)
+                if sign == 0 or not t.ok or _when(t.created_at, "transaction") >= cutoff:
                     continue
                 stake = stakes.get((t.account_id, t.scope, t.round_id))
                 if stake is None:
@@ -542,7 +541,7 @@ async def liability(
                 stake.live_wagers += sign
                 stake.operator_id, stake.currency = t.operator_id, t.currency
     for rkey, stake in sorted(stakes.items()):
-        if stake.live_wagers <= 0:
+        if not live_wagers(stake.live_wagers):
             continue
         if stake.real < 0 or stake.bonus < 0:
             raise TechnicalError(f"round {'/'.join(rkey)} has a negative stake at {iso(cutoff)}: run audit")

@@ -44,7 +44,7 @@ from .commands import (
     WagerAndResult,
 )
 from .currencies import ensure_currency
-from .domain import idempotency
+from .domain import idempotency, rounds
 from .errors import (
     AccountBlocked,
     AmountOutOfRange,
@@ -462,7 +462,7 @@ class WalletService:
         if wallet is None:
             return await refuse(UnknownCurrency("no wallet in the session's currency"))
         rnd = await tx.get_round(account_id, cmd.game_id, cmd.round_id)
-        if rnd is not None and rnd.status == "closed":
+        if rounds.is_closed(rnd):
             return await refuse(RoundClosed("round is closed"))
         try:
             await self._loss_check(tx, player, session.currency, amount, now)
@@ -478,12 +478,7 @@ class WalletService:
             entries.append(entry)
         if rnd is None:
             rnd = Round(account_id, cmd.game_id, cmd.round_id, session.currency, created_at=now)
-        rnd = replace(
-            rnd,
-            real_bet=money.add(rnd.real_bet, real),
-            bonus_bet=money.add(rnd.bonus_bet, bonus),
-            wagers=rnd.wagers + 1,
-        )
+        rnd = rounds.place_bet(rnd, real, bonus)
         rec = TxRecord(
             operator_id=op.operator_id,
             scope=cmd.game_id,
@@ -521,7 +516,7 @@ class WalletService:
                 except AmountOutOfRange as r:
                     return await refuse(r)
                 entries.append(entry)
-            rnd = _settle(rnd, wreal, wbonus, cmd.status, now)
+            rnd = rounds.settle(rnd, wreal, wbonus, cmd.status, now)
             rec = replace(rec, extra=_wr_extra(cmd, wreal, wbonus, new_tx_id()))
             win_rec = _win_leg(rec)
         if entries:
@@ -591,9 +586,9 @@ class WalletService:
                 return await refuse(OperationNotAllowed("unknown free-round award"))
             pays = award.pays_into
         if kind == "result":
-            if frbid is None and (rnd is None or rnd.wagers == 0):
+            if frbid is None and not rounds.has_wager(rnd):
                 return await refuse(WagerNotFound("no wager for this round"))
-            if rnd is not None and rnd.status == "closed":
+            if rounds.is_closed(rnd):
                 return await refuse(RoundClosed("round is closed"))
         wallet = await tx.get_wallet(cmd.account_id, currency)
         if wallet is None:
@@ -613,7 +608,7 @@ class WalletService:
         if kind == "result":
             if rnd is None:
                 rnd = Round(cmd.account_id, cmd.game_id, cmd.round_id, currency, created_at=now)
-            await tx.save_round(_settle(rnd, real, bonus, cmd.status, now))
+            await tx.save_round(rounds.settle(rnd, real, bonus, cmd.status, now))
         return await self._applied(
             tx,
             op,
@@ -678,7 +673,7 @@ class WalletService:
             if wager.state != "applied":
                 return await refuse(OperationNotAllowed("the wager was already rolled back"))
             rnd = await tx.get_round(cmd.account_id, cmd.game_id, cmd.round_id)
-            if rnd is not None and rnd.results > 0:
+            if rounds.is_settled(rnd):
                 return await refuse(OperationNotAllowed("the wager was already settled by a result"))
             wallet = await tx.get_wallet(cmd.account_id, wager.currency)
             if wallet is None:
@@ -697,14 +692,7 @@ class WalletService:
                     return await refuse(r)
                 await tx.save_wallet(wallet, [entry])
             if rnd is not None:
-                await tx.save_round(
-                    replace(
-                        rnd,
-                        real_bet=money.sub(rnd.real_bet, wager.real),
-                        bonus_bet=money.sub(rnd.bonus_bet, wager.bonus),
-                        wagers=rnd.wagers - 1,
-                    )
-                )
+                await tx.save_round(rounds.withdraw_bet(rnd, wager.real, wager.bonus))
             await tx.update_tx_state(replace(wager, state="rolled_back"))
             return await self._applied(
                 tx,
@@ -824,20 +812,10 @@ class WalletService:
             except (OutOfMoney, AmountOutOfRange) as r:
                 return await refuse(r)
             await tx.save_wallet(wallet, [entry])
-        rnd = await tx.get_round(cmd.account_id, cmd.game_id, target.round_id) if target.kind != "jackpot" else None
+        rnd = await tx.get_round(cmd.account_id, cmd.game_id, target.round_id) if rounds.in_round(target.kind) else None
         if rnd is not None:
-            if kind == "reversewin":
-                rnd = replace(
-                    rnd, real_win=money.sub(rnd.real_win, target.real), bonus_win=money.sub(rnd.bonus_win, target.bonus)
-                )
-            else:
-                rnd = replace(
-                    rnd,
-                    real_bet=money.add(rnd.real_bet, target.real),
-                    bonus_bet=money.add(rnd.bonus_bet, target.bonus),
-                    wagers=rnd.wagers + 1,
-                )
-            await tx.save_round(rnd)
+            change = rounds.take_back_win if kind == "reversewin" else rounds.restore_bet
+            await tx.save_round(change(rnd, target.real, target.bonus))
         await tx.update_tx_state(replace(target, state=new_state))
         return await self._applied(
             tx,
@@ -1113,18 +1091,6 @@ async def _require_player(tx: Tx, account_id: str) -> Player:
     if p is None:
         raise UnknownAccount("unknown account")
     return p
-
-
-def _settle(rnd: Round, real: Decimal, bonus: Decimal, status: str, now: datetime) -> Round:
-    closed = status == "completed"
-    return replace(
-        rnd,
-        real_win=money.add(rnd.real_win, real),
-        bonus_win=money.add(rnd.bonus_win, bonus),
-        results=rnd.results + 1,
-        status="closed" if closed else rnd.status,
-        closed_at=now if closed else rnd.closed_at,
-    )
 
 
 def _wr_extra(
