@@ -75,7 +75,6 @@ from .model import (
     Wallet,
     parse_iso,
 )
-from .money import from_db
 from .ports import Tx, WalletStore
 from .rate_limits import GameRateLimits
 
@@ -153,11 +152,8 @@ class _Source:
     game_limits: list[GameRateLimits] = field(default_factory=list)
 
 
-def _opt_money(v: str | None) -> Any:
-    return None if v is None else from_db(v)
-
-
 def _read_sqlite(path: str, operator_id: str | None) -> _Source:
+    from .sql.rows import FREE_ROUNDS_COLS, LIMITS_COLS, SESSION_COLS
     from .sql.rows import OPERATOR_COLS as _OPERATOR_COLS
     from .sql.rows import PLAYER_COLS as _PLAYER_COLS
     from .sqlite.store import _OPERATOR_COLS_V1, ROWS
@@ -177,41 +173,19 @@ def _read_sqlite(path: str, operator_id: str | None) -> _Source:
         ]
         accounts = {p.account_id for p in players}
         sessions = [
-            GameSession(
-                session_id=r[0],
-                account_id=r[1],
-                operator_id=r[2],
-                currency=r[3],
-                game_id=r[4],
-                created_at=parse_iso(r[5]),
-                expires_at=parse_iso(r[6]),
-                closed_at=None if r[7] is None else parse_iso(r[7]),
-            )
-            for r in conn.execute(
-                "SELECT session_id, account_id, operator_id, currency, game_id, created_at, expires_at, closed_at"
-                " FROM sessions ORDER BY session_id"
-            )
-            if r[1] in accounts
+            s
+            for s in map(ROWS.session, conn.execute(f"SELECT {SESSION_COLS} FROM sessions ORDER BY session_id"))
+            if s.account_id in accounts
         ]
         limits = [
-            Limits(
-                account_id=r[0],
-                max_bet=_opt_money(r[1]),
-                loss_day=_opt_money(r[2]),
-                loss_week=_opt_money(r[3]),
-                loss_month=_opt_money(r[4]),
-            )
-            for r in conn.execute(
-                "SELECT account_id, max_bet, loss_day, loss_week, loss_month FROM limits ORDER BY account_id"
-            )
-            if r[0] in accounts
+            lim
+            for lim in map(ROWS.limits, conn.execute(f"SELECT {LIMITS_COLS} FROM limits ORDER BY account_id"))
+            if lim.account_id in accounts
         ]
         free_rounds = [
-            FreeRoundAward(frbid=r[0], account_id=r[1], operator_id=r[2], pays_into=r[3], created_at=parse_iso(r[4]))
-            for r in conn.execute(
-                "SELECT frbid, account_id, operator_id, pays_into, created_at FROM free_rounds ORDER BY frbid"
-            )
-            if r[1] in accounts
+            f
+            for f in map(ROWS.free_rounds, conn.execute(f"SELECT {FREE_ROUNDS_COLS} FROM free_rounds ORDER BY frbid"))
+            if f.account_id in accounts
         ]
         admin_ops = [
             (str(r[0]), str(r[1]), str(r[2]), str(r[3]))
@@ -242,6 +216,7 @@ def _read_sqlite(path: str, operator_id: str | None) -> _Source:
 def _read_v3(conn: sqlite3.Connection, src: _Source, operators: set[str], accounts: set[str]) -> None:
     """Currencies, their rate history and external identities (schema version 3)."""
     from .sql.rows import CURRENCY_COLS as _CURRENCY_COLS
+    from .sql.rows import RATE_CHANGE_COLS
     from .sqlite.store import ROWS
 
     _currency = ROWS.currency
@@ -252,9 +227,9 @@ def _read_v3(conn: sqlite3.Connection, src: _Source, operators: set[str], accoun
         if c.operator_id in operators
     ]
     src.rate_changes = [
-        RateChange(r[0], r[1], _opt_money(r[2]), parse_iso(r[3]), r[4])
-        for r in conn.execute("SELECT operator_id, code, usd_rate, set_at, note FROM currency_rates ORDER BY id")
-        if r[0] in operators
+        rc
+        for rc in map(ROWS.rate_change, conn.execute(f"SELECT {RATE_CHANGE_COLS} FROM currency_rates ORDER BY id"))
+        if rc.operator_id in operators
     ]
     src.identities = [
         (str(r[0]), str(r[1]), str(r[2]), str(r[3]))
@@ -321,26 +296,16 @@ def _read_v4(conn: sqlite3.Connection, src: _Source, operators: set[str], accoun
 
 
 def _read_v5(conn: sqlite3.Connection, src: _Source, games: set[str]) -> None:
-    """Per-game rate-limit overrides (schema version 5) of the games being copied.
+    """Per-game rate-limit overrides (schema version 5) of the games being copied."""
+    from .sql.rows import GAME_LIMIT_COLS
+    from .sqlite.store import ROWS
 
-    The SQLite store has no row mapper for this table (its ``get_game_limits`` builds the
-    row inline), so the columns are named here.
-    """
     src.game_limits = [
-        GameRateLimits(
-            game_id=r[0],
-            individual_per_min=r[1],
-            batch_per_min=r[2],
-            email_per_min=r[3],
-            write_per_min=r[4],
-            burst_percent=r[5],
-            updated_at=parse_iso(r[6]),
+        lim
+        for lim in map(
+            ROWS.game_limits, conn.execute(f"SELECT {GAME_LIMIT_COLS} FROM game_rate_limits ORDER BY game_id")
         )
-        for r in conn.execute(
-            "SELECT game_id, individual_per_min, batch_per_min, email_per_min, write_per_min, burst_percent,"
-            " updated_at FROM game_rate_limits ORDER BY game_id"
-        )
-        if r[0] in games
+        if lim.game_id in games
     ]
 
 
