@@ -471,8 +471,9 @@ class PgFanout:
 
     async def _serve(self, conn: Any) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), self.HEALTH_SECONDS)
+            if not self._pending:  # keys left by a lost connection go out at once on the new one
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._kick.wait(), self.HEALTH_SECONDS)
             self._kick.clear()
             if conn.is_closed():
                 raise ConnectionError("LISTEN connection closed")

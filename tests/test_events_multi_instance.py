@@ -206,3 +206,26 @@ async def test_a_retried_unit_publishes_only_what_its_committed_attempt_wrote(pg
 def _one_more(w: Wallet, clock: SystemClock) -> tuple[Wallet, list[JournalEntry]]:
     w2, entry = move(w, kind="test_credit", real=Decimal(1), reference="t:x", now=clock.now())
     return w2, [entry]
+
+
+async def test_keys_left_by_a_lost_connection_go_out_as_soon_as_the_new_one_listens(pg_run_database: str) -> None:
+    """The wake-up for keys queued while the connection was dying can be spent on noticing the
+    drop; the new connection must still send them at once, not at the next health check."""
+    schema = pgutil.new_schema_name()
+    heard: list[list[tuple[str, str]]] = []
+    sender = PgFanout(pg_run_database, schema, lambda keys: None)
+    listener = PgFanout(pg_run_database, schema, lambda keys: heard.append(list(keys)))
+    listener.start()
+    try:
+        async with asyncio.timeout(WAIT):
+            await listener.connected.wait()
+        sender.notify([("7001", "EUR")])
+        sender._kick.clear()  # the state a dropped connection leaves: keys pending, wake-up spent
+        sender.start()
+        async with asyncio.timeout(WAIT / 2):  # well under PgFanout.HEALTH_SECONDS
+            while not heard:
+                await asyncio.sleep(0.01)
+        assert heard == [[("7001", "EUR")]]
+    finally:
+        await sender.stop()
+        await listener.stop()
