@@ -44,7 +44,7 @@ TRAILING = {"player": 1, "journal": 1}
 
 def sample(cls: type, *, nulls: bool = False) -> Any:
     """An instance with a distinct value in every field (``None`` in the nullable ones if ``nulls``)."""
-    hints = typing.get_type_hints(cls, vars(model))
+    hints = typing.get_type_hints(cls)
     values: dict[str, Any] = {}
     for i, f in enumerate(fields(cls)):
         hint = str(hints[f.name])
