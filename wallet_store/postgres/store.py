@@ -53,55 +53,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
 
+from .. import model
+from ..domain.selection import REFUSED
 from ..errors import Conflict, StoreUnavailable, TechnicalError, WalletError
-from ..model import (
-    AdminOp,
-    ChainHead,
-    Currency,
-    Flow,
-    FreeRoundAward,
-    Game,
-    GameSession,
-    Hold,
-    ItemPurchase,
-    JournalEntry,
-    Limits,
-    Operator,
-    Payment,
-    Player,
-    RateChange,
-    Round,
-    SmsMessage,
-    TxRecord,
-    Wallet,
-)
 from ..money import check
 from ..ports import LedgerRecord
 from ..rate_limits import GameRateLimits
+from ..sql import rows as cols
 from ..sql.params import params as build_params
-from ..sql.rows import CURRENCY_COLS as _CURRENCY_COLS
-from ..sql.rows import CURRENCY_ON_CONFLICT as _CURRENCY_ON_CONFLICT
-from ..sql.rows import FLOW_COLS as _FLOW_COLS
-from ..sql.rows import FREE_ROUNDS_COLS as _FREE_ROUNDS_COLS
-from ..sql.rows import GAME_COLS as _GAME_COLS
-from ..sql.rows import GAME_LIMIT_COLS as _GAME_LIMIT_COLS
-from ..sql.rows import HOLD_COLS as _HOLD_COLS
-from ..sql.rows import ITEM_COLS as _ITEM_COLS
-from ..sql.rows import JOURNAL_COLS as _JOURNAL_COLS
-from ..sql.rows import LIMITS_COLS as _LIMITS_COLS
-from ..sql.rows import LIMITS_ON_CONFLICT as _LIMITS_ON_CONFLICT
-from ..sql.rows import OPERATOR_COLS as _OPERATOR_COLS
-from ..sql.rows import PAYMENT_COLS as _PAYMENT_COLS
-from ..sql.rows import PLAYER_COLS as _PLAYER_COLS
-from ..sql.rows import RATE_CHANGE_COLS as _RATE_CHANGE_COLS
-from ..sql.rows import ROUND_COLS as _ROUND_COLS
-from ..sql.rows import ROUND_ON_CONFLICT as _ROUND_ON_CONFLICT
-from ..sql.rows import ROUND_SAVE_COLS as _ROUND_SAVE_COLS
-from ..sql.rows import SESSION_COLS as _SESSION_COLS
-from ..sql.rows import SMS_COLS as _SMS_COLS
-from ..sql.rows import TX_COLS as _TX_COLS
-from ..sql.rows import WALLET_COLS as _WALLET_COLS
-from ..sql.rows import Codec, email_norm, rows
+from ..sql.reads import OPEN_HOLDS_SQL, SqlReads
+from ..sql.rows import Codec, rows
 from .migrations import MIGRATIONS, migrate
 
 T = TypeVar("T")
@@ -218,7 +179,7 @@ _W_SAVE_WALLET = _Write(
         "{0} AS (UPDATE wallets SET real=$1, bonus=$2, reserved=$3, seq=$4, last_hash=$5, updated_at=$6"
         " WHERE account_id=$7 AND currency=$8 AND seq=$9 RETURNING 1)",
         # One row per entry (any number of entries, one statement text), only if the UPDATE matched.
-        f"{{1}} AS (INSERT INTO journal ({_JOURNAL_COLS}, flow) SELECT e.* FROM {{0}},"
+        f"{{1}} AS (INSERT INTO journal ({cols.JOURNAL_COLS}, flow) SELECT e.* FROM {{0}},"
         " unnest($10::text[], $11::text[], $12::bigint[], $13::text[], $14::numeric[], $15::numeric[],"
         " $16::numeric[], $17::numeric[], $18::numeric[], $19::numeric[], $20::text[], $21::text[],"
         " $22::timestamptz[], $23::text[], $24::text[], $25::text[]) AS e)",
@@ -234,8 +195,8 @@ _W_ROUND_UPSERT = _Write(
     "round_upsert",
     frozenset({"rounds"}),
     (
-        f"{{0}} AS (INSERT INTO rounds ({_ROUND_SAVE_COLS})"
-        f" VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) {_ROUND_ON_CONFLICT})",
+        f"{{0}} AS (INSERT INTO rounds ({cols.ROUND_SAVE_COLS})"
+        f" VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) {cols.ROUND_ON_CONFLICT})",
     ),
 )
 _W_ROUND_UPDATE = _Write(
@@ -252,7 +213,7 @@ _W_INSERT_TX = _Write(
     "insert_tx",
     frozenset({"transactions"}),
     (
-        f"{{0}} AS (INSERT INTO transactions ({_TX_COLS})"
+        f"{{0}} AS (INSERT INTO transactions ({cols.TX_COLS})"
         " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16))",
     ),
 )
@@ -266,7 +227,7 @@ _W_DROP_REFUSAL = _Write(
     frozenset({"transactions"}),
     (
         "{0} AS (DELETE FROM transactions WHERE operator_id=$1 AND scope=$2 AND kind=$3 AND transaction_id=$4"
-        " AND state='refused' RETURNING 1)",
+        " AND state=$5 RETURNING 1)",
     ),
     check=0,
     error="the refusal to replace is no longer there",
@@ -282,6 +243,7 @@ _COMBINED: dict[tuple[str, ...], tuple[str, tuple[int, ...]]] = {}
 
 
 def _shift_params(sql: str, offset: int) -> str:
+
     def shift(m: re.Match[str]) -> str:
         return f"${int(m.group(1)) + offset}"
 
@@ -316,21 +278,29 @@ def _combined(writes: Sequence[_Write]) -> tuple[str, tuple[int, ...]]:
 # lock_player: the player row locked, its operator read along (columns 10..18).  FOR UPDATE
 # OF p locks only the player; a LEFT JOIN so a player is never lost to the join.
 _LOCK_PLAYER_SQL = (
-    f"SELECT {', '.join('p.' + c for c in _PLAYER_COLS.split(', '))},"
-    f" {', '.join('o.' + c for c in _OPERATOR_COLS.split(', '))}"
+    f"SELECT {', '.join('p.' + c for c in cols.PLAYER_COLS.split(', '))},"
+    f" {', '.join('o.' + c for c in cols.OPERATOR_COLS.split(', '))}"
     " FROM players p LEFT JOIN operators o ON o.operator_id = p.operator_id WHERE p.account_id = $1 FOR UPDATE OF p"
 )
 # get_tx of a wager: its record and the rollback's, as two primary-key lookups (PostgreSQL 15
 # does not use "kind IN (...)" on the key's third column as an index condition).
 _WAGER_AND_TOMB_SQL = (
-    f"SELECT {_TX_COLS} FROM transactions WHERE operator_id=$1 AND scope=$2 AND kind='wager' AND transaction_id=$3"
-    f" UNION ALL SELECT {_TX_COLS} FROM transactions"
+    f"SELECT {cols.TX_COLS} FROM transactions WHERE operator_id=$1 AND scope=$2 AND kind='wager' AND transaction_id=$3"
+    f" UNION ALL SELECT {cols.TX_COLS} FROM transactions"
     " WHERE operator_id=$1 AND scope=$2 AND kind='rollback' AND transaction_id=$3"
 )
 
 
-class PostgresTx:
-    """The :class:`wallet_store.ports.Tx` of the PostgreSQL backend: one connection, one transaction."""
+class PostgresTx(SqlReads):
+    """The :class:`wallet_store.ports.Tx` of the PostgreSQL backend: one connection, one transaction.
+
+    The filtered reads (open rounds, due holds, a journal page, a player by e-mail) are
+    :class:`~wallet_store.sql.reads.SqlReads`, shared with SQLite.
+    """
+
+    _placeholder = staticmethod(lambda n: f"${n}")
+    _codec = CODEC
+    _rows = ROWS
 
     def __init__(self, conn: Any, *, writable: bool) -> None:
         self._c = conn
@@ -344,8 +314,8 @@ class PostgresTx:
         self._queued_tables: set[str] = set()
         # Rows read ahead by an earlier statement of this unit (see lock_player, get_tx);
         # dropped when the unit writes that table.
-        self._known_ops: dict[str, Operator] = {}
-        self._known_txs: dict[tuple[str, str, str, str], TxRecord | None] = {}
+        self._known_ops: dict[str, model.Operator] = {}
+        self._known_txs: dict[tuple[str, str, str, str], model.TxRecord | None] = {}
 
     def _check_open(self) -> None:
         if not self._open:
@@ -395,6 +365,9 @@ class PostgresTx:
                     self.failed = exc
                 raise exc
 
+    async def _fetch(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        return await self._all(sql, *params)
+
     async def _all(self, sql: str, *args: Any) -> list[Any]:
         self._check_open()
         if self._queued:
@@ -425,21 +398,23 @@ class PostgresTx:
         await self._run(self._c.executemany(sql, rows))
 
     # operators
-    async def get_operator(self, operator_id: str) -> Operator | None:
+
+    async def get_operator(self, operator_id: str) -> model.Operator | None:
         self._check_open()
         op = self._known_ops.get(operator_id)
         if op is not None:
             return op  # read with the player lock (lock_player), one statement ago
-        r = await self._one(f"SELECT {_OPERATOR_COLS} FROM operators WHERE operator_id = $1", operator_id)
+        r = await self._one(f"SELECT {cols.OPERATOR_COLS} FROM operators WHERE operator_id = $1", operator_id)
         return None if r is None else ROWS.operator(r)
 
-    async def insert_operator(self, op: Operator) -> None:
+    async def insert_operator(self, op: model.Operator) -> None:
         self._known_ops.clear()
         await self._exec(
-            f"INSERT INTO operators ({_OPERATOR_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)", *PARAMS.operator(op)
+            f"INSERT INTO operators ({cols.OPERATOR_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+            *PARAMS.operator(op),
         )
 
-    async def update_operator(self, op: Operator) -> None:
+    async def update_operator(self, op: model.Operator) -> None:
         self._known_ops.clear()
         await self._exec(
             "UPDATE operators SET name=$1, currency=$2, debit_order=$3, signature_secret=$4, allowed_networks=$5,"
@@ -448,7 +423,8 @@ class PostgresTx:
         )
 
     # players
-    async def lock_player(self, account_id: str) -> Player | None:
+
+    async def lock_player(self, account_id: str) -> model.Player | None:
         if not self._writable:
             # A read-only snapshot cannot take row locks (SQLite: a plain read as well).
             return await self.get_player(account_id)
@@ -465,25 +441,17 @@ class PostgresTx:
             self._known_ops[r[10]] = ROWS.operator(r[10:])
         return ROWS.player(r)
 
-    async def get_player(self, account_id: str) -> Player | None:
-        r = await self._one(f"SELECT {_PLAYER_COLS} FROM players WHERE account_id = $1", account_id)
+    async def get_player(self, account_id: str) -> model.Player | None:
+        r = await self._one(f"SELECT {cols.PLAYER_COLS} FROM players WHERE account_id = $1", account_id)
         return None if r is None else ROWS.player(r)
 
-    async def get_player_by_email(self, operator_id: str, email: str) -> Player | None:
-        r = await self._one(
-            f"SELECT {_PLAYER_COLS} FROM players WHERE operator_id = $1 AND email_norm = $2",
-            operator_id,
-            email_norm(email),
-        )
-        return None if r is None else ROWS.player(r)
-
-    async def insert_player(self, p: Player) -> None:
+    async def insert_player(self, p: model.Player) -> None:
         await self._exec(
-            f"INSERT INTO players ({_PLAYER_COLS}, email_norm) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+            f"INSERT INTO players ({cols.PLAYER_COLS}, email_norm) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
             *PARAMS.player(p),
         )
 
-    async def update_player(self, p: Player) -> None:
+    async def update_player(self, p: model.Player) -> None:
         await self._exec(
             "UPDATE players SET name=$1, email=$2, email_norm=$3, country=$4, city=$5, status=$6, last_active=$7"
             " WHERE account_id=$8",
@@ -494,22 +462,25 @@ class PostgresTx:
         await self._defer(_W_TOUCH_PLAYER, _ts(at), account_id)
 
     # wallets and journal
-    async def get_wallet(self, account_id: str, currency: str) -> Wallet | None:
+
+    async def get_wallet(self, account_id: str, currency: str) -> model.Wallet | None:
         r = await self._one(
-            f"SELECT {_WALLET_COLS} FROM wallets WHERE account_id = $1 AND currency = $2", account_id, currency
+            f"SELECT {cols.WALLET_COLS} FROM wallets WHERE account_id = $1 AND currency = $2", account_id, currency
         )
         return None if r is None else ROWS.wallet(r)
 
-    async def list_wallets(self, account_id: str) -> list[Wallet]:
+    async def list_wallets(self, account_id: str) -> list[model.Wallet]:
         rows = await self._all(
-            f"SELECT {_WALLET_COLS} FROM wallets WHERE account_id = $1 ORDER BY currency", account_id
+            f"SELECT {cols.WALLET_COLS} FROM wallets WHERE account_id = $1 ORDER BY currency", account_id
         )
         return [ROWS.wallet(r) for r in rows]
 
-    async def insert_wallet(self, w: Wallet) -> None:
-        await self._exec(f"INSERT INTO wallets ({_WALLET_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)", *PARAMS.wallet(w))
+    async def insert_wallet(self, w: model.Wallet) -> None:
+        await self._exec(
+            f"INSERT INTO wallets ({cols.WALLET_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)", *PARAMS.wallet(w)
+        )
 
-    async def save_wallet(self, w: Wallet, entries: Sequence[JournalEntry]) -> None:
+    async def save_wallet(self, w: model.Wallet, entries: Sequence[model.JournalEntry]) -> None:
         if not entries:
             raise TechnicalError("a balance change without a journal entry")
         # Optimistic check: the wallet row must still be at the seq the entries build on
@@ -518,9 +489,9 @@ class PostgresTx:
         columns = zip(*map(PARAMS.journal, entries), strict=True)
         await self._defer(_W_SAVE_WALLET, *PARAMS.wallet_update(w, entries[0].seq - 1), *(list(c) for c in columns))
 
-    async def journal_since(self, account_id: str, currency: str, since: datetime) -> list[JournalEntry]:
+    async def journal_since(self, account_id: str, currency: str, since: datetime) -> list[model.JournalEntry]:
         rows = await self._all(
-            f"SELECT {_JOURNAL_COLS} FROM journal WHERE account_id = $1 AND currency = $2 AND created_at >= $3"
+            f"SELECT {cols.JOURNAL_COLS} FROM journal WHERE account_id = $1 AND currency = $2 AND created_at >= $3"
             " ORDER BY seq",
             account_id,
             currency,
@@ -529,12 +500,15 @@ class PostgresTx:
         return [ROWS.journal(r) for r in rows]
 
     # sessions
-    async def get_session(self, session_id: str) -> GameSession | None:
-        r = await self._one(f"SELECT {_SESSION_COLS} FROM sessions WHERE session_id = $1", session_id)
+
+    async def get_session(self, session_id: str) -> model.GameSession | None:
+        r = await self._one(f"SELECT {cols.SESSION_COLS} FROM sessions WHERE session_id = $1", session_id)
         return None if r is None else ROWS.session(r)
 
-    async def insert_session(self, s: GameSession) -> None:
-        await self._exec(f"INSERT INTO sessions ({_SESSION_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)", *PARAMS.session(s))
+    async def insert_session(self, s: model.GameSession) -> None:
+        await self._exec(
+            f"INSERT INTO sessions ({cols.SESSION_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)", *PARAMS.session(s)
+        )
 
     async def close_session(self, session_id: str, at: datetime) -> bool:
         n = await self._exec(
@@ -543,7 +517,8 @@ class PostgresTx:
         return n == 1
 
     # transactions and rounds
-    async def get_tx(self, operator_id: str, scope: str, kind: str, transaction_id: str) -> TxRecord | None:
+
+    async def get_tx(self, operator_id: str, scope: str, kind: str, transaction_id: str) -> model.TxRecord | None:
         self._check_open()
         key = (operator_id, scope, kind, transaction_id)
         if key in self._known_txs:
@@ -556,7 +531,8 @@ class PostgresTx:
             self._known_txs[(operator_id, scope, "rollback", transaction_id)] = found.get("rollback")
             return found.get("wager")
         r = await self._one(
-            f"SELECT {_TX_COLS} FROM transactions WHERE operator_id=$1 AND scope=$2 AND kind=$3 AND transaction_id=$4",
+            f"SELECT {cols.TX_COLS} FROM transactions"
+            " WHERE operator_id=$1 AND scope=$2 AND kind=$3 AND transaction_id=$4",
             operator_id,
             scope,
             kind,
@@ -564,31 +540,31 @@ class PostgresTx:
         )
         return None if r is None else ROWS.tx(r)
 
-    async def insert_tx(self, t: TxRecord) -> None:
+    async def insert_tx(self, t: model.TxRecord) -> None:
         if t.created_at is None:
             # SQLite stores "" here and then cannot read the record back; refuse up front.
             raise TechnicalError("a transaction record without created_at")
         self._known_txs.clear()
         await self._defer(_W_INSERT_TX, *PARAMS.tx(t, _ts(t.created_at)))
 
-    async def update_tx_state(self, t: TxRecord) -> None:
+    async def update_tx_state(self, t: model.TxRecord) -> None:
         self._known_txs.clear()
         await self._defer(_W_TX_STATE, t.state, t.operator_id, t.scope, t.kind, t.transaction_id)
 
-    async def drop_refusal(self, t: TxRecord) -> None:
+    async def drop_refusal(self, t: model.TxRecord) -> None:
         self._known_txs.clear()
-        await self._defer(_W_DROP_REFUSAL, t.operator_id, t.scope, t.kind, t.transaction_id)
+        await self._defer(_W_DROP_REFUSAL, t.operator_id, t.scope, t.kind, t.transaction_id, REFUSED)
 
-    async def get_round(self, account_id: str, game_id: str, round_id: str) -> Round | None:
+    async def get_round(self, account_id: str, game_id: str, round_id: str) -> model.Round | None:
         r = await self._one(
-            f"SELECT {_ROUND_COLS} FROM rounds WHERE account_id=$1 AND game_id=$2 AND round_id=$3",
+            f"SELECT {cols.ROUND_COLS} FROM rounds WHERE account_id=$1 AND game_id=$2 AND round_id=$3",
             account_id,
             game_id,
             round_id,
         )
         return None if r is None else ROWS.round(r)
 
-    async def save_round(self, rnd: Round) -> None:
+    async def save_round(self, rnd: model.Round) -> None:
         # Upsert.  created_at and currency are set by the first save and never changed (as in
         # SQLite, whose ON CONFLICT clause leaves them out).
         values = PARAMS.round_values(rnd)
@@ -600,21 +576,22 @@ class PostgresTx:
         await self._defer(_W_ROUND_UPSERT, *values, rnd.currency, _ts(rnd.created_at))
 
     # responsible gaming and free rounds
-    async def get_limits(self, account_id: str) -> Limits | None:
-        r = await self._one(f"SELECT {_LIMITS_COLS} FROM limits WHERE account_id = $1", account_id)
+
+    async def get_limits(self, account_id: str) -> model.Limits | None:
+        r = await self._one(f"SELECT {cols.LIMITS_COLS} FROM limits WHERE account_id = $1", account_id)
         return None if r is None else ROWS.limits(r)
 
-    async def save_limits(self, lim: Limits) -> None:
+    async def save_limits(self, lim: model.Limits) -> None:
         await self._exec(
-            f"INSERT INTO limits ({_LIMITS_COLS}) VALUES ($1,$2,$3,$4,$5) {_LIMITS_ON_CONFLICT}",
+            f"INSERT INTO limits ({cols.LIMITS_COLS}) VALUES ($1,$2,$3,$4,$5) {cols.LIMITS_ON_CONFLICT}",
             *PARAMS.limits(lim),
         )
 
-    async def get_free_rounds(self, frbid: str) -> FreeRoundAward | None:
-        r = await self._one(f"SELECT {_FREE_ROUNDS_COLS} FROM free_rounds WHERE frbid = $1", frbid)
+    async def get_free_rounds(self, frbid: str) -> model.FreeRoundAward | None:
+        r = await self._one(f"SELECT {cols.FREE_ROUNDS_COLS} FROM free_rounds WHERE frbid = $1", frbid)
         return None if r is None else ROWS.free_rounds(r)
 
-    async def insert_free_rounds(self, a: FreeRoundAward) -> None:
+    async def insert_free_rounds(self, a: model.FreeRoundAward) -> None:
         await self._exec(
             "INSERT INTO free_rounds (frbid, account_id, operator_id, pays_into, created_at) VALUES ($1,$2,$3,$4,$5)",
             a.frbid,
@@ -625,9 +602,6 @@ class PostgresTx:
         )
 
     # admin idempotency
-    async def count_open_rounds(self) -> int:
-        r = await self._one("SELECT count(*) FROM rounds WHERE status = 'open' AND wagers > 0")
-        return int(r[0])
 
     async def get_admin_op(self, key: str) -> tuple[str, str] | None:
         r = await self._one("SELECT fingerprint, reply FROM admin_ops WHERE key = $1", key)
@@ -643,17 +617,18 @@ class PostgresTx:
         )
 
     # games (schema version 2)
-    async def get_game(self, game_id: str) -> Game | None:
-        r = await self._one(f"SELECT {_GAME_COLS} FROM games WHERE game_id = $1", game_id)
+
+    async def get_game(self, game_id: str) -> model.Game | None:
+        r = await self._one(f"SELECT {cols.GAME_COLS} FROM games WHERE game_id = $1", game_id)
         return None if r is None else ROWS.game(r)
 
-    async def get_game_by_key_hash(self, key_hash: str) -> Game | None:
-        r = await self._one(f"SELECT {_GAME_COLS} FROM games WHERE key_hash = $1", key_hash)
+    async def get_game_by_key_hash(self, key_hash: str) -> model.Game | None:
+        r = await self._one(f"SELECT {cols.GAME_COLS} FROM games WHERE key_hash = $1", key_hash)
         return None if r is None else ROWS.game(r)
 
-    async def insert_game(self, g: Game) -> None:
+    async def insert_game(self, g: model.Game) -> None:
         await self._exec(
-            f"INSERT INTO games ({_GAME_COLS}) VALUES ($1,$2,$3,$4,$5)",
+            f"INSERT INTO games ({cols.GAME_COLS}) VALUES ($1,$2,$3,$4,$5)",
             g.game_id,
             g.operator_id,
             g.name,
@@ -664,41 +639,43 @@ class PostgresTx:
     async def set_game_key_hash(self, game_id: str, key_hash: str) -> bool:
         return await self._exec("UPDATE games SET key_hash = $1 WHERE game_id = $2", key_hash, game_id) == 1
 
-    async def list_journal(self, account_id: str, currency: str) -> list[JournalEntry]:
+    async def list_journal(self, account_id: str, currency: str) -> list[model.JournalEntry]:
         rows = await self._all(
-            f"SELECT {_JOURNAL_COLS} FROM journal WHERE account_id = $1 AND currency = $2 ORDER BY seq",
+            f"SELECT {cols.JOURNAL_COLS} FROM journal WHERE account_id = $1 AND currency = $2 ORDER BY seq",
             account_id,
             currency,
         )
         return [ROWS.journal(r) for r in rows]
 
     # currencies, rates and external identities (schema version 3)
-    async def get_currency(self, operator_id: str, code: str) -> Currency | None:
+
+    async def get_currency(self, operator_id: str, code: str) -> model.Currency | None:
         r = await self._one(
-            f"SELECT {_CURRENCY_COLS} FROM currencies WHERE operator_id = $1 AND code = $2", operator_id, code
+            f"SELECT {cols.CURRENCY_COLS} FROM currencies WHERE operator_id = $1 AND code = $2", operator_id, code
         )
         return None if r is None else ROWS.currency(r)
 
-    async def list_currencies(self, operator_id: str) -> list[Currency]:
+    async def list_currencies(self, operator_id: str) -> list[model.Currency]:
         rows = await self._all(
-            f"SELECT {_CURRENCY_COLS} FROM currencies WHERE operator_id = $1 ORDER BY currency_id", operator_id
+            f"SELECT {cols.CURRENCY_COLS} FROM currencies WHERE operator_id = $1 ORDER BY currency_id", operator_id
         )
         return [ROWS.currency(r) for r in rows]
 
-    async def save_currency(self, c: Currency) -> None:
+    async def save_currency(self, c: model.Currency) -> None:
         await self._exec(
-            f"INSERT INTO currencies ({_CURRENCY_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) {_CURRENCY_ON_CONFLICT}",
+            f"INSERT INTO currencies ({cols.CURRENCY_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)"
+            f" {cols.CURRENCY_ON_CONFLICT}",
             *PARAMS.currency(c),
         )
 
-    async def insert_rate_change(self, ch: RateChange) -> None:
+    async def insert_rate_change(self, ch: model.RateChange) -> None:
         await self._exec(
-            f"INSERT INTO currency_rates ({_RATE_CHANGE_COLS}) VALUES ($1,$2,$3,$4,$5)", *PARAMS.rate_change(ch)
+            f"INSERT INTO currency_rates ({cols.RATE_CHANGE_COLS}) VALUES ($1,$2,$3,$4,$5)", *PARAMS.rate_change(ch)
         )
 
-    async def list_rate_changes(self, operator_id: str, code: str) -> list[RateChange]:
+    async def list_rate_changes(self, operator_id: str, code: str) -> list[model.RateChange]:
         rows = await self._all(
-            f"SELECT {_RATE_CHANGE_COLS} FROM currency_rates WHERE operator_id = $1 AND code = $2 ORDER BY id",
+            f"SELECT {cols.RATE_CHANGE_COLS} FROM currency_rates WHERE operator_id = $1 AND code = $2 ORDER BY id",
             operator_id,
             code,
         )
@@ -719,66 +696,18 @@ class PostgresTx:
             _ts(at),
         )
 
-    async def journal_page(
-        self,
-        account_id: str,
-        currency: str,
-        *,
-        flows: Sequence[str] | None,
-        since: datetime | None,
-        until: datetime | None,
-        offset: int,
-        limit: int,
-    ) -> tuple[int, list[JournalEntry]]:
-        where = "account_id = $1 AND currency = $2"
-        params: list[Any] = [account_id, currency]
-        if flows is not None:
-            params.append(list(flows))
-            where += f" AND flow = ANY(${len(params)}::text[])"
-        if since is not None:
-            params.append(_ts(since))
-            where += f" AND created_at >= ${len(params)}"
-        if until is not None:
-            params.append(_ts(until))
-            where += f" AND created_at < ${len(params)}"
-        total = await self._one(f"SELECT count(*) FROM journal WHERE {where}", *params)
-        n = len(params)
-        rows = await self._all(
-            f"SELECT {_JOURNAL_COLS} FROM journal WHERE {where} ORDER BY seq DESC LIMIT ${n + 1} OFFSET ${n + 2}",
-            *params,
-            limit,
-            offset,
-        )
-        return int(total[0]), [ROWS.journal(r) for r in rows]
-
-    # reports
-    async def list_open_rounds(
-        self, opened_before: datetime, after: tuple[datetime, str, str, str] | None, limit: int
-    ) -> list[Round]:
-        where = "status = 'open' AND wagers > 0 AND created_at < $1"
-        params: list[Any] = [_ts(opened_before)]
-        if after is not None:
-            where += " AND (created_at, account_id, game_id, round_id) > ($2, $3, $4, $5)"
-            params += [_ts(after[0]), after[1], after[2], after[3]]
-        rows = await self._all(
-            f"SELECT {_ROUND_COLS} FROM rounds WHERE {where}"
-            f" ORDER BY created_at, account_id, game_id, round_id LIMIT ${len(params) + 1}",
-            *params,
-            limit,
-        )
-        return [ROWS.round(r) for r in rows]
-
     # holds and flows (schema version 4)
-    async def insert_hold(self, h: Hold) -> None:
+
+    async def insert_hold(self, h: model.Hold) -> None:
         await self._exec(
-            f"INSERT INTO holds ({_HOLD_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)", *PARAMS.hold(h)
+            f"INSERT INTO holds ({cols.HOLD_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)", *PARAMS.hold(h)
         )
 
-    async def get_hold(self, hold_id: str) -> Hold | None:
-        r = await self._one(f"SELECT {_HOLD_COLS} FROM holds WHERE hold_id = $1", hold_id)
+    async def get_hold(self, hold_id: str) -> model.Hold | None:
+        r = await self._one(f"SELECT {cols.HOLD_COLS} FROM holds WHERE hold_id = $1", hold_id)
         return None if r is None else ROWS.hold(r)
 
-    async def update_hold(self, h: Hold) -> None:
+    async def update_hold(self, h: model.Hold) -> None:
         n = await self._exec(
             "UPDATE holds SET state = $1, closed_at = $2, close_reason = $3 WHERE hold_id = $4",
             h.state,
@@ -789,49 +718,27 @@ class PostgresTx:
         if n != 1:
             raise TechnicalError(f"hold {h.hold_id} not found")
 
-    async def count_open_holds(self, account_id: str) -> int:
-        r = await self._one("SELECT count(*) FROM holds WHERE account_id = $1 AND state = 'open'", account_id)
-        return int(r[0])
-
-    async def list_due_holds(self, now: datetime, limit: int, account_id: str | None = None) -> list[Hold]:
-        if account_id is None:
-            rows = await self._all(
-                f"SELECT {_HOLD_COLS} FROM holds WHERE state = 'open' AND expires_at <= $1"
-                " ORDER BY expires_at, hold_id LIMIT $2",
-                _ts(now),
-                limit,
-            )
-        else:
-            rows = await self._all(
-                f"SELECT {_HOLD_COLS} FROM holds WHERE account_id = $1 AND state = 'open' AND expires_at <= $2"
-                " ORDER BY expires_at, hold_id LIMIT $3",
-                account_id,
-                _ts(now),
-                limit,
-            )
-        return [ROWS.hold(r) for r in rows]
-
-    async def insert_flow(self, f: Flow) -> None:
+    async def insert_flow(self, f: model.Flow) -> None:
         await self._exec(
-            f"INSERT INTO flows ({_FLOW_COLS}) VALUES"
+            f"INSERT INTO flows ({cols.FLOW_COLS}) VALUES"
             " ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)",
             *PARAMS.flow(f),
         )
 
-    async def get_flow(self, flow_id: str) -> Flow | None:
-        r = await self._one(f"SELECT {_FLOW_COLS} FROM flows WHERE flow_id = $1", flow_id)
+    async def get_flow(self, flow_id: str) -> model.Flow | None:
+        r = await self._one(f"SELECT {cols.FLOW_COLS} FROM flows WHERE flow_id = $1", flow_id)
         return None if r is None else ROWS.flow(r)
 
-    async def get_flow_by_key(self, game_id: str, kind: str, idempotency_key: str) -> Flow | None:
+    async def get_flow_by_key(self, game_id: str, kind: str, idempotency_key: str) -> model.Flow | None:
         r = await self._one(
-            f"SELECT {_FLOW_COLS} FROM flows WHERE game_id = $1 AND kind = $2 AND idempotency_key = $3",
+            f"SELECT {cols.FLOW_COLS} FROM flows WHERE game_id = $1 AND kind = $2 AND idempotency_key = $3",
             game_id,
             kind,
             idempotency_key,
         )
         return None if r is None else ROWS.flow(r)
 
-    async def update_flow(self, f: Flow) -> None:
+    async def update_flow(self, f: model.Flow) -> None:
         n = await self._exec(
             "UPDATE flows SET state = $1, attempts = $2, target_account = $3, closed_reason = $4, steps = $5,"
             " updated_at = $6 WHERE flow_id = $7",
@@ -846,26 +753,26 @@ class PostgresTx:
         if n != 1:
             raise TechnicalError(f"flow {f.flow_id} not found")
 
-    async def insert_payment(self, p: Payment) -> None:
+    async def insert_payment(self, p: model.Payment) -> None:
         await self._exec(
-            f"INSERT INTO payments ({_PAYMENT_COLS}) VALUES"
+            f"INSERT INTO payments ({cols.PAYMENT_COLS}) VALUES"
             " ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)",
             *PARAMS.payment(p),
         )
 
-    async def get_payment(self, payment_id: str) -> Payment | None:
-        r = await self._one(f"SELECT {_PAYMENT_COLS} FROM payments WHERE payment_id = $1", payment_id)
+    async def get_payment(self, payment_id: str) -> model.Payment | None:
+        r = await self._one(f"SELECT {cols.PAYMENT_COLS} FROM payments WHERE payment_id = $1", payment_id)
         return None if r is None else ROWS.payment(r)
 
-    async def get_payment_by_key(self, game_id: str, idempotency_key: str) -> Payment | None:
+    async def get_payment_by_key(self, game_id: str, idempotency_key: str) -> model.Payment | None:
         r = await self._one(
-            f"SELECT {_PAYMENT_COLS} FROM payments WHERE game_id = $1 AND idempotency_key = $2",
+            f"SELECT {cols.PAYMENT_COLS} FROM payments WHERE game_id = $1 AND idempotency_key = $2",
             game_id,
             idempotency_key,
         )
         return None if r is None else ROWS.payment(r)
 
-    async def update_payment(self, p: Payment) -> None:
+    async def update_payment(self, p: model.Payment) -> None:
         n = await self._exec(
             "UPDATE payments SET state = $1, provider_ref = $2, client_secret = $3, message = $4, result = $5,"
             " updated_at = $6 WHERE payment_id = $7",
@@ -880,25 +787,25 @@ class PostgresTx:
         if n != 1:
             raise TechnicalError(f"payment {p.payment_id} not found")
 
-    async def insert_item_purchase(self, p: ItemPurchase) -> None:
+    async def insert_item_purchase(self, p: model.ItemPurchase) -> None:
         await self._exec(
-            f"INSERT INTO item_purchases ({_ITEM_COLS}) VALUES"
+            f"INSERT INTO item_purchases ({cols.ITEM_COLS}) VALUES"
             " ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)",
             *PARAMS.item_purchase(p),
         )
 
-    async def get_item_purchase_by_key(self, game_id: str, idempotency_key: str) -> ItemPurchase | None:
+    async def get_item_purchase_by_key(self, game_id: str, idempotency_key: str) -> model.ItemPurchase | None:
         r = await self._one(
-            f"SELECT {_ITEM_COLS} FROM item_purchases WHERE game_id = $1 AND idempotency_key = $2",
+            f"SELECT {cols.ITEM_COLS} FROM item_purchases WHERE game_id = $1 AND idempotency_key = $2",
             game_id,
             idempotency_key,
         )
         return None if r is None else ROWS.item_purchase(r)
 
-    async def insert_sms(self, m: SmsMessage) -> None:
-        await self._exec(f"INSERT INTO sms_outbox ({_SMS_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)", *PARAMS.sms(m))
+    async def insert_sms(self, m: model.SmsMessage) -> None:
+        await self._exec(f"INSERT INTO sms_outbox ({cols.SMS_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)", *PARAMS.sms(m))
 
-    async def update_sms(self, m: SmsMessage) -> None:
+    async def update_sms(self, m: model.SmsMessage) -> None:
         await self._exec(
             "UPDATE sms_outbox SET state = $1, body = $2, sent_at = $3 WHERE message_id = $4",
             m.state,
@@ -907,12 +814,12 @@ class PostgresTx:
             m.message_id,
         )
 
-    async def list_sms(self, account_id: str | None, limit: int) -> list[SmsMessage]:
+    async def list_sms(self, account_id: str | None, limit: int) -> list[model.SmsMessage]:
         if account_id is None:
-            rows = await self._all(f"SELECT {_SMS_COLS} FROM sms_outbox ORDER BY id DESC LIMIT $1", limit)
+            rows = await self._all(f"SELECT {cols.SMS_COLS} FROM sms_outbox ORDER BY id DESC LIMIT $1", limit)
         else:
             rows = await self._all(
-                f"SELECT {_SMS_COLS} FROM sms_outbox WHERE account_id = $1 ORDER BY id DESC LIMIT $2",
+                f"SELECT {cols.SMS_COLS} FROM sms_outbox WHERE account_id = $1 ORDER BY id DESC LIMIT $2",
                 account_id,
                 limit,
             )
@@ -932,13 +839,14 @@ class PostgresTx:
         )
 
     # rate limits (schema version 5)
+
     async def get_game_limits(self, game_id: str) -> GameRateLimits | None:
-        r = await self._one(f"SELECT {_GAME_LIMIT_COLS} FROM game_rate_limits WHERE game_id = $1", game_id)
+        r = await self._one(f"SELECT {cols.GAME_LIMIT_COLS} FROM game_rate_limits WHERE game_id = $1", game_id)
         return None if r is None else ROWS.game_limits(r)
 
     async def save_game_limits(self, lim: GameRateLimits) -> None:
         await self._exec(
-            f"INSERT INTO game_rate_limits ({_GAME_LIMIT_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7)"
+            f"INSERT INTO game_rate_limits ({cols.GAME_LIMIT_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7)"
             " ON CONFLICT (game_id) DO UPDATE SET individual_per_min = excluded.individual_per_min,"
             " batch_per_min = excluded.batch_per_min, email_per_min = excluded.email_per_min,"
             " write_per_min = excluded.write_per_min, burst_percent = excluded.burst_percent,"
@@ -947,8 +855,8 @@ class PostgresTx:
         )
 
 
-def _admin_op(r: Any) -> AdminOp:
-    return AdminOp(key=r[0], reply=r[1])
+def _admin_op(r: Any) -> model.AdminOp:
+    return model.AdminOp(key=r[0], reply=r[1])
 
 
 class PostgresStore:
@@ -1121,47 +1029,47 @@ class PostgresStore:
         except _DRIVER_ERRORS as exc:
             raise StoreUnavailable(f"postgres: {_describe(exc)}") from exc
 
-    async def journal(self, account_id: str | None = None) -> AsyncIterator[JournalEntry]:
+    async def journal(self, account_id: str | None = None) -> AsyncIterator[model.JournalEntry]:
         if account_id is None:
-            q = self._stream(f"SELECT {_JOURNAL_COLS} FROM journal ORDER BY account_id, currency, seq")
+            q = self._stream(f"SELECT {cols.JOURNAL_COLS} FROM journal ORDER BY account_id, currency, seq")
         else:
             q = self._stream(
-                f"SELECT {_JOURNAL_COLS} FROM journal WHERE account_id = $1 ORDER BY currency, seq", account_id
+                f"SELECT {cols.JOURNAL_COLS} FROM journal WHERE account_id = $1 ORDER BY currency, seq", account_id
             )
         async with contextlib.aclosing(q):
             async for r in q:
                 yield ROWS.journal(r)
 
-    async def wallets(self) -> AsyncIterator[Wallet]:
-        q = self._stream(f"SELECT {_WALLET_COLS} FROM wallets ORDER BY account_id, currency")
+    async def wallets(self) -> AsyncIterator[model.Wallet]:
+        q = self._stream(f"SELECT {cols.WALLET_COLS} FROM wallets ORDER BY account_id, currency")
         async with contextlib.aclosing(q):
             async for r in q:
                 yield ROWS.wallet(r)
 
-    async def rounds(self) -> AsyncIterator[Round]:
-        q = self._stream(f"SELECT {_ROUND_COLS} FROM rounds ORDER BY account_id, game_id, round_id")
+    async def rounds(self) -> AsyncIterator[model.Round]:
+        q = self._stream(f"SELECT {cols.ROUND_COLS} FROM rounds ORDER BY account_id, game_id, round_id")
         async with contextlib.aclosing(q):
             async for r in q:
                 yield ROWS.round(r)
 
-    async def open_holds(self) -> AsyncIterator[Hold]:
-        q = self._stream(f"SELECT {_HOLD_COLS} FROM holds WHERE state = 'open' ORDER BY account_id, currency, hold_id")
+    async def open_holds(self) -> AsyncIterator[model.Hold]:
+        q = self._stream(OPEN_HOLDS_SQL)
         async with contextlib.aclosing(q):
             async for r in q:
                 yield ROWS.hold(r)
 
-    async def transactions(self) -> AsyncIterator[TxRecord]:
-        q = self._stream(f"SELECT {_TX_COLS} FROM transactions ORDER BY account_id, scope, round_id")
+    async def transactions(self) -> AsyncIterator[model.TxRecord]:
+        q = self._stream(f"SELECT {cols.TX_COLS} FROM transactions ORDER BY account_id, scope, round_id")
         async with contextlib.aclosing(q):
             async for r in q:
                 yield ROWS.tx(r)
 
     async def ledger_records(self) -> AsyncIterator[LedgerRecord]:
         for sql, row in (
-            (f"SELECT {_HOLD_COLS} FROM holds ORDER BY hold_id", ROWS.hold),
-            (f"SELECT {_FLOW_COLS} FROM flows ORDER BY flow_id", ROWS.flow),
-            (f"SELECT {_PAYMENT_COLS} FROM payments ORDER BY payment_id", ROWS.payment),
-            (f"SELECT {_ITEM_COLS} FROM item_purchases ORDER BY purchase_id", ROWS.item_purchase),
+            (f"SELECT {cols.HOLD_COLS} FROM holds ORDER BY hold_id", ROWS.hold),
+            (f"SELECT {cols.FLOW_COLS} FROM flows ORDER BY flow_id", ROWS.flow),
+            (f"SELECT {cols.PAYMENT_COLS} FROM payments ORDER BY payment_id", ROWS.payment),
+            (f"SELECT {cols.ITEM_COLS} FROM item_purchases ORDER BY purchase_id", ROWS.item_purchase),
             ("SELECT key, reply FROM admin_ops ORDER BY key", _admin_op),
         ):
             q = self._stream(sql)
@@ -1169,11 +1077,11 @@ class PostgresStore:
                 async for r in q:
                     yield row(r)
 
-    async def chain_heads(self) -> AsyncIterator[ChainHead]:
+    async def chain_heads(self) -> AsyncIterator[model.ChainHead]:
         q = self._stream("SELECT account_id, currency, seq, hash FROM journal_heads ORDER BY account_id, currency")
         async with contextlib.aclosing(q):
             async for r in q:
-                yield ChainHead(account_id=r[0], currency=r[1], seq=int(r[2]), hash=r[3])
+                yield model.ChainHead(account_id=r[0], currency=r[1], seq=int(r[2]), hash=r[3])
 
     # tools ----------------------------------------------------------------------------
 

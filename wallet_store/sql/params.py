@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from ..domain.selection import normalize_email
 from ..model import (
     Currency,
     Flow,
@@ -30,7 +31,7 @@ from ..model import (
     entry_flow,
 )
 from ..rate_limits import GameRateLimits
-from .rows import Codec, email_norm, optional
+from .rows import Codec, optional
 
 Values = tuple[Any, ...]
 
@@ -139,7 +140,7 @@ def _player(c: Codec) -> tuple[Callable[[Player], Values], Callable[[Player], Va
             p.status,
             ts(p.created_at),
             ts_opt(p.last_active),
-            email_norm(p.email),
+            normalize_email(p.email),
         )
 
     def player_update(p: Player) -> Values:
@@ -147,7 +148,7 @@ def _player(c: Codec) -> tuple[Callable[[Player], Values], Callable[[Player], Va
         return (
             p.name,
             p.email,
-            email_norm(p.email),
+            normalize_email(p.email),
             p.country,
             p.city,
             p.status,

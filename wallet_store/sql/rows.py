@@ -132,12 +132,6 @@ def optional(f: Callable[[Any], R]) -> Callable[[Any], R | None]:
     return opt
 
 
-def email_norm(email: str | None) -> str | None:
-    # Python-side on both backends (str.strip() and str.lower() are not PostgreSQL's trim()
-    # and lower() outside ASCII).
-    return None if email is None else email.strip().lower()
-
-
 class Rows(NamedTuple):
     """One backend's ``row -> model`` mappers."""
 

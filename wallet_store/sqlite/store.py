@@ -49,57 +49,17 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from .. import model
+from ..domain.selection import REFUSED
 from ..errors import Conflict, StoreUnavailable, TechnicalError
-from ..model import (
-    AdminOp,
-    ChainHead,
-    Currency,
-    Flow,
-    FreeRoundAward,
-    Game,
-    GameSession,
-    Hold,
-    ItemPurchase,
-    JournalEntry,
-    Limits,
-    Operator,
-    Payment,
-    Player,
-    RateChange,
-    Round,
-    SmsMessage,
-    TxRecord,
-    Wallet,
-    iso,
-    parse_iso,
-)
+from ..model import iso, parse_iso
 from ..money import from_db, to_db
 from ..ports import LedgerRecord
 from ..rate_limits import GameRateLimits
+from ..sql import rows as cols
 from ..sql.params import params as build_params
-from ..sql.rows import CURRENCY_COLS as _CURRENCY_COLS
-from ..sql.rows import CURRENCY_ON_CONFLICT as _CURRENCY_ON_CONFLICT
-from ..sql.rows import FLOW_COLS as _FLOW_COLS
-from ..sql.rows import FREE_ROUNDS_COLS as _FREE_ROUNDS_COLS
-from ..sql.rows import GAME_COLS as _GAME_COLS
-from ..sql.rows import GAME_LIMIT_COLS as _GAME_LIMIT_COLS
-from ..sql.rows import HOLD_COLS as _HOLD_COLS
-from ..sql.rows import ITEM_COLS as _ITEM_COLS
-from ..sql.rows import JOURNAL_COLS as _JOURNAL_COLS
-from ..sql.rows import LIMITS_COLS as _LIMITS_COLS
-from ..sql.rows import LIMITS_ON_CONFLICT as _LIMITS_ON_CONFLICT
-from ..sql.rows import OPERATOR_COLS as _OPERATOR_COLS
-from ..sql.rows import PAYMENT_COLS as _PAYMENT_COLS
-from ..sql.rows import PLAYER_COLS as _PLAYER_COLS
-from ..sql.rows import RATE_CHANGE_COLS as _RATE_CHANGE_COLS
-from ..sql.rows import ROUND_COLS as _ROUND_COLS
-from ..sql.rows import ROUND_ON_CONFLICT as _ROUND_ON_CONFLICT
-from ..sql.rows import ROUND_SAVE_COLS as _ROUND_SAVE_COLS
-from ..sql.rows import SESSION_COLS as _SESSION_COLS
-from ..sql.rows import SMS_COLS as _SMS_COLS
-from ..sql.rows import TX_COLS as _TX_COLS
-from ..sql.rows import WALLET_COLS as _WALLET_COLS
-from ..sql.rows import Codec, email_norm, rows
+from ..sql.reads import OPEN_HOLDS_SQL, SqlReads
+from ..sql.rows import Codec, rows
 from .migrations import MIGRATIONS
 
 T = TypeVar("T")
@@ -126,14 +86,25 @@ _OPERATOR_COLS_V1 = (
 )
 
 
-class SqliteTx:
-    """The :class:`wallet_store.ports.Tx` of the SQLite backend (runs on the connection's thread)."""
+class SqliteTx(SqlReads):
+    """The :class:`wallet_store.ports.Tx` of the SQLite backend (runs on the connection's thread).
+
+    The filtered reads (open rounds, due holds, a journal page, a player by e-mail) are
+    :class:`~wallet_store.sql.reads.SqlReads`, shared with PostgreSQL.
+    """
+
+    _placeholder = staticmethod(lambda n: "?")
+    _codec = CODEC
+    _rows = ROWS
 
     def __init__(self, conn: sqlite3.Connection, *, writable: bool) -> None:
         self._c = conn
         self._writable = writable
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self._c.execute(sql, params).fetchall()
+
+    async def _fetch(self, sql: str, params: Sequence[Any]) -> list[Any]:
         return self._c.execute(sql, params).fetchall()
 
     async def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
@@ -145,14 +116,17 @@ class SqliteTx:
         return self._c.execute(sql, params).rowcount
 
     # operators
-    async def get_operator(self, operator_id: str) -> Operator | None:
-        r = await self._one(f"SELECT {_OPERATOR_COLS} FROM operators WHERE operator_id = ?", (operator_id,))
+
+    async def get_operator(self, operator_id: str) -> model.Operator | None:
+        r = await self._one(f"SELECT {cols.OPERATOR_COLS} FROM operators WHERE operator_id = ?", (operator_id,))
         return None if r is None else ROWS.operator(r)
 
-    async def insert_operator(self, op: Operator) -> None:
-        await self._exec(f"INSERT INTO operators ({_OPERATOR_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)", PARAMS.operator(op))
+    async def insert_operator(self, op: model.Operator) -> None:
+        await self._exec(
+            f"INSERT INTO operators ({cols.OPERATOR_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)", PARAMS.operator(op)
+        )
 
-    async def update_operator(self, op: Operator) -> None:
+    async def update_operator(self, op: model.Operator) -> None:
         await self._exec(
             "UPDATE operators SET name=?, currency=?, debit_order=?, signature_secret=?, allowed_networks=?,"
             " start_real=?, start_bonus=?, signature_scheme=? WHERE operator_id=?",
@@ -160,27 +134,21 @@ class SqliteTx:
         )
 
     # players
-    async def lock_player(self, account_id: str) -> Player | None:
+
+    async def lock_player(self, account_id: str) -> model.Player | None:
         # The single writer already serializes every unit of work.
         return await self.get_player(account_id)
 
-    async def get_player(self, account_id: str) -> Player | None:
-        r = await self._one(f"SELECT {_PLAYER_COLS} FROM players WHERE account_id = ?", (account_id,))
+    async def get_player(self, account_id: str) -> model.Player | None:
+        r = await self._one(f"SELECT {cols.PLAYER_COLS} FROM players WHERE account_id = ?", (account_id,))
         return None if r is None else ROWS.player(r)
 
-    async def get_player_by_email(self, operator_id: str, email: str) -> Player | None:
-        r = await self._one(
-            f"SELECT {_PLAYER_COLS} FROM players WHERE operator_id = ? AND email_norm = ?",
-            (operator_id, email_norm(email)),
-        )
-        return None if r is None else ROWS.player(r)
-
-    async def insert_player(self, p: Player) -> None:
+    async def insert_player(self, p: model.Player) -> None:
         await self._exec(
-            f"INSERT INTO players ({_PLAYER_COLS}, email_norm) VALUES (?,?,?,?,?,?,?,?,?,?,?)", PARAMS.player(p)
+            f"INSERT INTO players ({cols.PLAYER_COLS}, email_norm) VALUES (?,?,?,?,?,?,?,?,?,?,?)", PARAMS.player(p)
         )
 
-    async def update_player(self, p: Player) -> None:
+    async def update_player(self, p: model.Player) -> None:
         await self._exec(
             "UPDATE players SET name=?, email=?, email_norm=?, country=?, city=?, status=?, last_active=?"
             " WHERE account_id=?",
@@ -191,22 +159,23 @@ class SqliteTx:
         await self._exec("UPDATE players SET last_active=? WHERE account_id=?", (iso(at), account_id))
 
     # wallets and journal
-    async def get_wallet(self, account_id: str, currency: str) -> Wallet | None:
+
+    async def get_wallet(self, account_id: str, currency: str) -> model.Wallet | None:
         r = await self._one(
-            f"SELECT {_WALLET_COLS} FROM wallets WHERE account_id = ? AND currency = ?", (account_id, currency)
+            f"SELECT {cols.WALLET_COLS} FROM wallets WHERE account_id = ? AND currency = ?", (account_id, currency)
         )
         return None if r is None else ROWS.wallet(r)
 
-    async def list_wallets(self, account_id: str) -> list[Wallet]:
+    async def list_wallets(self, account_id: str) -> list[model.Wallet]:
         rows = await self._all(
-            f"SELECT {_WALLET_COLS} FROM wallets WHERE account_id = ? ORDER BY currency", (account_id,)
+            f"SELECT {cols.WALLET_COLS} FROM wallets WHERE account_id = ? ORDER BY currency", (account_id,)
         )
         return [ROWS.wallet(r) for r in rows]
 
-    async def insert_wallet(self, w: Wallet) -> None:
-        await self._exec(f"INSERT INTO wallets ({_WALLET_COLS}) VALUES (?,?,?,?,?,?,?,?)", PARAMS.wallet(w))
+    async def insert_wallet(self, w: model.Wallet) -> None:
+        await self._exec(f"INSERT INTO wallets ({cols.WALLET_COLS}) VALUES (?,?,?,?,?,?,?,?)", PARAMS.wallet(w))
 
-    async def save_wallet(self, w: Wallet, entries: Sequence[JournalEntry]) -> None:
+    async def save_wallet(self, w: model.Wallet, entries: Sequence[model.JournalEntry]) -> None:
         if not entries:
             raise TechnicalError("a balance change without a journal entry")
         first = entries[0]
@@ -225,25 +194,26 @@ class SqliteTx:
             (w.account_id, w.currency, w.seq, w.last_hash),
         )
         self._c.executemany(
-            f"INSERT INTO journal ({_JOURNAL_COLS}, flow) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO journal ({cols.JOURNAL_COLS}, flow) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [PARAMS.journal(e) for e in entries],
         )
 
-    async def journal_since(self, account_id: str, currency: str, since: datetime) -> list[JournalEntry]:
+    async def journal_since(self, account_id: str, currency: str, since: datetime) -> list[model.JournalEntry]:
         rows = await self._all(
-            f"SELECT {_JOURNAL_COLS} FROM journal WHERE account_id = ? AND currency = ? AND created_at >= ?"
+            f"SELECT {cols.JOURNAL_COLS} FROM journal WHERE account_id = ? AND currency = ? AND created_at >= ?"
             " ORDER BY seq",
             (account_id, currency, iso(since)),
         )
         return [ROWS.journal(r) for r in rows]
 
     # sessions
-    async def get_session(self, session_id: str) -> GameSession | None:
-        r = await self._one(f"SELECT {_SESSION_COLS} FROM sessions WHERE session_id = ?", (session_id,))
+
+    async def get_session(self, session_id: str) -> model.GameSession | None:
+        r = await self._one(f"SELECT {cols.SESSION_COLS} FROM sessions WHERE session_id = ?", (session_id,))
         return None if r is None else ROWS.session(r)
 
-    async def insert_session(self, s: GameSession) -> None:
-        await self._exec(f"INSERT INTO sessions ({_SESSION_COLS}) VALUES (?,?,?,?,?,?,?,?)", PARAMS.session(s))
+    async def insert_session(self, s: model.GameSession) -> None:
+        await self._exec(f"INSERT INTO sessions ({cols.SESSION_COLS}) VALUES (?,?,?,?,?,?,?,?)", PARAMS.session(s))
 
     async def close_session(self, session_id: str, at: datetime) -> bool:
         n = await self._exec(
@@ -252,71 +222,68 @@ class SqliteTx:
         return n == 1
 
     # transactions and rounds
-    async def get_tx(self, operator_id: str, scope: str, kind: str, transaction_id: str) -> TxRecord | None:
+
+    async def get_tx(self, operator_id: str, scope: str, kind: str, transaction_id: str) -> model.TxRecord | None:
         r = await self._one(
-            f"SELECT {_TX_COLS} FROM transactions WHERE operator_id=? AND scope=? AND kind=? AND transaction_id=?",
+            f"SELECT {cols.TX_COLS} FROM transactions WHERE operator_id=? AND scope=? AND kind=? AND transaction_id=?",
             (operator_id, scope, kind, transaction_id),
         )
         return None if r is None else ROWS.tx(r)
 
-    async def insert_tx(self, t: TxRecord) -> None:
+    async def insert_tx(self, t: model.TxRecord) -> None:
         await self._exec(
-            f"INSERT INTO transactions ({_TX_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO transactions ({cols.TX_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             PARAMS.tx(t, _tt(t.created_at) or ""),
         )
 
-    async def update_tx_state(self, t: TxRecord) -> None:
+    async def update_tx_state(self, t: model.TxRecord) -> None:
         await self._exec(
             "UPDATE transactions SET state=? WHERE operator_id=? AND scope=? AND kind=? AND transaction_id=?",
             (t.state, t.operator_id, t.scope, t.kind, t.transaction_id),
         )
 
-    async def drop_refusal(self, t: TxRecord) -> None:
+    async def drop_refusal(self, t: model.TxRecord) -> None:
         dropped = await self._exec(
-            "DELETE FROM transactions WHERE operator_id=? AND scope=? AND kind=? AND transaction_id=?"
-            " AND state='refused'",
-            (t.operator_id, t.scope, t.kind, t.transaction_id),
+            "DELETE FROM transactions WHERE operator_id=? AND scope=? AND kind=? AND transaction_id=? AND state=?",
+            (t.operator_id, t.scope, t.kind, t.transaction_id, REFUSED),
         )
         if dropped != 1:
             raise TechnicalError("the refusal to replace is no longer there")
 
-    async def get_round(self, account_id: str, game_id: str, round_id: str) -> Round | None:
+    async def get_round(self, account_id: str, game_id: str, round_id: str) -> model.Round | None:
         r = await self._one(
-            f"SELECT {_ROUND_COLS} FROM rounds WHERE account_id=? AND game_id=? AND round_id=?",
+            f"SELECT {cols.ROUND_COLS} FROM rounds WHERE account_id=? AND game_id=? AND round_id=?",
             (account_id, game_id, round_id),
         )
         return None if r is None else ROWS.round(r)
 
-    async def save_round(self, rnd: Round) -> None:
+    async def save_round(self, rnd: model.Round) -> None:
         await self._exec(
-            f"INSERT INTO rounds ({_ROUND_SAVE_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) {_ROUND_ON_CONFLICT}",
+            f"INSERT INTO rounds ({cols.ROUND_SAVE_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) {cols.ROUND_ON_CONFLICT}",
             (*PARAMS.round_values(rnd), rnd.currency, _tt(rnd.created_at) or ""),
         )
 
     # responsible gaming and free rounds
-    async def get_limits(self, account_id: str) -> Limits | None:
-        r = await self._one(f"SELECT {_LIMITS_COLS} FROM limits WHERE account_id = ?", (account_id,))
+
+    async def get_limits(self, account_id: str) -> model.Limits | None:
+        r = await self._one(f"SELECT {cols.LIMITS_COLS} FROM limits WHERE account_id = ?", (account_id,))
         return None if r is None else ROWS.limits(r)
 
-    async def save_limits(self, lim: Limits) -> None:
+    async def save_limits(self, lim: model.Limits) -> None:
         await self._exec(
-            f"INSERT INTO limits ({_LIMITS_COLS}) VALUES (?,?,?,?,?) {_LIMITS_ON_CONFLICT}",
+            f"INSERT INTO limits ({cols.LIMITS_COLS}) VALUES (?,?,?,?,?) {cols.LIMITS_ON_CONFLICT}",
             PARAMS.limits(lim),
         )
 
-    async def get_free_rounds(self, frbid: str) -> FreeRoundAward | None:
-        r = await self._one(f"SELECT {_FREE_ROUNDS_COLS} FROM free_rounds WHERE frbid = ?", (frbid,))
+    async def get_free_rounds(self, frbid: str) -> model.FreeRoundAward | None:
+        r = await self._one(f"SELECT {cols.FREE_ROUNDS_COLS} FROM free_rounds WHERE frbid = ?", (frbid,))
         return None if r is None else ROWS.free_rounds(r)
 
-    async def insert_free_rounds(self, a: FreeRoundAward) -> None:
+    async def insert_free_rounds(self, a: model.FreeRoundAward) -> None:
         await self._exec(
             "INSERT INTO free_rounds (frbid, account_id, operator_id, pays_into, created_at) VALUES (?,?,?,?,?)",
             (a.frbid, a.account_id, a.operator_id, a.pays_into, iso(a.created_at)),
         )
-
-    async def count_open_rounds(self) -> int:
-        r = await self._one("SELECT count(*) FROM rounds WHERE status = 'open' AND wagers > 0")
-        return int(r[0])
 
     async def get_admin_op(self, key: str) -> tuple[str, str] | None:
         r = await self._one("SELECT fingerprint, reply FROM admin_ops WHERE key = ?", (key,))
@@ -329,58 +296,60 @@ class SqliteTx:
         )
 
     # games (schema version 2)
-    async def get_game(self, game_id: str) -> Game | None:
-        r = await self._one(f"SELECT {_GAME_COLS} FROM games WHERE game_id = ?", (game_id,))
+
+    async def get_game(self, game_id: str) -> model.Game | None:
+        r = await self._one(f"SELECT {cols.GAME_COLS} FROM games WHERE game_id = ?", (game_id,))
         return None if r is None else ROWS.game(r)
 
-    async def get_game_by_key_hash(self, key_hash: str) -> Game | None:
-        r = await self._one(f"SELECT {_GAME_COLS} FROM games WHERE key_hash = ?", (key_hash,))
+    async def get_game_by_key_hash(self, key_hash: str) -> model.Game | None:
+        r = await self._one(f"SELECT {cols.GAME_COLS} FROM games WHERE key_hash = ?", (key_hash,))
         return None if r is None else ROWS.game(r)
 
-    async def insert_game(self, g: Game) -> None:
+    async def insert_game(self, g: model.Game) -> None:
         await self._exec(
-            f"INSERT INTO games ({_GAME_COLS}) VALUES (?,?,?,?,?)",
+            f"INSERT INTO games ({cols.GAME_COLS}) VALUES (?,?,?,?,?)",
             (g.game_id, g.operator_id, g.name, g.key_hash, iso(g.created_at)),
         )
 
     async def set_game_key_hash(self, game_id: str, key_hash: str) -> bool:
         return await self._exec("UPDATE games SET key_hash = ? WHERE game_id = ?", (key_hash, game_id)) == 1
 
-    async def list_journal(self, account_id: str, currency: str) -> list[JournalEntry]:
+    async def list_journal(self, account_id: str, currency: str) -> list[model.JournalEntry]:
         rows = await self._all(
-            f"SELECT {_JOURNAL_COLS} FROM journal WHERE account_id = ? AND currency = ? ORDER BY seq",
+            f"SELECT {cols.JOURNAL_COLS} FROM journal WHERE account_id = ? AND currency = ? ORDER BY seq",
             (account_id, currency),
         )
         return [ROWS.journal(r) for r in rows]
 
     # currencies, rates and external identities (schema version 3)
-    async def get_currency(self, operator_id: str, code: str) -> Currency | None:
+
+    async def get_currency(self, operator_id: str, code: str) -> model.Currency | None:
         r = await self._one(
-            f"SELECT {_CURRENCY_COLS} FROM currencies WHERE operator_id = ? AND code = ?", (operator_id, code)
+            f"SELECT {cols.CURRENCY_COLS} FROM currencies WHERE operator_id = ? AND code = ?", (operator_id, code)
         )
         return None if r is None else ROWS.currency(r)
 
-    async def list_currencies(self, operator_id: str) -> list[Currency]:
+    async def list_currencies(self, operator_id: str) -> list[model.Currency]:
         rows = await self._all(
-            f"SELECT {_CURRENCY_COLS} FROM currencies WHERE operator_id = ? ORDER BY currency_id", (operator_id,)
+            f"SELECT {cols.CURRENCY_COLS} FROM currencies WHERE operator_id = ? ORDER BY currency_id", (operator_id,)
         )
         return [ROWS.currency(r) for r in rows]
 
-    async def save_currency(self, c: Currency) -> None:
+    async def save_currency(self, c: model.Currency) -> None:
         await self._exec(
-            f"INSERT INTO currencies ({_CURRENCY_COLS}) VALUES (?,?,?,?,?,?,?,?,?) {_CURRENCY_ON_CONFLICT}",
+            f"INSERT INTO currencies ({cols.CURRENCY_COLS}) VALUES (?,?,?,?,?,?,?,?,?) {cols.CURRENCY_ON_CONFLICT}",
             PARAMS.currency(c),
         )
 
-    async def insert_rate_change(self, ch: RateChange) -> None:
+    async def insert_rate_change(self, ch: model.RateChange) -> None:
         await self._exec(
-            f"INSERT INTO currency_rates ({_RATE_CHANGE_COLS}) VALUES (?,?,?,?,?)",
+            f"INSERT INTO currency_rates ({cols.RATE_CHANGE_COLS}) VALUES (?,?,?,?,?)",
             PARAMS.rate_change(ch),
         )
 
-    async def list_rate_changes(self, operator_id: str, code: str) -> list[RateChange]:
+    async def list_rate_changes(self, operator_id: str, code: str) -> list[model.RateChange]:
         rows = await self._all(
-            f"SELECT {_RATE_CHANGE_COLS} FROM currency_rates WHERE operator_id = ? AND code = ? ORDER BY id",
+            f"SELECT {cols.RATE_CHANGE_COLS} FROM currency_rates WHERE operator_id = ? AND code = ? ORDER BY id",
             (operator_id, code),
         )
         return [ROWS.rate_change(r) for r in rows]
@@ -397,60 +366,16 @@ class SqliteTx:
             (operator_id, identity, account_id, iso(at)),
         )
 
-    async def journal_page(
-        self,
-        account_id: str,
-        currency: str,
-        *,
-        flows: Sequence[str] | None,
-        since: datetime | None,
-        until: datetime | None,
-        offset: int,
-        limit: int,
-    ) -> tuple[int, list[JournalEntry]]:
-        where = "account_id = ? AND currency = ?"
-        params: list[Any] = [account_id, currency]
-        if flows is not None:
-            where += f" AND flow IN ({', '.join('?' for _ in flows)})"
-            params.extend(flows)
-        if since is not None:
-            where += " AND created_at >= ?"
-            params.append(iso(since))
-        if until is not None:
-            where += " AND created_at < ?"
-            params.append(iso(until))
-        total = await self._one(f"SELECT count(*) FROM journal WHERE {where}", params)
-        rows = await self._all(
-            f"SELECT {_JOURNAL_COLS} FROM journal WHERE {where} ORDER BY seq DESC LIMIT ? OFFSET ?",
-            [*params, limit, offset],
-        )
-        return int(total[0]), [ROWS.journal(r) for r in rows]
-
-    # reports
-    async def list_open_rounds(
-        self, opened_before: datetime, after: tuple[datetime, str, str, str] | None, limit: int
-    ) -> list[Round]:
-        where = "status = 'open' AND wagers > 0 AND created_at < ?"
-        params: list[Any] = [iso(opened_before)]
-        if after is not None:
-            where += " AND (created_at, account_id, game_id, round_id) > (?, ?, ?, ?)"
-            params += [iso(after[0]), after[1], after[2], after[3]]
-        rows = await self._all(
-            f"SELECT {_ROUND_COLS} FROM rounds WHERE {where}"
-            " ORDER BY created_at, account_id, game_id, round_id LIMIT ?",
-            [*params, limit],
-        )
-        return [ROWS.round(r) for r in rows]
-
     # holds and flows (schema version 4)
-    async def insert_hold(self, h: Hold) -> None:
-        await self._exec(f"INSERT INTO holds ({_HOLD_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", PARAMS.hold(h))
 
-    async def get_hold(self, hold_id: str) -> Hold | None:
-        r = await self._one(f"SELECT {_HOLD_COLS} FROM holds WHERE hold_id = ?", (hold_id,))
+    async def insert_hold(self, h: model.Hold) -> None:
+        await self._exec(f"INSERT INTO holds ({cols.HOLD_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", PARAMS.hold(h))
+
+    async def get_hold(self, hold_id: str) -> model.Hold | None:
+        r = await self._one(f"SELECT {cols.HOLD_COLS} FROM holds WHERE hold_id = ?", (hold_id,))
         return None if r is None else ROWS.hold(r)
 
-    async def update_hold(self, h: Hold) -> None:
+    async def update_hold(self, h: model.Hold) -> None:
         n = await self._exec(
             "UPDATE holds SET state = ?, closed_at = ?, close_reason = ? WHERE hold_id = ?",
             (h.state, _tt(h.closed_at), h.close_reason, h.hold_id),
@@ -458,42 +383,23 @@ class SqliteTx:
         if n != 1:
             raise TechnicalError(f"hold {h.hold_id} not found")
 
-    async def count_open_holds(self, account_id: str) -> int:
-        r = await self._one("SELECT count(*) FROM holds WHERE account_id = ? AND state = 'open'", (account_id,))
-        return int(r[0])
-
-    async def list_due_holds(self, now: datetime, limit: int, account_id: str | None = None) -> list[Hold]:
-        if account_id is None:
-            rows = await self._all(
-                f"SELECT {_HOLD_COLS} FROM holds WHERE state = 'open' AND expires_at <= ?"
-                " ORDER BY expires_at, hold_id LIMIT ?",
-                (iso(now), limit),
-            )
-        else:
-            rows = await self._all(
-                f"SELECT {_HOLD_COLS} FROM holds WHERE account_id = ? AND state = 'open' AND expires_at <= ?"
-                " ORDER BY expires_at, hold_id LIMIT ?",
-                (account_id, iso(now), limit),
-            )
-        return [ROWS.hold(r) for r in rows]
-
-    async def insert_flow(self, f: Flow) -> None:
+    async def insert_flow(self, f: model.Flow) -> None:
         await self._exec(
-            f"INSERT INTO flows ({_FLOW_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", PARAMS.flow(f)
+            f"INSERT INTO flows ({cols.FLOW_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", PARAMS.flow(f)
         )
 
-    async def get_flow(self, flow_id: str) -> Flow | None:
-        r = await self._one(f"SELECT {_FLOW_COLS} FROM flows WHERE flow_id = ?", (flow_id,))
+    async def get_flow(self, flow_id: str) -> model.Flow | None:
+        r = await self._one(f"SELECT {cols.FLOW_COLS} FROM flows WHERE flow_id = ?", (flow_id,))
         return None if r is None else ROWS.flow(r)
 
-    async def get_flow_by_key(self, game_id: str, kind: str, idempotency_key: str) -> Flow | None:
+    async def get_flow_by_key(self, game_id: str, kind: str, idempotency_key: str) -> model.Flow | None:
         r = await self._one(
-            f"SELECT {_FLOW_COLS} FROM flows WHERE game_id = ? AND kind = ? AND idempotency_key = ?",
+            f"SELECT {cols.FLOW_COLS} FROM flows WHERE game_id = ? AND kind = ? AND idempotency_key = ?",
             (game_id, kind, idempotency_key),
         )
         return None if r is None else ROWS.flow(r)
 
-    async def update_flow(self, f: Flow) -> None:
+    async def update_flow(self, f: model.Flow) -> None:
         n = await self._exec(
             "UPDATE flows SET state = ?, attempts = ?, target_account = ?, closed_reason = ?, steps = ?,"
             " updated_at = ? WHERE flow_id = ?",
@@ -502,24 +408,24 @@ class SqliteTx:
         if n != 1:
             raise TechnicalError(f"flow {f.flow_id} not found")
 
-    async def insert_payment(self, p: Payment) -> None:
+    async def insert_payment(self, p: model.Payment) -> None:
         await self._exec(
-            f"INSERT INTO payments ({_PAYMENT_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO payments ({cols.PAYMENT_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             PARAMS.payment(p),
         )
 
-    async def get_payment(self, payment_id: str) -> Payment | None:
-        r = await self._one(f"SELECT {_PAYMENT_COLS} FROM payments WHERE payment_id = ?", (payment_id,))
+    async def get_payment(self, payment_id: str) -> model.Payment | None:
+        r = await self._one(f"SELECT {cols.PAYMENT_COLS} FROM payments WHERE payment_id = ?", (payment_id,))
         return None if r is None else ROWS.payment(r)
 
-    async def get_payment_by_key(self, game_id: str, idempotency_key: str) -> Payment | None:
+    async def get_payment_by_key(self, game_id: str, idempotency_key: str) -> model.Payment | None:
         r = await self._one(
-            f"SELECT {_PAYMENT_COLS} FROM payments WHERE game_id = ? AND idempotency_key = ?",
+            f"SELECT {cols.PAYMENT_COLS} FROM payments WHERE game_id = ? AND idempotency_key = ?",
             (game_id, idempotency_key),
         )
         return None if r is None else ROWS.payment(r)
 
-    async def update_payment(self, p: Payment) -> None:
+    async def update_payment(self, p: model.Payment) -> None:
         n = await self._exec(
             "UPDATE payments SET state = ?, provider_ref = ?, client_secret = ?, message = ?, result = ?,"
             " updated_at = ? WHERE payment_id = ?",
@@ -528,37 +434,37 @@ class SqliteTx:
         if n != 1:
             raise TechnicalError(f"payment {p.payment_id} not found")
 
-    async def insert_item_purchase(self, p: ItemPurchase) -> None:
+    async def insert_item_purchase(self, p: model.ItemPurchase) -> None:
         await self._exec(
-            f"INSERT INTO item_purchases ({_ITEM_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO item_purchases ({cols.ITEM_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             PARAMS.item_purchase(p),
         )
 
-    async def get_item_purchase_by_key(self, game_id: str, idempotency_key: str) -> ItemPurchase | None:
+    async def get_item_purchase_by_key(self, game_id: str, idempotency_key: str) -> model.ItemPurchase | None:
         r = await self._one(
-            f"SELECT {_ITEM_COLS} FROM item_purchases WHERE game_id = ? AND idempotency_key = ?",
+            f"SELECT {cols.ITEM_COLS} FROM item_purchases WHERE game_id = ? AND idempotency_key = ?",
             (game_id, idempotency_key),
         )
         return None if r is None else ROWS.item_purchase(r)
 
-    async def insert_sms(self, m: SmsMessage) -> None:
+    async def insert_sms(self, m: model.SmsMessage) -> None:
         await self._exec(
-            f"INSERT INTO sms_outbox ({_SMS_COLS}) VALUES (?,?,?,?,?,?,?,?)",
+            f"INSERT INTO sms_outbox ({cols.SMS_COLS}) VALUES (?,?,?,?,?,?,?,?)",
             PARAMS.sms(m),
         )
 
-    async def update_sms(self, m: SmsMessage) -> None:
+    async def update_sms(self, m: model.SmsMessage) -> None:
         await self._exec(
             "UPDATE sms_outbox SET state = ?, body = ?, sent_at = ? WHERE message_id = ?",
             (m.state, m.body, _tt(m.sent_at), m.message_id),
         )
 
-    async def list_sms(self, account_id: str | None, limit: int) -> list[SmsMessage]:
+    async def list_sms(self, account_id: str | None, limit: int) -> list[model.SmsMessage]:
         if account_id is None:
-            rows = await self._all(f"SELECT {_SMS_COLS} FROM sms_outbox ORDER BY id DESC LIMIT ?", (limit,))
+            rows = await self._all(f"SELECT {cols.SMS_COLS} FROM sms_outbox ORDER BY id DESC LIMIT ?", (limit,))
         else:
             rows = await self._all(
-                f"SELECT {_SMS_COLS} FROM sms_outbox WHERE account_id = ? ORDER BY id DESC LIMIT ?",
+                f"SELECT {cols.SMS_COLS} FROM sms_outbox WHERE account_id = ? ORDER BY id DESC LIMIT ?",
                 (account_id, limit),
             )
         return [ROWS.sms(r) for r in rows]
@@ -575,13 +481,14 @@ class SqliteTx:
         )
 
     # rate limits (schema version 5)
+
     async def get_game_limits(self, game_id: str) -> GameRateLimits | None:
-        r = await self._one(f"SELECT {_GAME_LIMIT_COLS} FROM game_rate_limits WHERE game_id = ?", (game_id,))
+        r = await self._one(f"SELECT {cols.GAME_LIMIT_COLS} FROM game_rate_limits WHERE game_id = ?", (game_id,))
         return None if r is None else ROWS.game_limits(r)
 
     async def save_game_limits(self, lim: GameRateLimits) -> None:
         await self._exec(
-            f"INSERT OR REPLACE INTO game_rate_limits ({_GAME_LIMIT_COLS}) VALUES (?,?,?,?,?,?,?)",
+            f"INSERT OR REPLACE INTO game_rate_limits ({cols.GAME_LIMIT_COLS}) VALUES (?,?,?,?,?,?,?)",
             PARAMS.game_limits(lim),
         )
 
@@ -837,49 +744,48 @@ class SqliteStore:
         finally:
             await conn.close()
 
-    async def journal(self, account_id: str | None = None) -> AsyncIterator[JournalEntry]:
+    async def journal(self, account_id: str | None = None) -> AsyncIterator[model.JournalEntry]:
         if account_id is None:
-            q = self._stream(f"SELECT {_JOURNAL_COLS} FROM journal ORDER BY account_id, currency, seq")
+            q = self._stream(f"SELECT {cols.JOURNAL_COLS} FROM journal ORDER BY account_id, currency, seq")
         else:
             q = self._stream(
-                f"SELECT {_JOURNAL_COLS} FROM journal WHERE account_id = ? ORDER BY currency, seq", (account_id,)
+                f"SELECT {cols.JOURNAL_COLS} FROM journal WHERE account_id = ? ORDER BY currency, seq", (account_id,)
             )
         async for r in q:
             yield ROWS.journal(r)
 
-    async def wallets(self) -> AsyncIterator[Wallet]:
-        async for r in self._stream(f"SELECT {_WALLET_COLS} FROM wallets ORDER BY account_id, currency"):
+    async def wallets(self) -> AsyncIterator[model.Wallet]:
+        async for r in self._stream(f"SELECT {cols.WALLET_COLS} FROM wallets ORDER BY account_id, currency"):
             yield ROWS.wallet(r)
 
-    async def rounds(self) -> AsyncIterator[Round]:
-        async for r in self._stream(f"SELECT {_ROUND_COLS} FROM rounds ORDER BY account_id, game_id, round_id"):
+    async def rounds(self) -> AsyncIterator[model.Round]:
+        async for r in self._stream(f"SELECT {cols.ROUND_COLS} FROM rounds ORDER BY account_id, game_id, round_id"):
             yield ROWS.round(r)
 
-    async def open_holds(self) -> AsyncIterator[Hold]:
-        q = f"SELECT {_HOLD_COLS} FROM holds WHERE state = 'open' ORDER BY account_id, currency, hold_id"
-        async for r in self._stream(q):
+    async def open_holds(self) -> AsyncIterator[model.Hold]:
+        async for r in self._stream(OPEN_HOLDS_SQL):
             yield ROWS.hold(r)
 
-    async def transactions(self) -> AsyncIterator[TxRecord]:
-        async for r in self._stream(f"SELECT {_TX_COLS} FROM transactions ORDER BY account_id, scope, round_id"):
+    async def transactions(self) -> AsyncIterator[model.TxRecord]:
+        async for r in self._stream(f"SELECT {cols.TX_COLS} FROM transactions ORDER BY account_id, scope, round_id"):
             yield ROWS.tx(r)
 
     async def ledger_records(self) -> AsyncIterator[LedgerRecord]:
-        async for r in self._stream(f"SELECT {_HOLD_COLS} FROM holds ORDER BY hold_id"):
+        async for r in self._stream(f"SELECT {cols.HOLD_COLS} FROM holds ORDER BY hold_id"):
             yield ROWS.hold(r)
-        async for r in self._stream(f"SELECT {_FLOW_COLS} FROM flows ORDER BY flow_id"):
+        async for r in self._stream(f"SELECT {cols.FLOW_COLS} FROM flows ORDER BY flow_id"):
             yield ROWS.flow(r)
-        async for r in self._stream(f"SELECT {_PAYMENT_COLS} FROM payments ORDER BY payment_id"):
+        async for r in self._stream(f"SELECT {cols.PAYMENT_COLS} FROM payments ORDER BY payment_id"):
             yield ROWS.payment(r)
-        async for r in self._stream(f"SELECT {_ITEM_COLS} FROM item_purchases ORDER BY purchase_id"):
+        async for r in self._stream(f"SELECT {cols.ITEM_COLS} FROM item_purchases ORDER BY purchase_id"):
             yield ROWS.item_purchase(r)
         async for r in self._stream("SELECT key, reply FROM admin_ops ORDER BY key"):
-            yield AdminOp(key=r[0], reply=r[1])
+            yield model.AdminOp(key=r[0], reply=r[1])
 
-    async def chain_heads(self) -> AsyncIterator[ChainHead]:
+    async def chain_heads(self) -> AsyncIterator[model.ChainHead]:
         q = "SELECT account_id, currency, seq, hash FROM journal_heads ORDER BY account_id, currency"
         async for r in self._stream(q):
-            yield ChainHead(account_id=r[0], currency=r[1], seq=int(r[2]), hash=r[3])
+            yield model.ChainHead(account_id=r[0], currency=r[1], seq=int(r[2]), hash=r[3])
 
     async def execute_raw(self, sql: str, params: Sequence[Any] = ()) -> None:
         """For tests and tools that must touch the file behind the service's back."""

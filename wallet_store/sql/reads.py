@@ -1,0 +1,155 @@
+"""The filtered reads both SQL stores run, written once: their predicates come from the domain.
+
+What stays in SQL, and why: a filter that an index serves (``holds_due`` and
+``holds_account_open``, partial on the open state; ``rounds_open`` on (status, created_at);
+``journal_flow``; ``players_email``, unique per operator on the normalised e-mail) or a count
+that would otherwise load every row.  *What* is selected is decided in
+:mod:`wallet_store.domain.selection`: which state is open, how many wagers are live, how an
+e-mail is normalised.  Those values reach the statement as parameters, except the open state
+of a hold, which stands in the text (:func:`~wallet_store.domain.selection.sql_word`) because a
+partial index is used only when the query states its condition literally.
+
+A backend differs here only in its placeholder (``?`` or ``$n``) and its codec (how a
+timestamp is written); each Tx supplies :meth:`SqlReads._fetch` over its own connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from .. import model
+from ..domain import selection
+from .rows import HOLD_COLS, JOURNAL_COLS, PLAYER_COLS, ROUND_COLS, Codec, Rows
+
+#: Every open hold (what each wallet's ``reserved`` must add up to), for the audit stream.
+OPEN_HOLDS_SQL = (
+    f"SELECT {HOLD_COLS} FROM holds WHERE state = {selection.sql_word(selection.OPEN_HOLD)}"
+    " ORDER BY account_id, currency, hold_id"
+)
+
+
+class _Where:
+    """A WHERE clause built term by term, its parameters numbered for the dialect."""
+
+    def __init__(self, placeholder: Callable[[int], str]) -> None:
+        self._ph = placeholder
+        self.terms: list[str] = []
+        self.params: list[Any] = []
+
+    def add(self, term: str, *values: Any) -> None:
+        """``term`` with one ``{}`` per value, in order."""
+        marks = []
+        for v in values:
+            self.params.append(v)
+            marks.append(self._ph(len(self.params)))
+        self.terms.append(term.format(*marks))
+
+    def next(self) -> str:
+        """The placeholder of the parameter after these (LIMIT, OFFSET)."""
+        return self._ph(len(self.params) + 1)
+
+    def __str__(self) -> str:
+        return " AND ".join(self.terms)
+
+
+class SqlReads:
+    """The filtered reads of :class:`wallet_store.ports.Tx`, shared by both SQL backends.
+
+    A subclass sets ``_placeholder``, ``_codec`` and ``_rows`` and implements :meth:`_fetch`.
+    """
+
+    _placeholder: Callable[[int], str]
+    _codec: Codec
+    _rows: Rows
+
+    async def _fetch(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        """Every row of one statement, run on this unit's connection."""
+        raise NotImplementedError
+
+    def _where(self) -> _Where:
+        return _Where(self._placeholder)
+
+    async def _count(self, table: str, where: _Where) -> int:
+        rows = await self._fetch(f"SELECT count(*) FROM {table} WHERE {where}", where.params)
+        return int(rows[0][0])
+
+    async def get_player_by_email(self, operator_id: str, email: str) -> model.Player | None:
+        w = self._where()
+        w.add("operator_id = {}", operator_id)
+        w.add("email_norm = {}", selection.normalize_email(email))
+        rows = await self._fetch(f"SELECT {PLAYER_COLS} FROM players WHERE {w}", w.params)
+        return self._rows.player(rows[0]) if rows else None
+
+    async def count_open_rounds(self) -> int:
+        w = self._where()
+        self._open_rounds(w)
+        return await self._count("rounds", w)
+
+    async def list_open_rounds(
+        self, opened_before: datetime, after: tuple[datetime, str, str, str] | None, limit: int
+    ) -> list[model.Round]:
+        ts = self._codec.ts_out
+        w = self._where()
+        self._open_rounds(w)
+        w.add("created_at < {}", ts(opened_before))
+        if after is not None:
+            w.add("(created_at, account_id, game_id, round_id) > ({}, {}, {}, {})", ts(after[0]), *after[1:])
+        sql = f"SELECT {ROUND_COLS} FROM rounds WHERE {w} ORDER BY created_at, account_id, game_id, round_id"
+        rows = await self._fetch(f"{sql} LIMIT {w.next()}", [*w.params, limit])
+        return [self._rows.round(r) for r in rows]
+
+    @staticmethod
+    def _open_rounds(w: _Where) -> None:
+        """The rounds :func:`~wallet_store.domain.selection.round_is_open` accepts."""
+        w.add("status = {}", selection.OPEN_ROUND)
+        w.add("wagers >= {}", selection.MIN_LIVE_WAGERS)
+
+    async def count_open_holds(self, account_id: str) -> int:
+        w = self._where()
+        w.add("account_id = {}", account_id)
+        w.add(f"state = {selection.sql_word(selection.OPEN_HOLD)}")
+        return await self._count("holds", w)
+
+    async def list_due_holds(self, now: datetime, limit: int, account_id: str | None = None) -> list[model.Hold]:
+        """The holds :func:`~wallet_store.domain.selection.hold_is_due` accepts, in
+        :func:`~wallet_store.domain.selection.due_order`."""
+        w = self._where()
+        if account_id is not None:
+            w.add("account_id = {}", account_id)
+        w.add(f"state = {selection.sql_word(selection.OPEN_HOLD)}")
+        w.add("expires_at <= {}", self._codec.ts_out(now))
+        sql = f"SELECT {HOLD_COLS} FROM holds WHERE {w} ORDER BY expires_at, hold_id LIMIT {w.next()}"
+        rows = await self._fetch(sql, [*w.params, limit])
+        return [self._rows.hold(r) for r in rows]
+
+    async def journal_page(
+        self,
+        account_id: str,
+        currency: str,
+        *,
+        flows: Sequence[str] | None,
+        since: datetime | None,
+        until: datetime | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[int, list[model.JournalEntry]]:
+        ts = self._codec.ts_out
+        w = self._where()
+        w.add("account_id = {}", account_id)
+        w.add("currency = {}", currency)
+        if flows is not None:
+            # No direction asked for selects nothing (an empty IN list is not valid everywhere).
+            w.add(f"flow IN ({', '.join('{}' for _ in flows)})" if flows else "0 = 1", *flows)
+        if since is not None:
+            w.add("created_at >= {}", ts(since))
+        if until is not None:
+            w.add("created_at < {}", ts(until))
+        total = await self._count("journal", w)
+        n = len(w.params)
+        sql = f"SELECT {JOURNAL_COLS} FROM journal WHERE {w} ORDER BY seq DESC"
+        rows = await self._fetch(
+            f"{sql} LIMIT {self._placeholder(n + 1)} OFFSET {self._placeholder(n + 2)}", [*w.params, limit, offset]
+        )
+        return total, [self._rows.journal(r) for r in rows]
