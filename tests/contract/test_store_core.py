@@ -1,4 +1,6 @@
-"""The storage contract, run against both backends through the ``WalletStore``/``Tx`` Protocol.
+"""The storage contract, run against both backends through the ``WalletStore``/``Tx`` Protocol:
+operators, players, wallets and the journal, sessions, transaction records, rounds, limits,
+concurrency and the backends' failure modes (the other records: ``test_store_records``).
 
 The PostgreSQL runs use one database per test session (created lazily by the first
 PostgreSQL test, dropped at the end of the session even on failure) and a fresh schema per
@@ -9,29 +11,40 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
-import sqlite3
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta, timezone
-from decimal import Decimal
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
-import pytest_asyncio
 
 from tests import pgutil
-from wallet_store import model, money
+from tests.contract.support import (
+    BIG,
+    DRIVER_INTEGRITY_ERRORS,
+    MIXED_CASE_ACCOUNTS,
+    T0,
+    T_EARLY,
+    T_IST,
+    T_LATE,
+    TINY,
+    ZERO,
+    D,
+    assert_same,
+    collect,
+    get_wallet,
+    make_operator,
+    make_player,
+    seed,
+)
+from wallet_store import model
 from wallet_store.errors import Conflict, NotFound, OutOfMoney, StoreUnavailable, TechnicalError
 from wallet_store.model import (
     FreeRoundAward,
     GameSession,
     JournalEntry,
     Limits,
-    Operator,
-    Player,
     Round,
     TxRecord,
     Wallet,
@@ -39,136 +52,6 @@ from wallet_store.model import (
 from wallet_store.postgres.migrations import MIGRATIONS as PG_MIGRATIONS
 from wallet_store.postgres.store import PostgresStore
 from wallet_store.sqlite.store import SqliteStore
-
-D = money.parse
-BIG = D("9999999999999999999999.9999999999")
-TINY = D("0.0000000001")
-ZERO = money.ZERO
-T0 = datetime(2024, 2, 29, 23, 59, 59, 999999, tzinfo=UTC)
-T_LATE = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
-T_EARLY = datetime(1900, 1, 1, 0, 0, 0, 1, tzinfo=UTC)
-T_IST = datetime(2024, 3, 1, 5, 29, 59, 123456, tzinfo=timezone(timedelta(hours=5, minutes=30)))
-
-# Byte order (SQLite, COLLATE "C"): "B" < "Z" < "a1" < "b"; en-US would give a1, b, B, Z.
-MIXED_CASE_ACCOUNTS = ["b", "Z", "B", "a1"]
-
-
-# --- fixtures ---------------------------------------------------------------------------
-
-
-class RunDatabase:
-    """This session's PostgreSQL database, created on first use."""
-
-    def __init__(self) -> None:
-        self.url: str | None = None
-
-    async def dsn(self) -> str:
-        if self.url is None:
-            self.url = await pgutil.create_run_database()
-        return self.url
-
-
-@pytest.fixture(scope="session")
-def contract_pg_database() -> Iterator[RunDatabase]:
-    run = RunDatabase()
-    try:
-        yield run
-    finally:
-        if run.url is not None:
-            # Session teardown is synchronous and no event loop is running here.
-            loop = asyncio.new_event_loop()
-            try:
-                loop.run_until_complete(pgutil.drop_database(run.url))
-            finally:
-                loop.close()
-
-
-@pytest_asyncio.fixture
-async def pg_dsn(contract_pg_database: RunDatabase) -> str:
-    return await contract_pg_database.dsn()
-
-
-@pytest_asyncio.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def store(
-    request: pytest.FixtureRequest, tmp_path: Path, contract_pg_database: RunDatabase
-) -> AsyncIterator[Any]:
-    s: Any
-    if request.param == "sqlite":
-        s = SqliteStore(str(tmp_path / "wallet.db"))
-    else:
-        s = PostgresStore(await contract_pg_database.dsn(), schema=pgutil.new_schema_name(), max_size=10)
-    await s.open()
-    try:
-        yield s
-    finally:
-        await s.close()
-
-
-# --- helpers ----------------------------------------------------------------------------
-
-
-def assert_same(expected: Any, got: Any) -> None:
-    """Equal, and every returned amount has 10 places and every timestamp is UTC."""
-    assert got == expected
-    assert type(got) is type(expected)
-    for f in dataclasses.fields(got):
-        v = getattr(got, f.name)
-        if isinstance(v, Decimal):
-            assert v.as_tuple().exponent == -10, (f.name, v)
-            assert v.is_signed() == (v < 0), (f.name, v)  # no negative zero
-        elif isinstance(v, datetime):
-            assert v.utcoffset() == timedelta(0), (f.name, v)
-        elif isinstance(v, tuple):
-            assert all(isinstance(x, str) for x in v)
-
-
-def make_operator(operator_id: str = "op1", **kw: Any) -> Operator:
-    base: dict[str, Any] = {"name": "Operator One", "currency": "EUR", "created_at": T0}
-    base.update(kw)
-    return Operator(operator_id=operator_id, **base)
-
-
-def make_player(account_id: str = "p1", operator_id: str = "op1", **kw: Any) -> Player:
-    base: dict[str, Any] = {
-        "name": "Player",
-        "email": None,
-        "country": "MT",
-        "city": "Valletta",
-        "currency": "EUR",
-        "status": "active",
-        "created_at": T0,
-    }
-    base.update(kw)
-    return Player(account_id=account_id, operator_id=operator_id, **base)
-
-
-async def seed(store: Any, accounts: list[str], *, real: Decimal = ZERO, currency: str = "EUR") -> None:
-    async def unit(tx: Any) -> None:
-        if await tx.get_operator("op1") is None:
-            await tx.insert_operator(make_operator())
-        for acc in accounts:
-            await tx.insert_player(make_player(acc))
-            await tx.insert_wallet(Wallet(account_id=acc, currency=currency, real=real))
-
-    await store.write(unit)
-
-
-async def collect(it: AsyncIterator[Any]) -> list[Any]:
-    return [x async for x in it]
-
-
-async def get_wallet(store: Any, account_id: str, currency: str = "EUR") -> Wallet:
-    async def unit(tx: Any) -> Wallet | None:
-        w: Wallet | None = await tx.get_wallet(account_id, currency)
-        return w
-
-    w = await store.read(unit)
-    assert w is not None
-    return w
-
-
-DRIVER_INTEGRITY_ERRORS = (sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError)
-
 
 # --- operators, players, wallets, sessions ------------------------------------------
 
