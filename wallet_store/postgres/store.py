@@ -38,6 +38,20 @@ Error mapping (what leaves the store)
   the first failed statement (SQLite does not), and asyncpg would report the COMMIT of an
   aborted transaction as success.  :class:`PostgresTx` remembers the first driver error and
   ``write`` raises it (mapped as above) when the unit returns.
+
+What stays in SQL
+-----------------
+Nothing of the business is decided here: the row mapping and statement parameters are
+:mod:`wallet_store.sql` (shared with SQLite; the codec is the only difference), and the
+filtered reads (open rounds, due holds, a journal page, a player by e-mail) are
+:class:`~wallet_store.sql.reads.SqlReads`, whose predicates come from
+:mod:`wallet_store.domain.selection`.  SQL keeps what must be atomic with the write or is
+served by an index: the unique keys (a concurrent duplicate fails at commit and is re-run),
+the optimistic ``seq`` check of ``save_wallet`` and the forward-only chain head,
+``drop_refusal``'s state condition (the state is a parameter from the domain), and the
+indexed filters (see :mod:`wallet_store.sql.reads`).  The prefetches (the operator with the
+player lock, a wager's tombstone with its record) are reads of what the unit reads next,
+kept for the hot path's round trips; they decide nothing.
 """
 
 from __future__ import annotations

@@ -35,6 +35,17 @@ Instead a whole batch (or a whole read unit) is handed to the connection's threa
 (:func:`_on_thread`), where the units' coroutines are driven to completion synchronously
 (:func:`_drive`): :class:`SqliteTx` methods are ``async def`` for the Protocol but never
 suspend, they call the thread's ``sqlite3.Connection`` directly.
+
+What this store decides: nothing of the business.  It loads and persists; the row mapping
+and the statement parameters are :mod:`wallet_store.sql` (shared with PostgreSQL, the codec
+is the only difference), and the filtered reads (open rounds, due holds, a journal page, a
+player by e-mail) are :class:`~wallet_store.sql.reads.SqlReads`, whose predicates come from
+:mod:`wallet_store.domain.selection`.  What stays in SQL, and why: keys and uniqueness (the
+transaction record's key, a flow's or payment's idempotency key, the e-mail per operator:
+a concurrent duplicate must fail at commit), the optimistic ``seq`` check of ``save_wallet``
+and the chain head that only moves forward (atomic with the write), ``drop_refusal``'s state
+condition (given by the domain, checked in the same statement as the delete), and the
+filters an index serves (see :mod:`wallet_store.sql.reads`).
 """
 
 from __future__ import annotations
