@@ -235,7 +235,7 @@ async def test_open_rounds_pages_through_equal_timestamps(
 ) -> None:
     """Keyset pagination (page size forced to 2) neither skips nor repeats rounds that share
     a timestamp."""
-    monkeypatch.setattr(reports, "PAGE", 2)
+    monkeypatch.setattr(reports.limbo, "PAGE", 2)
     await api.operator("11")
     await api.operator("12")
     a = await player(api, "1001", "11", real="100", bonus="0")
