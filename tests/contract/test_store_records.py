@@ -13,18 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.contract.support import (
-    BIG,
-    T0,
-    T_IST,
-    T_LATE,
-    TINY,
-    ZERO,
-    D,
-    assert_same,
-    collect,
-    seed,
-)
+from tests.contract.support import BIG, T0, T_IST, T_LATE, TINY, ZERO, D, assert_same, collect, seed
 from tests.contract.test_store_core import make_tx
 from wallet_store import model
 from wallet_store.domain import selection
