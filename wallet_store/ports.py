@@ -98,7 +98,8 @@ class Tx(Protocol):
     async def insert_tx(self, rec: TxRecord) -> None: ...
     async def update_tx_state(self, rec: TxRecord) -> None: ...
     async def drop_refusal(self, rec: TxRecord) -> None:
-        """Delete this key's record if it is a plain refusal (state 'refused'; nothing moved)."""
+        """Delete this key's record if it is a plain refusal (nothing moved:
+        :func:`~wallet_store.domain.selection.is_refusal`)."""
         ...
 
     async def get_round(self, account_id: str, game_id: str, round_id: str) -> Round | None: ...
@@ -111,7 +112,8 @@ class Tx(Protocol):
     async def insert_free_rounds(self, award: FreeRoundAward) -> None: ...
 
     async def count_open_rounds(self) -> int:
-        """Rounds with a wager and no completed result (money in limbo)."""
+        """Rounds with a live wager and no completed result (money in limbo): the ones
+        :func:`~wallet_store.domain.selection.round_is_open` accepts."""
         ...
 
     # admin idempotency (adjustments)
@@ -177,7 +179,7 @@ class Tx(Protocol):
     async def list_open_rounds(
         self, opened_before: datetime, after: tuple[datetime, str, str, str] | None, limit: int
     ) -> list[Round]:
-        """Up to ``limit`` open rounds (a live wager, no completed result) opened before
+        """Up to ``limit`` open rounds (:func:`~wallet_store.domain.selection.round_is_open`) opened before
         ``opened_before``, ordered by (created_at, account_id, game_id, round_id) and starting
         after the ``after`` key (keyset pagination; uses the ``rounds_open`` index)."""
         ...
@@ -191,7 +193,8 @@ class Tx(Protocol):
 
     async def count_open_holds(self, account_id: str) -> int: ...
     async def list_due_holds(self, now: datetime, limit: int, account_id: str | None = None) -> list[Hold]:
-        """Open holds with ``expires_at <= now`` (of one account, or of all), soonest first."""
+        """The holds :func:`~wallet_store.domain.selection.hold_is_due` accepts at ``now`` (of one
+        account, or of all), in :func:`~wallet_store.domain.selection.due_order`."""
         ...
 
     async def insert_flow(self, flow: Flow) -> None: ...
