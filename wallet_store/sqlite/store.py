@@ -604,6 +604,7 @@ class SqliteStore:
         self._checkpoint_pages = checkpoint_pages
         self._writer: aiosqlite.Connection | None = None
         self._reader_list: list[aiosqlite.Connection] = []
+        self._streams: set[aiosqlite.Connection] = set()
         self._next_reader = 0
         self._queue: asyncio.Queue[_Item] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -611,10 +612,17 @@ class SqliteStore:
 
     async def _connect(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
-        await conn.execute(f"PRAGMA busy_timeout = {int(self._busy)}")
-        await conn.execute("PRAGMA journal_mode = WAL")
-        await conn.execute(f"PRAGMA synchronous = {self._sync}")
-        await conn.execute("PRAGMA foreign_keys = ON")
+        try:
+            await conn.execute(f"PRAGMA busy_timeout = {int(self._busy)}")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute(f"PRAGMA synchronous = {self._sync}")
+            await conn.execute("PRAGMA foreign_keys = ON")
+        except BaseException:
+            # Cancelled or failed half-way: the connection's thread must not outlive us (a
+            # live aiosqlite thread keeps the interpreter from exiting).
+            with contextlib.suppress(Exception):
+                await conn.close()
+            raise
         return conn
 
     async def open(self) -> None:
@@ -675,6 +683,9 @@ class SqliteStore:
         readers, self._reader_list = self._reader_list, []
         for r in readers:
             await r.close()
+        streams, self._streams = self._streams, set()
+        for conn in streams:
+            await conn.close()
         if self._writer is not None:
             await self._writer.close()
             self._writer = None
@@ -744,6 +755,10 @@ class SqliteStore:
 
     async def _stream(self, sql: str, params: Sequence[Any] = ()) -> AsyncIterator[Any]:
         conn = await self._connect()
+        # Registered until the stream ends, so that close() can end a stream whose consumer
+        # was cancelled and whose generator is not finalized yet (at shutdown the task that
+        # would close it can itself be cancelled, leaving the connection's thread alive).
+        self._streams.add(conn)
         try:
             async with conn.execute(sql, params) as cur:
                 while True:
@@ -753,6 +768,7 @@ class SqliteStore:
                     for r in rows:
                         yield r
         finally:
+            self._streams.discard(conn)
             await conn.close()
 
     async def journal(self, account_id: str | None = None) -> AsyncIterator[model.JournalEntry]:
