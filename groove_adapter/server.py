@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import resource
+import signal
 from collections.abc import Callable
 
 from aiohttp import web
@@ -141,6 +142,7 @@ def serve(
     except (web.GracefulExit, KeyboardInterrupt):
         pass
     finally:
+        _hold_signals(loop)
         if not main.done():
             main.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -151,3 +153,16 @@ def serve(
         loop.run_until_complete(asyncio.gather(*rest, return_exceptions=True))
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
+
+
+def _hold_signals(loop: asyncio.AbstractEventLoop) -> None:
+    """Shutdown has begun: a second SIGINT/SIGTERM (``make run`` forwards its own SIGTERM to
+    the server it started) is ignored instead of cutting the cleanup short, which left the
+    store open and its connection threads keeping the process from exiting."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, _already_stopping)
+
+
+def _already_stopping() -> None:
+    """A signal during shutdown: the shutdown already under way continues."""
