@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import fnmatch
+import functools
 import json
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -35,7 +35,7 @@ from typing import Any
 import aiohttp
 
 from . import hub88
-from .certify import CertifyError, Exchange, Failed, Report, ScenarioResult, Status
+from .certify import CertifyError, Exchange, Failed, Report, ScenarioResult, listing, run_scenario, select
 from .hub88 import Bodies, Player, Signer
 
 NEEDS_HELP: dict[str, str] = {
@@ -757,28 +757,6 @@ add("exact.smallest", "1-unit and 123-unit amounts move exactly", RULE_EXACT, _e
 # --------------------------------------------------------------------------- runner
 
 
-def selected(patterns: Iterable[str]) -> list[Scenario]:
-    pats = list(patterns)
-    if not pats:
-        return list(SCENARIOS)
-    return [s for s in SCENARIOS if any(fnmatch.fnmatchcase(s.id, p) or s.id.startswith(p + ".") for p in pats)]
-
-
-async def _run_one(ctx: Ctx, s: Scenario) -> ScenarioResult:
-    start = time.perf_counter()
-    status: Status = "pass"
-    message = ""
-    try:
-        await s.run(ctx)
-    except Failed as exc:
-        status, message = "fail", str(exc)
-    except Exception as exc:  # a scenario bug or an unreadable reply: report it, keep going
-        status, message = "fail", f"{type(exc).__name__}: {exc}"
-    return ScenarioResult(
-        s.id, s.category, s.title, s.rule, status, message, time.perf_counter() - start, ctx.exchanges
-    )
-
-
 async def preflight(http: aiohttp.ClientSession, cfg: Config) -> None:
     """The player's balance, signed with the run's key, must answer RS_OK with enough money."""
     ctx = Ctx(http, cfg)
@@ -796,7 +774,7 @@ async def run_certify(cfg: Config, on_result: Callable[[ScenarioResult], None] |
     """Run every selected scenario; raises CertifyError when setup fails."""
     started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
-    scenarios = selected(cfg.only)
+    scenarios = select(SCENARIOS, cfg.only)
     if not scenarios:
         raise CertifyError(f"no scenario matches {cfg.only}")
     timeout = aiohttp.ClientTimeout(total=cfg.timeout)
@@ -810,7 +788,8 @@ async def run_certify(cfg: Config, on_result: Callable[[ScenarioResult], None] |
                 why = "; ".join(NEEDS_HELP[m] for m in missing)
                 r = ScenarioResult(s.id, s.category, s.title, s.rule, "skip", f"needs {why}")
             else:
-                r = await _run_one(Ctx(http, cfg), s)
+                ctx = Ctx(http, cfg)
+                r = await run_scenario(s, functools.partial(s.run, ctx), ctx.exchanges)
             results.append(r)
             if on_result is not None:
                 on_result(r)
@@ -818,11 +797,7 @@ async def run_certify(cfg: Config, on_result: Callable[[ScenarioResult], None] |
 
 
 def list_scenarios() -> str:
-    lines = []
-    for s in SCENARIOS:
-        needs = f"  [needs {', '.join(sorted(s.needs))}]" if s.needs else ""
-        lines.append(f"{s.id:<48} {s.title}{needs}")
-    return "\n".join(lines) + "\n"
+    return listing(SCENARIOS)
 
 
 async def run_from_args(args: argparse.Namespace, on_result: Callable[[ScenarioResult], None] | None = None) -> Report:
