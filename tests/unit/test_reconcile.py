@@ -283,5 +283,7 @@ def test_plain_format_refusals() -> None:
         parse_json(json.dumps([PLAIN[0] | {"amount": "-1"}]), "groove")
     with pytest.raises(FormatError, match="transaction 1"):
         parse_json(json.dumps([PLAIN[0] | {"amount": "1.00000000001"}]), "groove")  # 11 decimals
+    with pytest.raises(FormatError, match="kind 'bet'"):
+        parse_json(json.dumps([PLAIN[0] | {"kind": "bet"}]), "groove")
     with pytest.raises(FormatError, match="CSV header lacks"):
         parse_csv("id,kind\nx,wager\n", "groove")

@@ -231,8 +231,10 @@ def _records(rows: Iterable[Any], aggregator: str) -> list[Record]:
 
 
 def _plain_record(row: Mapping[str, Any]) -> Record:
-    """Our plain format (Groove imports and our own exports): decimal amounts, our statuses."""
+    """The plain format of Groove imports: Groove's request names as kinds, decimal amounts."""
     kind = _text(row, "kind")
+    if kind not in GROOVE_KINDS:
+        raise FormatError(f"kind {kind!r} is not one of {sorted(GROOVE_KINDS)}")
     status = _text(row, "status")
     if status not in STATUSES:
         raise FormatError(f"status {status!r} is not one of {sorted(STATUSES)}")
