@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from groove_adapter.hub88 import signature as sig
@@ -123,6 +125,22 @@ def test_to_units_negative_and_trailing_zeros_are_exact(value: str, units: int) 
 def test_to_units_refuses_non_finite_and_non_decimal(bad: Any) -> None:
     with pytest.raises(Hub88AmountError):
         to_units(bad)
+
+
+@given(st.integers(min_value=0, max_value=INT64_MAX))
+def test_every_wire_amount_round_trips(units: int) -> None:
+    assert to_units(from_units(units)) == units
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=10, min_value=-(9 * 10**13), max_value=9 * 10**13))
+def test_to_units_is_exact_or_refuses(value: Decimal) -> None:
+    """Never a neighbour: either the exact scaled integer, or a refusal when digits would be lost."""
+    exact = value.scaleb(5)
+    if exact == exact.to_integral_value():
+        assert to_units(value) == int(exact)
+    else:
+        with pytest.raises(Hub88AmountError, match="beyond 5 decimal places"):
+            to_units(value)
 
 
 def test_reference_examples() -> None:
@@ -434,6 +452,8 @@ def test_sign_and_verify_raw_bytes(keypair: rsa.RSAPrivateKey) -> None:
     assert sig.verify(public, raw, s)
     assert not sig.verify(public, json.dumps(BET, separators=(",", ":")).encode(), s)  # re-serialised: different bytes
     assert not sig.verify(sig.load_public_key(DEMO_PUBLIC), raw, s)  # another key
+    assert sig.reply_headers(None, raw) == {}  # replies unsigned unless the operator has a key
+    assert sig.verify(public, raw, sig.reply_headers(private, raw)[sig.HEADER])
 
 
 def test_bad_keys_are_refused(keypair: rsa.RSAPrivateKey) -> None:

@@ -86,6 +86,11 @@ def sign(private_key: rsa.RSAPrivateKey, raw_body: bytes) -> str:
     return base64.b64encode(private_key.sign(raw_body, padding.PKCS1v15(), hashes.SHA256())).decode("ascii")
 
 
+def reply_headers(private_key: rsa.RSAPrivateKey | None, raw_body: bytes) -> dict[str, str]:
+    """The headers of a reply: its signature when the operator configured a key, else none."""
+    return {} if private_key is None else {HEADER: sign(private_key, raw_body)}
+
+
 def public_pem(private_key: rsa.RSAPrivateKey) -> str:
     """The SubjectPublicKeyInfo PEM of a private key (what the other side configures)."""
     return (
