@@ -144,33 +144,7 @@ class Bodies:
         p = self.player
         return {"user": p.user, "token": p.token, "request_uuid": new_uuid(), "game_code": p.game} | over
 
-    def bet(self, amount: int, tx: str | None = None, rnd: str | None = None, **over: Any) -> dict[str, Any]:
-        p = self.player
-        tx = tx or new_uuid()
-        return {
-            "user": p.user,
-            "transaction_uuid": tx,
-            "supplier_transaction_id": f"sup-{tx}",
-            "token": p.token,
-            "supplier_user": f"hub88_{p.user}",
-            "round": rnd or f"r-{new_uuid()}",
-            "round_closed": False,
-            "reward_uuid": None,
-            "request_uuid": new_uuid(),
-            "is_free": False,
-            "is_supplier_promo": False,
-            "game_code": p.game,
-            "currency": p.currency,
-            "bet": None,
-            "amount": amount,
-            "meta": None,
-        } | over
-
-    def win(self, reference: str, amount: int, tx: str | None = None, **over: Any) -> dict[str, Any]:
-        body = self.bet(amount, tx, round_closed=True)
-        return body | {"reference_transaction_uuid": reference} | over
-
-    def rollback(self, reference: str, tx: str | None = None, rnd: str | None = None, **over: Any) -> dict[str, Any]:
+    def _transaction(self, tx: str | None, rnd: str | None, round_closed: bool) -> dict[str, Any]:
         p = self.player
         tx = tx or new_uuid()
         return {
@@ -179,9 +153,31 @@ class Bodies:
             "supplier_transaction_id": f"sup-{tx}",
             "token": p.token,
             "round": rnd,
-            "round_closed": True,
+            "round_closed": round_closed,
             "request_uuid": new_uuid(),
-            "reference_transaction_uuid": reference,
             "game_code": p.game,
             "meta": None,
-        } | over
+        }
+
+    def bet(self, amount: int, tx: str | None = None, rnd: str | None = None, **over: Any) -> dict[str, Any]:
+        p = self.player
+        return (
+            self._transaction(tx, rnd or f"r-{new_uuid()}", False)
+            | {
+                "supplier_user": f"hub88_{p.user}",
+                "reward_uuid": None,
+                "is_free": False,
+                "is_supplier_promo": False,
+                "currency": p.currency,
+                "bet": None,
+                "amount": amount,
+            }
+            | over
+        )
+
+    def win(self, reference: str, amount: int, tx: str | None = None, **over: Any) -> dict[str, Any]:
+        body = self.bet(amount, tx, round_closed=True)
+        return body | {"reference_transaction_uuid": reference} | over
+
+    def rollback(self, reference: str, tx: str | None = None, rnd: str | None = None, **over: Any) -> dict[str, Any]:
+        return self._transaction(tx, rnd, True) | {"reference_transaction_uuid": reference} | over
