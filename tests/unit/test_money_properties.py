@@ -31,11 +31,12 @@ from wallet_store.domain.transfers import (
     decide_transfer,
 )
 from wallet_store.errors import OutOfMoney
-from wallet_store.model import Hold, Wallet
+from wallet_store.model import DebitOrder, Hold, Wallet, move
 
 D = Decimal
 PLAYERS = ("p1", "p2")
 CURRENCIES = {"EUR": currency("EUR", "1"), "GOLD": currency("GOLD", "0.37")}
+orders = st.sampled_from(["cash_money", "bonus_money"])
 amounts = st.integers(min_value=1, max_value=50_000).map(lambda c: money.check(D(c).scaleb(-2)))
 
 
@@ -62,12 +63,12 @@ class Engine(RuleBasedStateMachine):
         who=st.sampled_from(PLAYERS),
         code=st.sampled_from(list(CURRENCIES)),
         amount=amounts,
-        order=st.sampled_from(["cash_money", "bonus_money"]),
+        order=orders,
     )
-    def transfer(self, direction: Direction, who: str, code: str, amount: Decimal, order: str) -> None:
+    def transfer(self, direction: Direction, who: str, code: str, amount: Decimal, order: DebitOrder) -> None:
         self.n += 1
         cmd = TransferCmd("g1", "pb", direction, who, None, code, amount, "r", "{}", f"k{self.n}")
-        state = TransferState(player(who), CURRENCIES[code], None, self.wallets.get((who, code)), operator(order))  # type: ignore[arg-type]
+        state = TransferState(player(who), CURRENCIES[code], None, self.wallets.get((who, code)), operator(order))
         try:
             d = decide_transfer(state, cmd, now=NOW, reference=f"api:g1:{self.n}")
         except OutOfMoney:
@@ -86,6 +87,14 @@ class Engine(RuleBasedStateMachine):
         assert again.replayed
         assert again.change is None
         assert again.facts == d.facts
+
+    @rule(who=st.sampled_from(PLAYERS), code=st.sampled_from(list(CURRENCIES)), amount=amounts)
+    def bonus(self, who: str, code: str, amount: Decimal) -> None:
+        """Bonus money from outside (as an operator grants it), so splits have two sides."""
+        w = self.wallets.get((who, code)) or Wallet(who, code, updated_at=NOW)
+        new, entry = move(w, kind="bonus", bonus=amount, reference="bonus", now=NOW)
+        self._apply(WalletChange(new, (entry,)))
+        self._expect(code, amount)
 
     @rule(who=st.sampled_from(PLAYERS), src=st.sampled_from(list(CURRENCIES)), amount=amounts)
     def convert(self, who: str, src: str, amount: Decimal) -> None:
@@ -111,8 +120,8 @@ class Engine(RuleBasedStateMachine):
         self._expect(dst, d.facts.credited)
         assert d.facts.credited * d.facts.rate_to <= amount * d.facts.rate_from
 
-    @rule(who=st.sampled_from(PLAYERS), code=st.sampled_from(list(CURRENCIES)), amount=amounts)
-    def reserve(self, who: str, code: str, amount: Decimal) -> None:
+    @rule(who=st.sampled_from(PLAYERS), code=st.sampled_from(list(CURRENCIES)), amount=amounts, order=orders)
+    def reserve(self, who: str, code: str, amount: Decimal, order: DebitOrder) -> None:
         w = self.wallets.get((who, code))
         if w is None or w.total < amount:
             return
@@ -141,9 +150,10 @@ class Engine(RuleBasedStateMachine):
             return
         other = next(p for p in PLAYERS if p != hold.account_id)
         dst = self.wallets.get((other, hold.currency)) or Wallet(other, hold.currency, updated_at=NOW)
-        src, src_e, dst, dst_e, _ = holds.capture(hold, source, dst, credit_kind="transfer_in", now=NOW)
+        src, src_e, paid, dst_e, _ = holds.capture(hold, source, dst, credit_kind="transfer_in", now=NOW)
+        assert (paid.real - dst.real, paid.bonus - dst.bonus) == (hold.real, hold.bonus)  # the split is kept
         self._apply(WalletChange(src, (src_e,)))
-        self._apply(WalletChange(dst, (dst_e,)))
+        self._apply(WalletChange(paid, (dst_e,)))
 
     @invariant()
     def money_is_conserved_and_never_negative(self) -> None:

@@ -49,10 +49,19 @@ from wallet_store.services.purchases import PurchaseService, new_id
 from wallet_store.sms import OutboxSender, SmsSender
 
 
-async def _party(tx: Tx, player: Player, view: FlowView) -> Party:
+async def _name(tx: Tx, view: FlowView) -> str:
     flow = view.flow
-    wallet = await tx.get_wallet(player.account_id, flow.currency)
-    return Party(player, wallet, currency_name(await tx.get_currency(flow.operator_id, flow.currency), flow.currency))
+    return currency_name(await tx.get_currency(flow.operator_id, flow.currency), flow.currency)
+
+
+async def _source(tx: Tx, view: FlowView) -> Party:
+    """The flow's (locked) source with the wallet the view holds."""
+    return Party(await locked(tx, view.flow.source_account), view.wallet, await _name(tx, view))
+
+
+async def _recipient(tx: Tx, account_id: str, view: FlowView) -> Party:
+    wallet = await tx.get_wallet(account_id, view.flow.currency)
+    return Party(await locked(tx, account_id), wallet, await _name(tx, view))
 
 
 async def _settle(tx: Tx, outcome: Outcome) -> FlowStep | WalletError:
@@ -184,7 +193,7 @@ class FlowService(PurchaseService):
 
         async def unit(tx: Tx) -> FlowStep | WalletError:
             view = await open_view(tx, game, kind, flow_id, now)
-            source = await _party(tx, await locked(tx, view.flow.source_account), view)
+            source = await _source(tx, view)
             return await _settle(tx, decide_verify(view, source, code, self.settings.code_attempts, now))
 
         return raise_or_return(await self.store.write(unit))
@@ -223,7 +232,7 @@ class FlowService(PurchaseService):
                         " claiming; an unclaimed send returns to the sender when its hold expires"
                     )
             view = await open_view(tx, game, kind, flow_id, now, claimant.account_id)
-            recipient = await _party(tx, await locked(tx, claimant.account_id), view)
+            recipient = await _recipient(tx, claimant.account_id, view)
             outcome = decide_claim(view, await locked(tx, view.flow.source_account), recipient, now)
             if outcome.hold is not None:
                 await tx.touch_player(claimant.account_id, now)  # money activity: last_active
@@ -237,7 +246,7 @@ class FlowService(PurchaseService):
 
         async def unit(tx: Tx) -> FlowStep | WalletError:
             view = await open_view(tx, game, kind, flow_id, now)
-            source = await _party(tx, await locked(tx, view.flow.source_account), view)
+            source = await _source(tx, view)
             return await _settle(tx, decide_cancel(view, source, now))
 
         return raise_or_return(await self.store.write(unit))
