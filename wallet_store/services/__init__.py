@@ -1,1 +1,1 @@
-"""Use cases: load the state a command needs, ask the pure domain, persist what it decided."""
+"""Application services: load the state a command needs, decide with the engine, persist."""
