@@ -1,1 +1,0 @@
-"""Application services: load the state a command needs, decide with the engine, persist."""
