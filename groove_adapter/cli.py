@@ -556,13 +556,14 @@ def cmd_migrate_data(args: argparse.Namespace) -> int:
 
 
 def cmd_certify(args: argparse.Namespace) -> int:
-    from groove_client import certify
+    from groove_client import certify, certify_hub88
 
+    hub88 = args.protocol == "hub88"
     if args.list:
-        print(certify.list_scenarios(), end="")
+        print((certify_hub88 if hub88 else certify).list_scenarios(), end="")
         return 0
     if not args.url:
-        print("groove-wallet certify: --url is required (e.g. http://127.0.0.1:8080/groove)", file=sys.stderr)
+        print(f"groove-wallet certify: --url is required (e.g. http://127.0.0.1:8080/{args.protocol})", file=sys.stderr)
         return 2
     _http_url(args.url, "--url")
     if args.admin_url:
@@ -598,7 +599,9 @@ def cmd_certify(args: argparse.Namespace) -> int:
     if stream:
         print(f"groove-wallet certify {args.url}", flush=True)
     try:
-        report = asyncio.run(certify.run_certify(cfg, on_result if stream else None))
+        callback = on_result if stream else None
+        run = certify_hub88.run_from_args(args, callback) if hub88 else certify.run_certify(cfg, callback)
+        report = asyncio.run(run)
     except certify.CertifyError as exc:
         print(f"groove-wallet certify: {exc}", file=sys.stderr)
         return 2
@@ -739,10 +742,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     ce = sub.add_parser(
         "certify",
-        help="play the aggregator against a /groove endpoint; report every protocol rule as pass/fail",
+        help="play the aggregator against a /groove (or /hub88) endpoint; report every protocol rule as pass/fail",
         description="Exit 0 when no scenario failed, 1 when one did, 2 when setup failed.",
     )
     ce.add_argument("--url", help="the wallet's /groove endpoint, e.g. https://wallet.example/groove")
+    ce.add_argument(
+        "--protocol",
+        choices=["groove", "hub88"],
+        default="groove",
+        help="hub88: --url is the Hub88 prefix, --account/--session a player and its token (see docs/hub88.md)",
+    )
+    ce.add_argument("--hub88-key", help="hub88: PEM private key signing as Hub88 (the wallet holds its public half)")
     ce.add_argument("--secret", help="the operator's X-Groove-Signature secret (signature scenarios need it)")
     ce.add_argument(
         "--signature-scheme",

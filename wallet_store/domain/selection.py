@@ -10,6 +10,11 @@ that both backends select exactly what these predicates accept).
 * a **plain refusal**: a transaction record that moved nothing and may be replaced;
 * a player's e-mail is looked up by its **normalised** form (unique per operator).
 
+The due-hold rule is :func:`wallet_store.domain.holds.is_due` and the e-mail form
+:func:`wallet_store.domain.requests.norm_email` (trimmed, lower case, computed in Python for
+both backends: ``str.lower`` is not PostgreSQL's ``lower()`` outside ASCII); they are
+re-exported here as :func:`hold_is_due` and :func:`normalize_email`.
+
 Pure: no I/O, no driver or store import.
 """
 
@@ -19,9 +24,25 @@ import re
 from datetime import datetime
 from typing import Final
 
+from .holds import is_due as hold_is_due
 from .model import Round, TxRecord, TxState
 from .records import Hold, HoldState
+from .requests import norm_email as normalize_email
 from .rounds import live_wagers
+
+__all__ = [
+    "MIN_LIVE_WAGERS",
+    "OPEN_HOLD",
+    "OPEN_ROUND",
+    "REFUSED",
+    "due_order",
+    "hold_is_due",
+    "hold_is_open",
+    "is_refusal",
+    "normalize_email",
+    "round_is_open",
+    "sql_word",
+]
 
 #: The state of a hold that still reserves money (closed ones are captured or released).
 OPEN_HOLD: Final[HoldState] = "open"
@@ -54,11 +75,6 @@ def hold_is_open(hold: Hold) -> bool:
     return hold.state == OPEN_HOLD
 
 
-def hold_is_due(hold: Hold, now: datetime) -> bool:
-    """An open hold whose time is up at ``now`` (the expiry sweeps release it)."""
-    return hold_is_open(hold) and hold.expires_at <= now
-
-
 def due_order(hold: Hold) -> tuple[datetime, str]:
     """The order due holds are released in: soonest expiry first, then by id."""
     return hold.expires_at, hold.hold_id
@@ -67,12 +83,3 @@ def due_order(hold: Hold) -> tuple[datetime, str]:
 def is_refusal(rec: TxRecord) -> bool:
     """A record that refused its request and moved nothing (a later request may replace it)."""
     return rec.state == REFUSED
-
-
-def normalize_email(email: str | None) -> str | None:
-    """The form an e-mail is unique and looked up in (per operator): trimmed, lower case.
-
-    Computed in Python for both backends (``str.strip``/``str.lower`` are not PostgreSQL's
-    ``trim()``/``lower()`` outside ASCII), before the query, and stored beside the e-mail.
-    """
-    return None if email is None else email.strip().lower()
