@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal
 from typing import Literal
 
 from wallet_store import money
@@ -79,6 +80,19 @@ def _start(s: SettleState, cmd: Settling, kind: str) -> Decision | None:
     return None
 
 
+def _moved(
+    wallet: Wallet, amount: Decimal, kind: str, real: Decimal, bonus: Decimal, reference: str, now: datetime
+) -> tuple[Wallet, tuple[JournalEntry, ...]]:
+    """``wallet`` after moving ``real``/``bonus`` and its entry; nothing moves for a zero amount.
+
+    Raises what :func:`~wallet_store.model.move` refuses (out of money, out of range).
+    """
+    if amount <= 0:
+        return wallet, ()
+    wallet, entry = move(wallet, kind=kind, real=real, bonus=bonus, reference=reference, now=now)
+    return wallet, (entry,)
+
+
 def credit_currency(s: SettleState) -> str:
     """A win is paid in its round's currency, else the session's, else the player's."""
     if s.round is not None:
@@ -127,16 +141,10 @@ def decide_credit(s: SettleState, cmd: Result | Jackpot, now: datetime) -> Decis
     real_bet = rnd.real_bet if rnd else money.ZERO
     bonus_bet = rnd.bonus_bet if rnd else money.ZERO
     real, bonus = split_win(cmd.amount, real_bet, bonus_bet, pays)
-    wallet = s.wallet
-    entries: tuple[JournalEntry, ...] = ()
-    if cmd.amount > 0:
-        try:
-            wallet, entry = move(
-                wallet, kind=kind, real=real, bonus=bonus, reference=f"{kind}:{cmd.transaction_id}", now=now
-            )
-        except AmountOutOfRange as r:
-            return refuse(ask, r)
-        entries = (entry,)
+    try:
+        wallet, entries = _moved(s.wallet, cmd.amount, kind, real, bonus, f"{kind}:{cmd.transaction_id}", now)
+    except AmountOutOfRange as r:
+        return refuse(ask, r)
     effects = Effects(wallet=wallet if entries else None, entries=entries)
     # Jackpots are payouts beside the round: they never open, close or count in it.
     if kind == "result":
@@ -184,21 +192,11 @@ def decide_rollback(s: SettleState, cmd: Rollback, now: datetime) -> Decision:
         return refuse(ask, OperationNotAllowed("the wager was already settled by a result"))
     if s.wallet is None:
         return refuse(ask, UnknownCurrency("wallet missing"))
-    wallet = s.wallet
-    entries: tuple[JournalEntry, ...] = ()
-    if wager.amount > 0:
-        try:
-            wallet, entry = move(
-                wallet,
-                kind="rollback",
-                real=wager.real,
-                bonus=wager.bonus,
-                reference=f"rollback:{cmd.transaction_id}",
-                now=now,
-            )
-        except AmountOutOfRange as r:
-            return refuse(ask, r)
-        entries = (entry,)
+    ref = f"rollback:{cmd.transaction_id}"
+    try:
+        wallet, entries = _moved(s.wallet, wager.amount, "rollback", wager.real, wager.bonus, ref, now)
+    except AmountOutOfRange as r:
+        return refuse(ask, r)
     effects = Effects(
         wallet=wallet if entries else None,
         entries=entries,
@@ -246,21 +244,11 @@ def decide_correction(s: SettleState, cmd: ReverseWin | RollbackRollback, now: d
         return refuse(ask, OperationNotAllowed(f"the transaction is {target.state}"))
     if s.wallet is None:
         return refuse(ask, UnknownCurrency("wallet missing"))
-    wallet = s.wallet
-    entries: tuple[JournalEntry, ...] = ()
-    if target.amount > 0:
-        try:
-            wallet, entry = move(
-                wallet,
-                kind=kind,
-                real=-target.real,
-                bonus=-target.bonus,
-                reference=f"{kind}:{cmd.transaction_id}",
-                now=now,
-            )
-        except (OutOfMoney, AmountOutOfRange) as r:
-            return refuse(ask, r)
-        entries = (entry,)
+    ref = f"{kind}:{cmd.transaction_id}"
+    try:
+        wallet, entries = _moved(s.wallet, target.amount, kind, -target.real, -target.bonus, ref, now)
+    except (OutOfMoney, AmountOutOfRange) as r:
+        return refuse(ask, r)
     rnd = s.round if rounds.in_round(target.kind) else None
     if rnd is not None:
         change = rounds.take_back_win if kind == "reversewin" else rounds.restore_bet
