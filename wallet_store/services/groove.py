@@ -88,9 +88,9 @@ async def persist(tx: Tx, e: Effects) -> None:
         await tx.touch_player(*e.touch)
 
 
-async def _replay_wallet(tx: Tx, rec: TxRecord) -> Wallet | None:
+async def _replay_wallet(tx: Tx, account_id: str, rec: TxRecord) -> Wallet | None:
     """The wallet a replayed outcome shows (a replayed refusal shows none)."""
-    return await tx.get_wallet(rec.account_id, rec.currency) if rec.ok else None
+    return await tx.get_wallet(account_id, rec.currency) if rec.ok else None
 
 
 class GrooveService(ServiceBase):
@@ -157,7 +157,7 @@ class GrooveService(ServiceBase):
         op = await self._authenticate(tx, player.operator_id, caller)
         existing = await tx.get_tx(op.operator_id, cmd.game_id, bet_kind(cmd), cmd.transaction_id)
         if existing is not None:
-            return WagerState(player, op, existing, await _replay_wallet(tx, existing))
+            return WagerState(player, op, existing, await _replay_wallet(tx, cmd.account_id, existing))
         session = await tx.get_session(cmd.session_id)
         if session is None:
             return WagerState(player, op)
@@ -178,7 +178,7 @@ class GrooveService(ServiceBase):
         op = await self._authenticate(tx, player.operator_id, caller)
         existing = await tx.get_tx(op.operator_id, cmd.game_id, kind, cmd.transaction_id)
         if existing is not None and is_replay(existing, cmd, kind):
-            return SettleState(player, op, existing, await _replay_wallet(tx, existing)), True
+            return SettleState(player, op, existing, await _replay_wallet(tx, cmd.account_id, existing)), True
         session = await tx.get_session(cmd.session_id) if cmd.session_id else None
         return SettleState(player, op, existing, session=session), False
 
