@@ -88,6 +88,11 @@ async def persist(tx: Tx, e: Effects) -> None:
         await tx.touch_player(*e.touch)
 
 
+async def _persisted(tx: Tx, decision: Decision) -> Decision:
+    await persist(tx, decision.effects)
+    return decision
+
+
 async def _replay_wallet(tx: Tx, account_id: str, rec: TxRecord) -> Wallet | None:
     """The wallet a replayed outcome shows (a replayed refusal shows none)."""
     return await tx.get_wallet(account_id, rec.currency) if rec.ok else None
@@ -129,12 +134,8 @@ class GrooveService(ServiceBase):
 
     # ------------------------------------------------------------------ money requests
 
-    async def _run_money(self, decide: Callable[[Tx], Awaitable[Decision]]) -> MoneyOutcome:
-        async def unit(tx: Tx) -> Decision:
-            decision = await decide(tx)
-            await persist(tx, decision.effects)
-            return decision
-
+    async def _run_money(self, unit: Callable[[Tx], Awaitable[Decision]]) -> MoneyOutcome:
+        """Run a money unit of work (load, decide, persist); raise its refusal after the commit."""
         decided = await self._write(unit)
         if decided.refusal is not None:
             raise decided.refusal
@@ -150,7 +151,7 @@ class GrooveService(ServiceBase):
 
     async def _bet(self, tx: Tx, cmd: Bet, caller: Caller) -> Decision:
         now = self.clock.now()
-        return decide_wager(await self._load_bet(tx, cmd, caller, now), cmd, now)
+        return await _persisted(tx, decide_wager(await self._load_bet(tx, cmd, caller, now), cmd, now))
 
     async def _load_bet(self, tx: Tx, cmd: Bet, caller: Caller, now: datetime) -> WagerState:
         player = bettor(await tx.lock_player(cmd.account_id))
@@ -198,7 +199,7 @@ class GrooveService(ServiceBase):
             frbid = cmd.frbid if isinstance(cmd, Result) else None
             award = await tx.get_free_rounds(frbid) if frbid is not None else None
             s = replace(s, award=award, wallet=await tx.get_wallet(cmd.account_id, credit_currency(s)))
-        return decide_credit(s, cmd, now)
+        return await _persisted(tx, decide_credit(s, cmd, now))
 
     # ------------------------------------------------------------------ rollback
 
@@ -215,7 +216,7 @@ class GrooveService(ServiceBase):
                     rnd = await tx.get_round(cmd.account_id, cmd.game_id, cmd.round_id)
                     wallet = await tx.get_wallet(cmd.account_id, wager.currency)
                     s = replace(s, target=wager, round=rnd, wallet=wallet)
-            return decide_rollback(s, cmd, now)
+            return await _persisted(tx, decide_rollback(s, cmd, now))
 
         return await self._run_money(decide)
 
@@ -259,4 +260,4 @@ class GrooveService(ServiceBase):
                 in_round = rounds.in_round(t.kind)
                 rnd = await tx.get_round(cmd.account_id, cmd.game_id, t.round_id) if in_round else None
                 s = replace(s, target=t, wallet=wallet, round=rnd)
-        return decide_correction(s, cmd, now)
+        return await _persisted(tx, decide_correction(s, cmd, now))
