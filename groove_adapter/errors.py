@@ -7,6 +7,8 @@ from typing import TypeVar
 from wallet_store import errors as E
 from wallet_store.payments import PaymentDeclined
 
+from .ratelimit import RateLimited
+
 V = TypeVar("V")
 
 # Groove: (code, status).  The status strings are the protocol's.
@@ -47,6 +49,7 @@ HTTP: dict[type[BaseException], int] = {
     E.OutOfMoney: 422,
     E.AccountBlocked: 403,
     PaymentDeclined: 402,  # a currency purchase the payment provider declined
+    RateLimited: 429,  # with Retry-After (groove_adapter.ratelimit)
     E.TechnicalError: 503,
     Exception: 500,
 }

@@ -20,169 +20,39 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Literal, TypeVar, get_args
+from typing import Any, Literal, get_args
 
 from aiohttp import web
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 
 from wallet_store import errors as E
 from wallet_store import money
-from wallet_store.model import ACCOUNT_ID, CURRENCY, BalanceFlow, Currency, Game, Player, Wallet, iso, parse_iso
+from wallet_store.model import ACCOUNT_ID, CURRENCY, BalanceFlow, Currency, Player, Wallet, iso, parse_iso
 from wallet_store.rest_service import IDENTITY, HistoryItem, PlayerBalances, Transfer, available, total
 
-from .errors import PLAYER_BALANCE, PRIVATE, lookup
-from .jsonout import JsonLimitError, dumps, json_response, loads
-from .keys import CLOCK, RATE_LIMITER, REST_SERVICE
-from .ratelimit import RateClass, RateLimited
+from . import restface
+from .jsonout import dumps, json_response, loads
+from .keys import CLOCK, REST_SERVICE
+from .restface import GAME, PB_KEY_HEADER, game_key
+from .schemas import rest as S
+from .schemas.operations import LIMIT, PAGE, TIME, Op, Query
 
-M = TypeVar("M", bound=BaseModel)
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+__all__ = ["EMAIL", "GAME", "OPERATIONS", "PB_KEY_HEADER", "currency_fields", "game_key", "routes"]
 
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}")
-PB_KEY_HEADER = "X-Game-Secret-Key"
-PRIVATE_KEY_HEADER = "x-api-key"
-BEARER = "bearer "
-GAME: web.RequestKey[Game] = web.RequestKey("rest_game")
 ANALYTICS_DEFAULT_SPAN = timedelta(days=30)  # without ``from``: the last 30 days, either period
-
-
-def _positive(v: object) -> Decimal:
-    d = money.coerce(v)
-    if d <= 0:
-        raise ValueError("must be greater than zero")
-    return d
-
-
-Positive = Annotated[Decimal, BeforeValidator(_positive)]
-AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{1,60}$")]
-EmailStr = Annotated[str, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$", max_length=320)]
-CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]{2,9}$")]
-Reason = Annotated[str, StringConstraints(max_length=500)]
-IdemKey = Annotated[str, StringConstraints(min_length=1, max_length=255)]
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class BatchIn(_Body):
-    player_emails: list[EmailStr] = Field(default_factory=list)
-    player_ids: list[AccountId] = Field(default_factory=list)
-    include_summary: bool = False
-
-
-class TransferIn(_Body):
-    player_id: AccountId | None = None
-    player_email: EmailStr | None = None
-    currency: CurrencyCode
-    amount: Positive
-    reason: Reason = ""
-    idempotency_key: IdemKey
-
-
-class ConvertIn(_Body):
-    player_id: AccountId | None = None
-    player_email: EmailStr | None = None
-    from_currency: CurrencyCode
-    to_currency: CurrencyCode
-    amount: Positive
-    idempotency_key: IdemKey
-
-
-class WalletTxIn(_Body):
-    currency: CurrencyCode
-    amount: Positive
-    type: Literal["credit", "debit"]
-    reason: Reason = ""
-    meta: dict[str, Any] = Field(default_factory=dict)
-    idempotencyKey: IdemKey  # the spec's field name
-
-
-class _Bad(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-async def _body(request: web.Request, model: type[M]) -> M:
-    raw = await request.read()
-    try:
-        data = loads(raw or b"{}")
-    except JsonLimitError as exc:
-        raise _Bad(f"body refused: {exc}") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise _Bad(f"body is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise _Bad("body must be a JSON object")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        parts = [f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()]
-        raise _Bad("invalid request: " + "; ".join(parts)) from None
-
-
-def game_key(request: web.Request, header: str) -> str | None:
-    """The game key of the face's own header, or of ``Authorization: Bearer <key>``.
-
-    Both given and different is refused: which key the caller meant is ambiguous.
-    """
-    named = request.headers.get(header)
-    auth = request.headers.get("Authorization")
-    bearer = auth[len(BEARER) :].strip() if auth and auth[: len(BEARER)].lower() == BEARER else None
-    if named and bearer and named != bearer:
-        raise E.AuthenticationFailed(f"{header} and Authorization name different keys")
-    return named or bearer
-
-
-def _face(private: bool, limit: RateClass | None = None) -> Callable[[Handler], Handler]:
-    """Authenticate the game key, take one request from the game's rate limit of the route's
-    class, and map errors to the face's envelope and status table.
-
-    ``limit`` is the route's rate-limit class (:mod:`groove_adapter.ratelimit`); without one,
-    GET/HEAD count as ``individual`` and every other method as ``write``.
-    """
-    header = PRIVATE_KEY_HEADER if private else PB_KEY_HEADER
-    table = PRIVATE if private else PLAYER_BALANCE
-
-    def error(status: int, message: str, kind: str) -> web.Response:
-        body: dict[str, Any] = (
-            {"error": True, "message": message} if private else {"error": message, "kind": kind, "status": status}
-        )
-        return json_response(body, status=status)
-
-    def wrap(handler: Handler) -> Handler:
-        async def wrapped(request: web.Request) -> web.StreamResponse:
-            try:
-                game = await request.app[REST_SERVICE].authenticate(game_key(request, header))
-                request[GAME] = game
-                rate_class = limit or ("individual" if request.method in ("GET", "HEAD") else "write")
-                await request.app[RATE_LIMITER].check(game.game_id, rate_class)
-                return await handler(request)
-            except RateLimited as exc:
-                limited = error(429, exc.message, "RateLimited")
-                limited.headers["Retry-After"] = str(exc.retry_after)
-                return limited
-            except _Bad as exc:
-                return error(400, exc.message, "Invalid")
-            except E.WalletError as exc:
-                return error(lookup(table, exc), exc.message, type(exc).__name__)
-
-        return wrapped
-
-    return wrap
 
 
 def _account_param(request: web.Request, name: str) -> str:
     value = request.match_info[name]
     if not ACCOUNT_ID.fullmatch(value):
-        raise _Bad(f"{name} must match [0-9A-Za-z]{{1,60}}")
+        raise E.Invalid(f"{name} must match [0-9A-Za-z]{{1,60}}")
     return value
 
 
 def _currency_param(request: web.Request, name: str) -> str:
     value = request.match_info[name]
     if not CURRENCY.fullmatch(value):
-        raise _Bad(f"{name} must be a currency code like EUR")
+        raise E.Invalid(f"{name} must be a currency code like EUR")
     return value
 
 
@@ -202,7 +72,7 @@ def _query_time(request: web.Request, name: str) -> datetime | None:
             raise ValueError
         return parse_iso(text.replace(" ", "+"))
     except ValueError:
-        raise _Bad(f"{name} must be an ISO 8601 time with a timezone, e.g. 2026-01-15T00:00:00Z") from None
+        raise E.Invalid(f"{name} must be an ISO 8601 time with a timezone, e.g. 2026-01-15T00:00:00Z") from None
 
 
 def currency_fields(code: str, cur: Currency | None) -> dict[str, Any]:
@@ -263,18 +133,16 @@ def pb_view(
     return out
 
 
-@_face(private=False, limit="individual")
 async def pb_by_id(request: web.Request) -> web.Response:
     acct = _account_param(request, "player_id")
     pb = await request.app[REST_SERVICE].balances(request[GAME], account_id=acct)
     return json_response(pb_view(pb, request))
 
 
-@_face(private=False, limit="email")
 async def pb_by_email(request: web.Request) -> web.Response:
     email = request.match_info["email"]
     if len(email) > 320 or not EMAIL.fullmatch(email):
-        raise _Bad("email is not a valid e-mail address")
+        raise E.Invalid("email is not a valid e-mail address")
     pb = await request.app[REST_SERVICE].balances(request[GAME], email=email)
     return json_response(pb_view(pb, request))
 
@@ -285,9 +153,7 @@ def _total_value(usd: str | None) -> dict[str, str | None]:
     return {"total_value": usd, "total_value_usd": usd}
 
 
-@_face(private=False, limit="batch")
-async def pb_batch(request: web.Request) -> web.Response:
-    b = await _body(request, BatchIn)
+async def pb_batch(request: web.Request, b: S.BatchIn) -> web.Response:
     res = await request.app[REST_SERVICE].batch(request[GAME], account_ids=b.player_ids, emails=b.player_emails)
     players = []
     values: list[Decimal | None] = []
@@ -341,12 +207,12 @@ def _replayed(replayed: bool) -> dict[str, str]:
     return {"Idempotent-Replayed": "true" if replayed else "false"}
 
 
-def _pb_transfer_handler(direction: Literal["credit", "debit"]) -> Handler:
-    @_face(private=False, limit="write")
-    async def handler(request: web.Request) -> web.Response:
-        b = await _body(request, TransferIn)
+def _pb_transfer_handler(
+    direction: Literal["credit", "debit"],
+) -> Callable[[web.Request, S.TransferIn], Awaitable[web.Response]]:
+    async def handler(request: web.Request, b: S.TransferIn) -> web.Response:
         if (b.player_id is None) == (b.player_email is None):
-            raise _Bad("exactly one of player_id and player_email is required")
+            raise E.Invalid("exactly one of player_id and player_email is required")
         t, replayed, cur = await request.app[REST_SERVICE].transfer(
             request[GAME],
             face="pb",
@@ -368,11 +234,9 @@ pb_credit = _pb_transfer_handler("credit")
 pb_debit = _pb_transfer_handler("debit")
 
 
-@_face(private=False, limit="write")
-async def pb_convert(request: web.Request) -> web.Response:
-    b = await _body(request, ConvertIn)
+async def pb_convert(request: web.Request, b: S.ConvertIn) -> web.Response:
     if (b.player_id is None) == (b.player_email is None):
-        raise _Bad("exactly one of player_id and player_email is required")
+        raise E.Invalid("exactly one of player_id and player_email is required")
     c, replayed = await request.app[REST_SERVICE].convert(
         request[GAME],
         account_id=b.player_id,
@@ -409,14 +273,14 @@ def _flow_query(request: web.Request, values: tuple[BalanceFlow, ...]) -> tuple[
     for v in values:
         if kind == v:
             return (v,)
-    raise _Bad("type must be " + " or ".join(values))
+    raise E.Invalid("type must be " + " or ".join(values))
 
 
 # History ``type`` filter values; every row has exactly one.  ``none``: the available balance
 # did not move (a hold capture takes reserved funds only, a zero win).  The private API's
 # spec knows only credit and debit, so it lists only rows that moved its balance.
-PB_HISTORY_TYPES: tuple[BalanceFlow, ...] = ("credit", "debit", "none")
-PW_HISTORY_TYPES: tuple[BalanceFlow, ...] = ("credit", "debit")
+PB_HISTORY_TYPES: tuple[BalanceFlow, ...] = get_args(get_args(S.PbHistoryType)[0])  # credit, debit, none
+PW_HISTORY_TYPES: tuple[BalanceFlow, ...] = get_args(get_args(S.PwHistoryType)[0])  # credit, debit
 
 
 def pb_history_item(it: HistoryItem) -> dict[str, Any]:
@@ -436,12 +300,11 @@ def pb_history_item(it: HistoryItem) -> dict[str, Any]:
     }
 
 
-@_face(private=False, limit="individual")
 async def pb_history(request: web.Request) -> web.Response:
     acct = _account_param(request, "player_id")
     code = request.query.get("currency")
     if code is None or not CURRENCY.fullmatch(code):
-        raise _Bad("currency is required, a code like EUR")
+        raise E.Invalid("currency is required, a code like EUR")
     hp = await request.app[REST_SERVICE].history(
         request[GAME],
         code,
@@ -464,15 +327,14 @@ async def pb_history(request: web.Request) -> web.Response:
     )
 
 
-@_face(private=False, limit="individual")
 async def pb_analytics(request: web.Request) -> web.Response:
     acct = _account_param(request, "player_id")
     bucket = request.query.get("period", "day")
     if bucket not in ("day", "week"):
-        raise _Bad("period must be day or week")
+        raise E.Invalid("period must be day or week")
     code = request.query.get("currency")
     if code is not None and not CURRENCY.fullmatch(code):
-        raise _Bad("currency must be a code like EUR")
+        raise E.Invalid("currency must be a code like EUR")
     until = _query_time(request, "to") or request.app[CLOCK].now()
     since = _query_time(request, "from") or until - ANALYTICS_DEFAULT_SPAN
     a = await request.app[REST_SERVICE].analytics(
@@ -514,7 +376,6 @@ async def pb_analytics(request: web.Request) -> web.Response:
     )
 
 
-@_face(private=False, limit="individual")
 async def pb_currencies(request: web.Request) -> web.Response:
     game = request[GAME]
     currencies = await request.app[REST_SERVICE].list_currencies(game.operator_id)
@@ -539,11 +400,10 @@ def _ok(data: Any) -> web.Response:
 def _identity_param(request: web.Request) -> str:
     value = request.match_info["identity"]
     if not IDENTITY.fullmatch(value):
-        raise _Bad("identity must match [0-9A-Za-z._:@-]{1,128}")
+        raise E.Invalid("identity must match [0-9A-Za-z._:@-]{1,128}")
     return value
 
 
-@_face(private=True, limit="individual")
 async def pw_balance(request: web.Request) -> web.Response:
     ident = _identity_param(request)
     pb = await request.app[REST_SERVICE].balances(request[GAME], identity=ident)
@@ -576,13 +436,11 @@ def pw_transaction(identity: str, t: Transfer) -> dict[str, Any]:
     }
 
 
-@_face(private=True, limit="write")
-async def pw_transact(request: web.Request) -> web.Response:
+async def pw_transact(request: web.Request, b: S.WalletTxIn) -> web.Response:
     ident = _identity_param(request)
     code = _currency_param(request, "walletCode")
-    b = await _body(request, WalletTxIn)
     if b.currency != code:
-        raise _Bad(f"currency {b.currency} does not match the wallet code {code}")
+        raise E.Invalid(f"currency {b.currency} does not match the wallet code {code}")
     t, replayed, _cur = await request.app[REST_SERVICE].transfer(
         request[GAME],
         face="pw",
@@ -625,11 +483,10 @@ def _int_query(request: web.Request, name: str, default: int, lo: int, hi: int) 
     if text is None:
         return default
     if not text.isascii() or not text.isdigit() or len(text) > 9 or not lo <= int(text) <= hi:
-        raise _Bad(f"{name} must be an integer from {lo} to {hi}")
+        raise E.Invalid(f"{name} must be an integer from {lo} to {hi}")
     return int(text)
 
 
-@_face(private=True, limit="individual")
 async def pw_history(request: web.Request) -> web.Response:
     ident = _identity_param(request)
     code = _currency_param(request, "currencyCode")
@@ -654,18 +511,112 @@ async def pw_history(request: web.Request) -> web.Response:
     )
 
 
+_WHO = "exactly one of player_id and player_email"
+_PB_ERRORS = (400, 401, 404)
+_PB_WRITE_ERRORS = (400, 401, 403, 404, 409)
+# The private API's seed lists 400/401/500 only: unknown identity or wallet, a reused
+# idempotency key and refusals are 400 (groove_adapter/errors.py PRIVATE).
+_PW_ERRORS = (400, 401, 500)
+_HISTORY_Q = (Query("from", TIME), Query("to", TIME))
+
+OPERATIONS: tuple[Op, ...] = (
+    Op("GET", "/api/player-balances/player/by-email/{email}", pb_by_email, S.PbView, _PB_ERRORS, limit="email"),
+    Op("GET", "/api/player-balances/player/{player_id}", pb_by_id, S.PbView, _PB_ERRORS, limit="individual"),
+    Op("POST", "/api/player-balances/batch", pb_batch, S.PbBatch, (400, 401), body=S.BatchIn, limit="batch"),
+    Op(
+        "POST",
+        "/api/player-balances/credit",
+        pb_credit,
+        S.PbTransfer,
+        _PB_WRITE_ERRORS,
+        body=S.TransferIn,
+        limit="write",
+    ),
+    Op(
+        "POST",
+        "/api/player-balances/debit",
+        pb_debit,
+        S.PbTransfer,
+        (*_PB_WRITE_ERRORS, 422),
+        body=S.TransferIn,
+        limit="write",
+    ),
+    Op(
+        "POST",
+        "/api/player-balances/convert",
+        pb_convert,
+        S.PbConvert,
+        (*_PB_WRITE_ERRORS, 422),
+        body=S.ConvertIn,
+        description="Move value between two of a player's currencies atomically at the current USD rates.",
+        limit="write",
+    ),
+    Op("GET", "/api/player-balances/currencies", pb_currencies, S.PbCurrencies, (401,), limit="individual"),
+    Op(
+        "GET",
+        "/api/player-balances/player/{player_id}/history",
+        pb_history,
+        S.PbHistory,
+        _PB_ERRORS,
+        query=(
+            Query("currency", {"type": "string"}, required=True),
+            Query("type", S.PbHistoryType),
+            *_HISTORY_Q,
+            Query("page", PAGE),
+            Query("limit", LIMIT),
+        ),
+        limit="individual",
+    ),
+    Op(
+        "GET",
+        "/api/player-balances/player/{player_id}/analytics",
+        pb_analytics,
+        S.PbAnalytics,
+        _PB_ERRORS,
+        query=(
+            Query("period", {"type": "string", "enum": ["day", "week"]}),
+            Query("currency", {"type": "string"}),
+            Query("from", {**TIME, "description": "ISO 8601 with a timezone; default: 30 days before to"}),
+            Query("to", TIME),
+        ),
+        limit="individual",
+    ),
+    Op(
+        "GET",
+        "/api/private/users/{identity}/wallets/balance",
+        pw_balance,
+        S.PwBalances,
+        _PW_ERRORS,
+        private=True,
+        limit="individual",
+    ),
+    Op(
+        "POST",
+        "/api/private/users/{identity}/wallet/{walletCode}/transactions",
+        pw_transact,
+        S.PwTransactionReply,
+        _PW_ERRORS,
+        body=S.WalletTxIn,
+        private=True,
+        limit="write",
+    ),
+    Op(
+        "GET",
+        "/api/private/users/{identity}/wallets/{currencyCode}/transactions",
+        pw_history,
+        S.PwHistory,
+        _PW_ERRORS,
+        query=(
+            Query("page", PAGE),
+            Query("limit", LIMIT),
+            Query("type", S.PwHistoryType),
+            *_HISTORY_Q,
+        ),
+        private=True,
+        limit="individual",
+    ),
+)
+
+
 def routes() -> list[web.RouteDef]:
-    return [
-        web.get("/api/player-balances/player/by-email/{email}", pb_by_email),
-        web.get("/api/player-balances/player/{player_id}", pb_by_id),
-        web.post("/api/player-balances/batch", pb_batch),
-        web.post("/api/player-balances/credit", pb_credit),
-        web.post("/api/player-balances/debit", pb_debit),
-        web.post("/api/player-balances/convert", pb_convert),
-        web.get("/api/player-balances/currencies", pb_currencies),
-        web.get("/api/player-balances/player/{player_id}/history", pb_history),
-        web.get("/api/player-balances/player/{player_id}/analytics", pb_analytics),
-        web.get("/api/private/users/{identity}/wallets/balance", pw_balance),
-        web.post("/api/private/users/{identity}/wallet/{walletCode}/transactions", pw_transact),
-        web.get("/api/private/users/{identity}/wallets/{currencyCode}/transactions", pw_history),
-    ]
+    return restface.routes(OPERATIONS)
