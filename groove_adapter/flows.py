@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -61,7 +61,7 @@ def _s(v: Any) -> str:
     return money.fixed(v, 2)
 
 
-def _reply(body: dict[str, Any], replayed: bool) -> web.Response:
+def _reply(body: Mapping[str, Any], replayed: bool) -> web.Response:
     return json_response(body, headers={"Idempotent-Replayed": "true" if replayed else "false"})
 
 
@@ -146,11 +146,11 @@ def status_body(st: FlowStatus) -> dict[str, Any]:
     return out
 
 
-def purchase_body(r: PurchaseResult) -> dict[str, Any]:
+def purchase_body(r: PurchaseResult) -> S.Purchase:
     p, snap = r.payment, r.snapshot
     paid = p.state == "succeeded" and snap is not None
     new_balance = _s(snap.available) if paid and snap is not None else None
-    body: dict[str, Any] = {
+    body: S.Purchase = {
         "success": True,
         "status": "success" if paid else "requires_action",
         "payment_id": p.payment_id,
@@ -174,15 +174,13 @@ def purchase_body(r: PurchaseResult) -> dict[str, Any]:
         "created_at": iso(p.created_at),
     }
     if paid and snap is not None:
-        body |= {
-            "available_balance": _s(snap.available),
-            "reserved_balance": _s(snap.reserved),
-            "total_balance": _s(snap.total),
-        }
+        body["available_balance"] = _s(snap.available)
+        body["reserved_balance"] = _s(snap.reserved)
+        body["total_balance"] = _s(snap.total)
     return body
 
 
-def item_body(r: ItemResult) -> dict[str, Any]:
+def item_body(r: ItemResult) -> S.ItemPurchase:
     p, snap = r.purchase, r.snapshot
     new_balance = _s(snap.available)
     return {

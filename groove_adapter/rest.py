@@ -20,20 +20,30 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal, get_args
+from typing import Literal, cast, get_args
 
 from aiohttp import web
+from typing_extensions import TypedDict
 
 from wallet_store import errors as E
 from wallet_store import money
 from wallet_store.model import ACCOUNT_ID, CURRENCY, BalanceFlow, Currency, Player, Wallet, iso, parse_iso
-from wallet_store.rest_service import IDENTITY, HistoryItem, PlayerBalances, Transfer, available, total
+from wallet_store.rest_service import (
+    IDENTITY,
+    CurrencyAnalytics,
+    HistoryItem,
+    PlayerBalances,
+    Transfer,
+    available,
+    total,
+)
 
 from . import restface
 from .jsonout import dumps, json_response, loads
 from .keys import CLOCK, REST_SERVICE
 from .restface import GAME, PB_KEY_HEADER, game_key
 from .schemas import rest as S
+from .schemas.common import currency_fields
 from .schemas.operations import LIMIT, PAGE, TIME, Op, Query
 
 __all__ = ["EMAIL", "GAME", "OPERATIONS", "PB_KEY_HEADER", "currency_fields", "game_key", "routes"]
@@ -75,19 +85,7 @@ def _query_time(request: web.Request, name: str) -> datetime | None:
         raise E.Invalid(f"{name} must be an ISO 8601 time with a timezone, e.g. 2026-01-15T00:00:00Z") from None
 
 
-def currency_fields(code: str, cur: Currency | None) -> dict[str, Any]:
-    """``currency_id`` / name / symbol of the operator's currency (the code when unregistered)."""
-    if cur is None:  # not registered with the operator (every write path registers it)
-        return {"currency_id": None, "currency_code": code, "currency_name": code, "currency_symbol": code}
-    return {
-        "currency_id": cur.currency_id,
-        "currency_code": cur.code,
-        "currency_name": cur.name,
-        "currency_symbol": cur.symbol,
-    }
-
-
-def pb_player(p: Player) -> dict[str, Any]:
+def pb_player(p: Player) -> S.PbPlayer:
     return {
         "player_id": p.account_id,
         "player_name": p.name,
@@ -97,8 +95,9 @@ def pb_player(p: Player) -> dict[str, Any]:
     }
 
 
-def pb_balance(w: Wallet, currencies: dict[str, Currency]) -> dict[str, Any]:
-    return currency_fields(w.currency, currencies.get(w.currency)) | {
+def pb_balance(w: Wallet, currencies: dict[str, Currency]) -> S.PbBalance:
+    return {
+        **currency_fields(w.currency, currencies.get(w.currency)),
         "available_balance": _s(available(w)),
         "reserved_balance": _s(w.reserved),
         "total_balance": _s(total(w)),
@@ -110,7 +109,7 @@ def _usd(v: Decimal | None) -> str | None:
     return None if v is None else _s(v)
 
 
-def pb_summary(pb: PlayerBalances, request: web.Request, usd: Decimal | None) -> dict[str, Any]:
+def pb_summary(pb: PlayerBalances, request: web.Request, usd: Decimal | None) -> S.PbSummary:
     stamps = [w.updated_at for w in pb.wallets if w.updated_at is not None]
     return {
         "total_currencies": len(pb.wallets),
@@ -120,16 +119,29 @@ def pb_summary(pb: PlayerBalances, request: web.Request, usd: Decimal | None) ->
     }
 
 
-def pb_view(
-    pb: PlayerBalances, request: web.Request, *, summary: bool = True, usd: Decimal | None = None
-) -> dict[str, Any]:
-    """``usd``: the player's USD value when the caller already computed it."""
-    out: dict[str, Any] = {
+def pb_view(pb: PlayerBalances, request: web.Request) -> S.PbView:
+    return {
+        "player": pb_player(pb.player),
+        "balances": [pb_balance(w, pb.currencies) for w in pb.wallets],
+        "summary": pb_summary(pb, request, pb.usd_value),
+    }
+
+
+def pb_batch_player(pb: PlayerBalances, request: web.Request, *, summary: bool, usd: Decimal | None) -> S.PbBatchPlayer:
+    """``usd``: the player's USD value (the caller computed it for the batch's summary)."""
+    value = _usd(usd)
+    out: S.PbBatchPlayer = {
+        "player_id": pb.player.account_id,
+        "player_email": pb.player.email,
+        # total_value (the seed's name), and total_value_usd: its documented alias, kept for
+        # integrations built on the earlier name
+        "total_value": value,
+        "total_value_usd": value,
         "player": pb_player(pb.player),
         "balances": [pb_balance(w, pb.currencies) for w in pb.wallets],
     }
     if summary:
-        out["summary"] = pb_summary(pb, request, pb.usd_value if usd is None else usd)
+        out["summary"] = pb_summary(pb, request, usd)
     return out
 
 
@@ -147,60 +159,47 @@ async def pb_by_email(request: web.Request) -> web.Response:
     return json_response(pb_view(pb, request))
 
 
-def _total_value(usd: str | None) -> dict[str, str | None]:
-    """The batch's ``total_value`` (the seed's name), and ``total_value_usd``: its documented
-    alias, kept for integrations built on the earlier name."""
-    return {"total_value": usd, "total_value_usd": usd}
-
-
 async def pb_batch(request: web.Request, b: S.BatchIn) -> web.Response:
     res = await request.app[REST_SERVICE].batch(request[GAME], account_ids=b.player_ids, emails=b.player_emails)
-    players = []
-    values: list[Decimal | None] = []
-    for pb in res.found:
-        value = pb.usd_value
-        values.append(value)
-        players.append(
-            {"player_id": pb.player.account_id, "player_email": pb.player.email}
-            | _total_value(_usd(value))
-            | pb_view(pb, request, summary=b.include_summary, usd=value)
-        )
-    not_found = [{"player_id": a} for a in res.not_found_ids] + [{"player_email": e} for e in res.not_found_emails]
-    out: dict[str, Any] = {"players": players, "not_found": not_found}
+    values = [pb.usd_value for pb in res.found]
+    players = [
+        pb_batch_player(pb, request, summary=b.include_summary, usd=v) for pb, v in zip(res.found, values, strict=True)
+    ]
+    not_found: list[S.PbNotFound] = [{"player_id": a} for a in res.not_found_ids]
+    not_found += [{"player_email": e} for e in res.not_found_emails]
+    out: S.PbBatch = {"players": players, "not_found": not_found}
     if b.include_summary:
         known = [v for v in values if v is not None]
+        usd = _usd(sum(known, money.ZERO)) if len(known) == len(values) else None
         out["summary"] = {
             "total_players": len(b.player_ids) + len(b.player_emails),
             "found": len(players),
             "not_found": len(not_found),
-            **_total_value(_usd(sum(known, money.ZERO)) if len(known) == len(values) else None),
+            "total_value": usd,
+            "total_value_usd": usd,
             "has_funds": any(total(w) > 0 for pb in res.found for w in pb.wallets),
         }
     return json_response(out)
 
 
-def pb_transfer(t: Transfer, cur: Currency) -> dict[str, Any]:
-    return (
-        {
-            "success": True,
-            "status": "success",  # the write-response contract
-            "transaction_id": t.reference,
-            "type": t.direction,
-            "player_id": t.account_id,
-            "player_email": t.player_email,
-        }
-        | currency_fields(t.currency, cur)
-        | {
-            "amount": _s(t.amount),
-            "previous_balance": _s(t.available_before),
-            "new_balance": _s(t.available_after),
-            "available_balance": _s(t.available_after),
-            "reserved_balance": _s(t.reserved_after),
-            "total_balance": _s(money.add(t.available_after, t.reserved_after)),
-            "reason": t.reason,
-            "created_at": iso(t.created_at),
-        }
-    )
+def pb_transfer(t: Transfer, cur: Currency) -> S.PbTransfer:
+    return {
+        "success": True,
+        "status": "success",  # the write-response contract
+        "transaction_id": t.reference,
+        "type": t.direction,
+        "player_id": t.account_id,
+        "player_email": t.player_email,
+        **currency_fields(t.currency, cur),
+        "amount": _s(t.amount),
+        "previous_balance": _s(t.available_before),
+        "new_balance": _s(t.available_after),
+        "available_balance": _s(t.available_after),
+        "reserved_balance": _s(t.reserved_after),
+        "total_balance": _s(money.add(t.available_after, t.reserved_after)),
+        "reason": t.reason,
+        "created_at": iso(t.created_at),
+    }
 
 
 def _replayed(replayed: bool) -> dict[str, str]:
@@ -246,16 +245,24 @@ async def pb_convert(request: web.Request, b: S.ConvertIn) -> web.Response:
         amount=b.amount,
         idempotency_key=b.idempotency_key,
     )
-    body = {
+    body: S.PbConvert = {
         "success": True,
         "status": "success",  # the write-response contract
         "transaction_id": c.reference,
         "player_id": c.account_id,
         "player_email": c.player_email,
-        "from": currency_fields(c.from_currency.code, c.from_currency)
-        | {"amount": _s(c.amount), "usd_rate": money.wire(c.rate_from), "available_balance": _s(c.from_available)},
-        "to": currency_fields(c.to_currency.code, c.to_currency)
-        | {"amount": _s(c.credited), "usd_rate": money.wire(c.rate_to), "available_balance": _s(c.to_available)},
+        "from": {
+            **currency_fields(c.from_currency.code, c.from_currency),
+            "amount": _s(c.amount),
+            "usd_rate": money.wire(c.rate_from),
+            "available_balance": _s(c.from_available),
+        },
+        "to": {
+            **currency_fields(c.to_currency.code, c.to_currency),
+            "amount": _s(c.credited),
+            "usd_rate": money.wire(c.rate_to),
+            "available_balance": _s(c.to_available),
+        },
         # new_balance: the balance the value went to (the target currency's available).
         "new_balance": _s(c.to_available),
         "currency_name": c.to_currency.name,
@@ -283,7 +290,7 @@ PB_HISTORY_TYPES: tuple[BalanceFlow, ...] = get_args(get_args(S.PbHistoryType)[0
 PW_HISTORY_TYPES: tuple[BalanceFlow, ...] = get_args(get_args(S.PwHistoryType)[0])  # credit, debit
 
 
-def pb_history_item(it: HistoryItem) -> dict[str, Any]:
+def pb_history_item(it: HistoryItem) -> S.PbHistoryItem:
     e = it.entry
     return {
         "transaction_id": e.reference,
@@ -315,16 +322,15 @@ async def pb_history(request: web.Request) -> web.Response:
         since=_query_time(request, "from"),
         until=_query_time(request, "to"),
     )
-    return json_response(
-        {
-            "player": pb_player(hp.player),
-            "balance": pb_balance(hp.wallet, {code: hp.currency} if hp.currency else {}),
-            "page": hp.page,
-            "limit": hp.limit,
-            "total": hp.total,
-            "transactions": [pb_history_item(it) for it in hp.items],
-        }
-    )
+    body: S.PbHistory = {
+        "player": pb_player(hp.player),
+        "balance": pb_balance(hp.wallet, {code: hp.currency} if hp.currency else {}),
+        "page": hp.page,
+        "limit": hp.limit,
+        "total": hp.total,
+        "transactions": [pb_history_item(it) for it in hp.items],
+    }
+    return json_response(body)
 
 
 async def pb_analytics(request: web.Request) -> web.Response:
@@ -346,44 +352,47 @@ async def pb_analytics(request: web.Request) -> web.Response:
         currency=code,
     )
 
-    def trend(now: Decimal, before: Decimal) -> dict[str, Any]:
-        change = money.sub(now, before)
-        pct = None if before.is_zero() else money.fixed(money.proportion(change, Decimal(100), before), 2)
-        return {"current": _s(now), "previous": _s(before), "change": _s(change), "change_percent": pct}
+    body: S.PbAnalytics = {
+        "player": pb_player(a.player),
+        "period": a.bucket,
+        "from": iso(a.since),
+        "to": iso(a.until),
+        "currencies": [analytics_currency(c) for c in a.currencies],
+    }
+    return json_response(body)
 
-    return json_response(
-        {
-            "player": pb_player(a.player),
-            "period": a.bucket,
-            "from": iso(a.since),
-            "to": iso(a.until),
-            "currencies": [
-                currency_fields(c.currency, c.info)
-                | {
-                    "spend": _s(c.spend),
-                    "wins": _s(c.wins),
-                    "credits": _s(c.credits),
-                    "buckets": [
-                        {"start": iso(b.start), "spend": _s(b.spend), "wins": _s(b.wins), "credits": _s(b.credits)}
-                        for b in c.buckets
-                    ],
-                    "top_spend_categories": [{"category": k, "amount": _s(v), "count": n} for k, v, n in c.top_spend],
-                    "trend": {"spend": trend(c.spend, c.previous_spend), "wins": trend(c.wins, c.previous_wins)},
-                }
-                for c in a.currencies
-            ],
-        }
-    )
+
+def _trend(now: Decimal, before: Decimal) -> S.PbTrend:
+    change = money.sub(now, before)
+    pct = None if before.is_zero() else money.fixed(money.proportion(change, Decimal(100), before), 2)
+    return {"current": _s(now), "previous": _s(before), "change": _s(change), "change_percent": pct}
+
+
+def analytics_currency(c: CurrencyAnalytics) -> S.PbAnalyticsCurrency:
+    return {
+        **currency_fields(c.currency, c.info),
+        "spend": _s(c.spend),
+        "wins": _s(c.wins),
+        "credits": _s(c.credits),
+        "buckets": [
+            {"start": iso(b.start), "spend": _s(b.spend), "wins": _s(b.wins), "credits": _s(b.credits)}
+            for b in c.buckets
+        ],
+        "top_spend_categories": [{"category": k, "amount": _s(v), "count": n} for k, v, n in c.top_spend],
+        "trend": {"spend": _trend(c.spend, c.previous_spend), "wins": _trend(c.wins, c.previous_wins)},
+    }
 
 
 async def pb_currencies(request: web.Request) -> web.Response:
     game = request[GAME]
     currencies = await request.app[REST_SERVICE].list_currencies(game.operator_id)
-    return json_response({"currencies": [currency_view(c) for c in currencies]})
+    body: S.PbCurrencies = {"currencies": [currency_view(c) for c in currencies]}
+    return json_response(body)
 
 
-def currency_view(c: Currency) -> dict[str, Any]:
-    return currency_fields(c.code, c) | {
+def currency_view(c: Currency) -> S.PbCurrency:
+    return {
+        **currency_fields(c.code, c),
         "usd_rate": None if c.usd_rate is None else money.wire(c.usd_rate),
         "start_amount": _s(c.start_amount),
         "updated_at": iso(c.updated_at),
@@ -391,10 +400,6 @@ def currency_view(c: Currency) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- private wallet API
-
-
-def _ok(data: Any) -> web.Response:
-    return json_response({"error": False, "data": data})
 
 
 def _identity_param(request: web.Request) -> str:
@@ -407,19 +412,21 @@ def _identity_param(request: web.Request) -> str:
 async def pw_balance(request: web.Request) -> web.Response:
     ident = _identity_param(request)
     pb = await request.app[REST_SERVICE].balances(request[GAME], identity=ident)
-    return _ok(
-        [
+    body: S.PwBalances = {
+        "error": False,
+        "data": [
             {
                 "currency_code": w.currency,
                 "currency_name": c.name if (c := pb.currencies.get(w.currency)) else w.currency,
                 "balance": available(w),
             }
             for w in pb.wallets
-        ]
-    )
+        ],
+    }
+    return json_response(body)
 
 
-def pw_transaction(identity: str, t: Transfer) -> dict[str, Any]:
+def pw_transaction(identity: str, t: Transfer) -> S.PwTransaction:
     return {
         "user_identity": identity,
         "game_id": t.game_id,
@@ -454,19 +461,24 @@ async def pw_transact(request: web.Request, b: S.WalletTxIn) -> web.Response:
         meta=dumps(b.meta),
         idempotency_key=b.idempotencyKey,
     )
-    return json_response({"error": False, "data": pw_transaction(ident, t)}, headers=_replayed(replayed))
+    body: S.PwTransactionReply = {"error": False, "data": pw_transaction(ident, t)}
+    return json_response(body, headers=_replayed(replayed))
 
 
-def pw_history_item(identity: str, it: HistoryItem) -> dict[str, Any]:
+class _GameId(TypedDict, total=False):
+    game_id: str
+
+
+def pw_history_item(identity: str, it: HistoryItem) -> S.PwTransaction:
     """One row, valid against the spec's ``WalletTransaction``: ``game_id`` is a string there,
     so a row no game made (initial credit, holds, sends, wagers) has no ``game_id``."""
     e = it.entry
-    game = {} if it.game_id is None else {"game_id": it.game_id}
+    game: _GameId = {} if it.game_id is None else {"game_id": it.game_id}
     return {
         "user_identity": identity,
         **game,
         "currency_code": e.currency,
-        "type": it.direction,
+        "type": cast(S.Direction, it.direction),  # the private face lists credit and debit rows only
         "amount": it.amount,
         "balance_before": it.before,
         "balance_after": it.after,
@@ -500,15 +512,17 @@ async def pw_history(request: web.Request) -> web.Response:
         since=_query_time(request, "from"),
         until=_query_time(request, "to"),
     )
-    return _ok(
-        {
+    body: S.PwHistory = {
+        "error": False,
+        "data": {
             "wallet": {"currency_code": hp.wallet.currency, "balance": available(hp.wallet)},
             "page": hp.page,
             "limit": hp.limit,
             "total": hp.total,
             "transactions": [pw_history_item(ident, it) for it in hp.items],
-        }
-    )
+        },
+    }
+    return json_response(body)
 
 
 _WHO = "exactly one of player_id and player_email"

@@ -9,6 +9,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 from typing_extensions import TypedDict
 
 from wallet_store import money
+from wallet_store.model import Currency
 
 MONEY_S: dict[str, Any] = {"type": "string", "description": "exact decimal string, at least 2 places"}
 MONEY_N: dict[str, Any] = {"type": "number", "description": "exact decimal number (never rounded through float)"}
@@ -47,6 +48,18 @@ class CurrencyFields(TypedDict):
     currency_code: str
     currency_name: str
     currency_symbol: str
+
+
+def currency_fields(code: str, cur: Currency | None) -> CurrencyFields:
+    """``currency_id`` / name / symbol of the operator's currency (the code when unregistered)."""
+    if cur is None:  # not registered with the operator (every write path registers it)
+        return {"currency_id": None, "currency_code": code, "currency_name": code, "currency_symbol": code}
+    return {
+        "currency_id": cur.currency_id,
+        "currency_code": cur.code,
+        "currency_name": cur.name,
+        "currency_symbol": cur.symbol,
+    }
 
 
 class PbError(TypedDict):
