@@ -1,9 +1,12 @@
 """The REST faces on the shared wallet store: thin HTTP handlers over :mod:`wallet_store.rest_service`.
 
-* Player Balance API under ``/api/player-balances`` (``X-Game-Secret-Key``): money as
-  decimal strings (``"150.00"``, more places when the value has them, always exact).
-* Private wallet API under ``/api/private`` (``x-api-key``): ``{"error": false, "data": ...}``
-  envelopes, money as exact JSON numbers.
+* Player Balance API under ``/api/player-balances`` (``X-Game-Secret-Key``, this module):
+  money as decimal strings (``"150.00"``, more places when the value has them, always exact).
+* Private wallet API under ``/api/private`` (``x-api-key``, :mod:`groove_adapter.private`):
+  ``{"error": false, "data": ...}`` envelopes, money as exact JSON numbers.
+
+Each route is one row of :data:`OPERATIONS` (handler, body model, reply type, error statuses),
+registered by :func:`groove_adapter.restface.routes` and documented from the same rows.
 
 Both faces also take the game key as ``Authorization: Bearer <key>`` (the Player Balance
 API seed's "SDK key in Authorization header", the private API's ``BearerAuth``).
@@ -18,18 +21,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
-from typing import Literal, cast, get_args
+from typing import Literal, get_args
 
 from aiohttp import web
-from typing_extensions import TypedDict
 
 from wallet_store import errors as E
 from wallet_store import money
-from wallet_store.model import ACCOUNT_ID, CURRENCY, BalanceFlow, Currency, Player, Wallet, iso, parse_iso
+from wallet_store.model import CURRENCY, BalanceFlow, Currency, Player, Wallet, iso
 from wallet_store.rest_service import (
-    IDENTITY,
     CurrencyAnalytics,
     HistoryItem,
     PlayerBalances,
@@ -38,10 +39,10 @@ from wallet_store.rest_service import (
     total,
 )
 
-from . import restface
-from .jsonout import dumps, json_response, loads
+from . import private, restface
+from .jsonout import json_response
 from .keys import CLOCK, REST_SERVICE
-from .restface import GAME, PB_KEY_HEADER, game_key
+from .restface import GAME, PB_KEY_HEADER, account_param, flow_query, game_key, int_query, query_time, replay_header
 from .schemas import rest as S
 from .schemas.common import currency_fields
 from .schemas.operations import LIMIT, PAGE, TIME, Op, Query
@@ -52,37 +53,11 @@ EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}")
 ANALYTICS_DEFAULT_SPAN = timedelta(days=30)  # without ``from``: the last 30 days, either period
 
 
-def _account_param(request: web.Request, name: str) -> str:
-    value = request.match_info[name]
-    if not ACCOUNT_ID.fullmatch(value):
-        raise E.Invalid(f"{name} must match [0-9A-Za-z]{{1,60}}")
-    return value
-
-
-def _currency_param(request: web.Request, name: str) -> str:
-    value = request.match_info[name]
-    if not CURRENCY.fullmatch(value):
-        raise E.Invalid(f"{name} must be a currency code like EUR")
-    return value
-
-
 # ---------------------------------------------------------------------- Player Balance API
 
 
 def _s(v: Decimal) -> str:
     return money.fixed(v, 2)
-
-
-def _query_time(request: web.Request, name: str) -> datetime | None:
-    text = request.query.get(name)
-    if text is None:
-        return None
-    try:
-        if len(text) > 40:
-            raise ValueError
-        return parse_iso(text.replace(" ", "+"))
-    except ValueError:
-        raise E.Invalid(f"{name} must be an ISO 8601 time with a timezone, e.g. 2026-01-15T00:00:00Z") from None
 
 
 def pb_player(p: Player) -> S.PbPlayer:
@@ -146,7 +121,7 @@ def pb_batch_player(pb: PlayerBalances, request: web.Request, *, summary: bool, 
 
 
 async def pb_by_id(request: web.Request) -> web.Response:
-    acct = _account_param(request, "player_id")
+    acct = account_param(request, "player_id")
     pb = await request.app[REST_SERVICE].balances(request[GAME], account_id=acct)
     return json_response(pb_view(pb, request))
 
@@ -202,10 +177,6 @@ def pb_transfer(t: Transfer, cur: Currency) -> S.PbTransfer:
     }
 
 
-def _replayed(replayed: bool) -> dict[str, str]:
-    return {"Idempotent-Replayed": "true" if replayed else "false"}
-
-
 def _pb_transfer_handler(
     direction: Literal["credit", "debit"],
 ) -> Callable[[web.Request, S.TransferIn], Awaitable[web.Response]]:
@@ -224,7 +195,7 @@ def _pb_transfer_handler(
             meta="{}",
             idempotency_key=b.idempotency_key,
         )
-        return json_response(pb_transfer(t, cur), headers=_replayed(replayed))
+        return json_response(pb_transfer(t, cur), headers=replay_header(replayed))
 
     return handler
 
@@ -268,26 +239,12 @@ async def pb_convert(request: web.Request, b: S.ConvertIn) -> web.Response:
         "currency_name": c.to_currency.name,
         "created_at": iso(c.created_at),
     }
-    return json_response(body, headers=_replayed(replayed))
-
-
-def _flow_query(request: web.Request, values: tuple[BalanceFlow, ...]) -> tuple[BalanceFlow, ...] | None:
-    """The ``type`` filter: one of ``values`` (the face's filter values), or all of them
-    (``None`` when those are every row: no filter in the database)."""
-    kind = request.query.get("type")
-    if kind is None:
-        return None if set(values) == set(get_args(BalanceFlow)) else values
-    for v in values:
-        if kind == v:
-            return (v,)
-    raise E.Invalid("type must be " + " or ".join(values))
+    return json_response(body, headers=replay_header(replayed))
 
 
 # History ``type`` filter values; every row has exactly one.  ``none``: the available balance
 # did not move (a hold capture takes reserved funds only, a zero win).  The private API's
-# spec knows only credit and debit, so it lists only rows that moved its balance.
 PB_HISTORY_TYPES: tuple[BalanceFlow, ...] = get_args(get_args(S.PbHistoryType)[0])  # credit, debit, none
-PW_HISTORY_TYPES: tuple[BalanceFlow, ...] = get_args(get_args(S.PwHistoryType)[0])  # credit, debit
 
 
 def pb_history_item(it: HistoryItem) -> S.PbHistoryItem:
@@ -308,7 +265,7 @@ def pb_history_item(it: HistoryItem) -> S.PbHistoryItem:
 
 
 async def pb_history(request: web.Request) -> web.Response:
-    acct = _account_param(request, "player_id")
+    acct = account_param(request, "player_id")
     code = request.query.get("currency")
     if code is None or not CURRENCY.fullmatch(code):
         raise E.Invalid("currency is required, a code like EUR")
@@ -316,11 +273,11 @@ async def pb_history(request: web.Request) -> web.Response:
         request[GAME],
         code,
         account_id=acct,
-        page=_int_query(request, "page", 1, 1, 1_000_000),
-        limit=_int_query(request, "limit", 20, 1, 100),
-        flows=_flow_query(request, PB_HISTORY_TYPES),
-        since=_query_time(request, "from"),
-        until=_query_time(request, "to"),
+        page=int_query(request, "page", 1, 1, 1_000_000),
+        limit=int_query(request, "limit", 20, 1, 100),
+        flows=flow_query(request, PB_HISTORY_TYPES),
+        since=query_time(request, "from"),
+        until=query_time(request, "to"),
     )
     body: S.PbHistory = {
         "player": pb_player(hp.player),
@@ -334,15 +291,15 @@ async def pb_history(request: web.Request) -> web.Response:
 
 
 async def pb_analytics(request: web.Request) -> web.Response:
-    acct = _account_param(request, "player_id")
+    acct = account_param(request, "player_id")
     bucket = request.query.get("period", "day")
     if bucket not in ("day", "week"):
         raise E.Invalid("period must be day or week")
     code = request.query.get("currency")
     if code is not None and not CURRENCY.fullmatch(code):
         raise E.Invalid("currency must be a code like EUR")
-    until = _query_time(request, "to") or request.app[CLOCK].now()
-    since = _query_time(request, "from") or until - ANALYTICS_DEFAULT_SPAN
+    until = query_time(request, "to") or request.app[CLOCK].now()
+    since = query_time(request, "from") or until - ANALYTICS_DEFAULT_SPAN
     a = await request.app[REST_SERVICE].analytics(
         request[GAME],
         acct,
@@ -399,141 +356,11 @@ def currency_view(c: Currency) -> S.PbCurrency:
     }
 
 
-# ---------------------------------------------------------------------- private wallet API
-
-
-def _identity_param(request: web.Request) -> str:
-    value = request.match_info["identity"]
-    if not IDENTITY.fullmatch(value):
-        raise E.Invalid("identity must match [0-9A-Za-z._:@-]{1,128}")
-    return value
-
-
-async def pw_balance(request: web.Request) -> web.Response:
-    ident = _identity_param(request)
-    pb = await request.app[REST_SERVICE].balances(request[GAME], identity=ident)
-    body: S.PwBalances = {
-        "error": False,
-        "data": [
-            {
-                "currency_code": w.currency,
-                "currency_name": c.name if (c := pb.currencies.get(w.currency)) else w.currency,
-                "balance": available(w),
-            }
-            for w in pb.wallets
-        ],
-    }
-    return json_response(body)
-
-
-def pw_transaction(identity: str, t: Transfer) -> S.PwTransaction:
-    return {
-        "user_identity": identity,
-        "game_id": t.game_id,
-        "currency_code": t.currency,
-        "type": t.direction,
-        "amount": t.amount,
-        "balance_before": t.available_before,
-        "balance_after": t.available_after,
-        "reason": t.reason,
-        "meta": loads(t.meta),
-        "_id": t.reference,
-        "created_at": iso(t.created_at),
-        "updated_at": iso(t.created_at),
-    }
-
-
-async def pw_transact(request: web.Request, b: S.WalletTxIn) -> web.Response:
-    ident = _identity_param(request)
-    code = _currency_param(request, "walletCode")
-    if b.currency != code:
-        raise E.Invalid(f"currency {b.currency} does not match the wallet code {code}")
-    t, replayed, _cur = await request.app[REST_SERVICE].transfer(
-        request[GAME],
-        face="pw",
-        direction=b.type,
-        account_id=None,
-        email=None,
-        identity=ident,
-        currency=b.currency,
-        amount=b.amount,
-        reason=b.reason,
-        meta=dumps(b.meta),
-        idempotency_key=b.idempotencyKey,
-    )
-    body: S.PwTransactionReply = {"error": False, "data": pw_transaction(ident, t)}
-    return json_response(body, headers=_replayed(replayed))
-
-
-class _GameId(TypedDict, total=False):
-    game_id: str
-
-
-def pw_history_item(identity: str, it: HistoryItem) -> S.PwTransaction:
-    """One row, valid against the spec's ``WalletTransaction``: ``game_id`` is a string there,
-    so a row no game made (initial credit, holds, sends, wagers) has no ``game_id``."""
-    e = it.entry
-    game: _GameId = {} if it.game_id is None else {"game_id": it.game_id}
-    return {
-        "user_identity": identity,
-        **game,
-        "currency_code": e.currency,
-        "type": cast(S.Direction, it.direction),  # the private face lists credit and debit rows only
-        "amount": it.amount,
-        "balance_before": it.before,
-        "balance_after": it.after,
-        "reason": e.reason,
-        "meta": {"kind": e.kind, "seq": e.seq},
-        "_id": e.reference,
-        "created_at": iso(e.created_at),
-        "updated_at": iso(e.created_at),
-    }
-
-
-def _int_query(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
-    text = request.query.get(name)
-    if text is None:
-        return default
-    if not text.isascii() or not text.isdigit() or len(text) > 9 or not lo <= int(text) <= hi:
-        raise E.Invalid(f"{name} must be an integer from {lo} to {hi}")
-    return int(text)
-
-
-async def pw_history(request: web.Request) -> web.Response:
-    ident = _identity_param(request)
-    code = _currency_param(request, "currencyCode")
-    hp = await request.app[REST_SERVICE].history(
-        request[GAME],
-        code,
-        identity=ident,
-        page=_int_query(request, "page", 1, 1, 1_000_000),
-        limit=_int_query(request, "limit", 20, 1, 100),
-        flows=_flow_query(request, PW_HISTORY_TYPES),
-        since=_query_time(request, "from"),
-        until=_query_time(request, "to"),
-    )
-    body: S.PwHistory = {
-        "error": False,
-        "data": {
-            "wallet": {"currency_code": hp.wallet.currency, "balance": available(hp.wallet)},
-            "page": hp.page,
-            "limit": hp.limit,
-            "total": hp.total,
-            "transactions": [pw_history_item(ident, it) for it in hp.items],
-        },
-    }
-    return json_response(body)
-
-
-_WHO = "exactly one of player_id and player_email"
 _PB_ERRORS = (400, 401, 404)
 _PB_WRITE_ERRORS = (400, 401, 403, 404, 409)
-# The private API's seed lists 400/401/500 only: unknown identity or wallet, a reused
-# idempotency key and refusals are 400 (groove_adapter/errors.py PRIVATE).
-_PW_ERRORS = (400, 401, 500)
 _HISTORY_Q = (Query("from", TIME), Query("to", TIME))
 
-OPERATIONS: tuple[Op, ...] = (
+PB_OPERATIONS: tuple[Op, ...] = (
     Op("GET", "/api/player-balances/player/by-email/{email}", pb_by_email, S.PbView, _PB_ERRORS, limit="email"),
     Op("GET", "/api/player-balances/player/{player_id}", pb_by_id, S.PbView, _PB_ERRORS, limit="individual"),
     Op("POST", "/api/player-balances/batch", pb_batch, S.PbBatch, (400, 401), body=S.BatchIn, limit="batch"),
@@ -595,41 +422,11 @@ OPERATIONS: tuple[Op, ...] = (
         ),
         limit="individual",
     ),
-    Op(
-        "GET",
-        "/api/private/users/{identity}/wallets/balance",
-        pw_balance,
-        S.PwBalances,
-        _PW_ERRORS,
-        private=True,
-        limit="individual",
-    ),
-    Op(
-        "POST",
-        "/api/private/users/{identity}/wallet/{walletCode}/transactions",
-        pw_transact,
-        S.PwTransactionReply,
-        _PW_ERRORS,
-        body=S.WalletTxIn,
-        private=True,
-        limit="write",
-    ),
-    Op(
-        "GET",
-        "/api/private/users/{identity}/wallets/{currencyCode}/transactions",
-        pw_history,
-        S.PwHistory,
-        _PW_ERRORS,
-        query=(
-            Query("page", PAGE),
-            Query("limit", LIMIT),
-            Query("type", S.PwHistoryType),
-            *_HISTORY_Q,
-        ),
-        private=True,
-        limit="individual",
-    ),
 )
+
+
+# Both REST faces, as /openapi.json documents them.
+OPERATIONS: tuple[Op, ...] = (*PB_OPERATIONS, *private.OPERATIONS)
 
 
 def routes() -> list[web.RouteDef]:

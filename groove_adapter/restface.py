@@ -9,13 +9,14 @@ API as ``{"error": true, "message"}``; the status comes from the face's one tabl
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import Any, TypeVar, get_args
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from wallet_store import errors as E
-from wallet_store.model import Game
+from wallet_store.model import ACCOUNT_ID, CURRENCY, BalanceFlow, Game, parse_iso
 
 from .errors import PLAYER_BALANCE, PRIVATE, lookup
 from .jsonout import JsonLimitError, json_response, loads
@@ -48,6 +49,60 @@ async def parse_body(request: web.Request, model: type[M]) -> M:
     except ValidationError as exc:
         parts = [f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()]
         raise E.Invalid("invalid request: " + "; ".join(parts)) from None
+
+
+# ---------------------------------------------------------------------- parameters
+
+
+def account_param(request: web.Request, name: str) -> str:
+    value = request.match_info[name]
+    if not ACCOUNT_ID.fullmatch(value):
+        raise E.Invalid(f"{name} must match [0-9A-Za-z]{{1,60}}")
+    return value
+
+
+def currency_param(request: web.Request, name: str) -> str:
+    value = request.match_info[name]
+    if not CURRENCY.fullmatch(value):
+        raise E.Invalid(f"{name} must be a currency code like EUR")
+    return value
+
+
+def query_time(request: web.Request, name: str) -> datetime | None:
+    text = request.query.get(name)
+    if text is None:
+        return None
+    try:
+        if len(text) > 40:
+            raise ValueError
+        return parse_iso(text.replace(" ", "+"))
+    except ValueError:
+        raise E.Invalid(f"{name} must be an ISO 8601 time with a timezone, e.g. 2026-01-15T00:00:00Z") from None
+
+
+def replay_header(replayed: bool) -> dict[str, str]:
+    return {"Idempotent-Replayed": "true" if replayed else "false"}
+
+
+def flow_query(request: web.Request, values: tuple[BalanceFlow, ...]) -> tuple[BalanceFlow, ...] | None:
+    """The ``type`` filter: one of ``values`` (the face's filter values), or all of them
+    (``None`` when those are every row: no filter in the database)."""
+    kind = request.query.get("type")
+    if kind is None:
+        return None if set(values) == set(get_args(BalanceFlow)) else values
+    for v in values:
+        if kind == v:
+            return (v,)
+    raise E.Invalid("type must be " + " or ".join(values))
+
+
+def int_query(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
+    text = request.query.get(name)
+    if text is None:
+        return default
+    if not text.isascii() or not text.isdigit() or len(text) > 9 or not lo <= int(text) <= hi:
+        raise E.Invalid(f"{name} must be an integer from {lo} to {hi}")
+    return int(text)
 
 
 def game_key(request: web.Request, header: str) -> str | None:
