@@ -18,7 +18,7 @@ from wallet_store.model import GameSession, Limits, Operator, Player, SignatureS
 from wallet_store.rate_limits import MAX_BURST_PERCENT, MAX_PER_MINUTE, GameRateLimits
 
 from . import ratelimit
-from .errors import HTTP, lookup
+from .errors import ADMIN, lookup
 from .jsonout import JsonLimitError, json_response, loads
 from .keys import CLOCK, RATE_LIMITER, REST_SERVICE, SERVICE, SETTINGS, STORE
 
@@ -249,7 +249,7 @@ async def admin_middleware(
     except _BadRequest as exc:
         return json_response({"error": "invalid request", "fields": exc.fields}, status=400)
     except E.WalletError as exc:
-        return json_response({"error": exc.message, "kind": type(exc).__name__}, status=lookup(HTTP, exc))
+        return json_response({"error": exc.message, "kind": type(exc).__name__}, status=lookup(ADMIN, exc))
 
 
 async def create_operator(request: web.Request) -> web.Response:

@@ -54,8 +54,12 @@ HTTP: dict[type[BaseException], int] = {
     Exception: 500,
 }
 
-# Player Balance API: the REST table above (422 for a refused debit, 409 for a reused key).
+# Player Balance API (and the write flows, and the live-updates upgrade): the REST table
+# above (422 for a refused debit, 409 for a reused key).
 PLAYER_BALANCE: dict[type[BaseException], int] = HTTP
+
+# Admin API: the REST table above, in its own shape (groove_adapter.admin.admin_middleware).
+ADMIN: dict[type[BaseException], int] = HTTP
 
 # Private wallet API: its OpenAPI (private-wallet-api.md) lists only 400 ("Bad request -
 # missing or invalid item"), 401 and 500, so every refusal is one of them: business refusals
