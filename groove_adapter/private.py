@@ -16,7 +16,7 @@ from wallet_store.rest_service import IDENTITY, HistoryItem, Transfer, available
 
 from .jsonout import dumps, json_response, loads
 from .keys import REST_SERVICE
-from .restface import GAME, currency_param, flow_query, int_query, query_time, replay_header
+from .restface import GAME, currency_param, history_args, replay_header
 from .schemas import rest as S
 from .schemas.operations import LIMIT, PAGE, TIME, Op, Query
 
@@ -123,11 +123,7 @@ async def pw_history(request: web.Request) -> web.Response:
         request[GAME],
         code,
         identity=ident,
-        page=int_query(request, "page", 1, 1, 1_000_000),
-        limit=int_query(request, "limit", 20, 1, 100),
-        flows=flow_query(request, PW_HISTORY_TYPES),
-        since=query_time(request, "from"),
-        until=query_time(request, "to"),
+        **history_args(request, PW_HISTORY_TYPES),
     )
     body: S.PwHistory = {
         "error": False,

@@ -42,7 +42,15 @@ from wallet_store.rest_service import (
 from . import private, restface
 from .jsonout import json_response
 from .keys import CLOCK, REST_SERVICE
-from .restface import GAME, PB_KEY_HEADER, account_param, flow_query, game_key, int_query, query_time, replay_header
+from .restface import (
+    GAME,
+    PB_KEY_HEADER,
+    account_param,
+    game_key,
+    history_args,
+    query_time,
+    replay_header,
+)
 from .schemas import rest as S
 from .schemas.common import currency_fields
 from .schemas.operations import LIMIT, PAGE, TIME, Op, Query
@@ -273,11 +281,7 @@ async def pb_history(request: web.Request) -> web.Response:
         request[GAME],
         code,
         account_id=acct,
-        page=int_query(request, "page", 1, 1, 1_000_000),
-        limit=int_query(request, "limit", 20, 1, 100),
-        flows=flow_query(request, PB_HISTORY_TYPES),
-        since=query_time(request, "from"),
-        until=query_time(request, "to"),
+        **history_args(request, PB_HISTORY_TYPES),
     )
     body: S.PbHistory = {
         "player": pb_player(hp.player),

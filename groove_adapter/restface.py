@@ -14,6 +14,7 @@ from typing import Any, TypeVar, get_args
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
+from typing_extensions import TypedDict
 
 from wallet_store import errors as E
 from wallet_store.model import ACCOUNT_ID, CURRENCY, BalanceFlow, Game, parse_iso
@@ -103,6 +104,25 @@ def int_query(request: web.Request, name: str, default: int, lo: int, hi: int) -
     if not text.isascii() or not text.isdigit() or len(text) > 9 or not lo <= int(text) <= hi:
         raise E.Invalid(f"{name} must be an integer from {lo} to {hi}")
     return int(text)
+
+
+class HistoryArgs(TypedDict):
+    page: int
+    limit: int
+    flows: tuple[BalanceFlow, ...] | None
+    since: datetime | None
+    until: datetime | None
+
+
+def history_args(request: web.Request, types: tuple[BalanceFlow, ...]) -> HistoryArgs:
+    """A history page's query (``page``, ``limit``, ``type`` among the face's ``types``, ``from``, ``to``)."""
+    return {
+        "page": int_query(request, "page", 1, 1, 1_000_000),
+        "limit": int_query(request, "limit", 20, 1, 100),
+        "flows": flow_query(request, types),
+        "since": query_time(request, "from"),
+        "until": query_time(request, "to"),
+    }
 
 
 def game_key(request: web.Request, header: str) -> str | None:
