@@ -29,15 +29,16 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 from pydantic import ValidationError
+from typing_extensions import TypedDict
 
 from wallet_store import errors as E
 from wallet_store import money
 from wallet_store.flows import SWEEP_BATCH, FlowService, FlowStatus, FlowStep, ItemResult, PurchaseResult
-from wallet_store.model import ACCOUNT_ID, FlowKind, SmsMessage, iso
+from wallet_store.model import ACCOUNT_ID, FlowKind, FlowState, SmsMessage, iso
 
 from . import restface
 from .jsonout import json_response, loads
@@ -118,13 +119,23 @@ def flow_body(s: FlowStep) -> dict[str, Any]:
     return body
 
 
-def status_body(st: FlowStatus) -> dict[str, Any]:
+class _FlowId(TypedDict, total=False):
+    transfer_id: str
+    send_id: str
+
+
+class _Recipient(TypedDict, total=False):
+    recipient_email: str | None
+
+
+def status_body(st: FlowStatus) -> S.FlowStatus:
     f = st.flow
-    id_field = "transfer_id" if f.kind == "transfer" else "send_id"
-    out: dict[str, Any] = {
-        id_field: f.flow_id,
+    flow_id: _FlowId = {"transfer_id": f.flow_id} if f.kind == "transfer" else {"send_id": f.flow_id}
+    recipient: _Recipient = {"recipient_email": f.target_email} if f.kind == "send" else {}
+    return {
+        **flow_id,
         "kind": f.kind,
-        "state": st.state,
+        "state": cast(FlowState, st.state),
         "amount": _s(f.amount),
         "currency": f.currency,
         "source_player_id": f.source_account,
@@ -140,10 +151,8 @@ def status_body(st: FlowStatus) -> dict[str, Any]:
         },
         "created_at": iso(f.created_at),
         "updated_at": iso(f.updated_at),
+        **recipient,
     }
-    if f.kind == "send":
-        out["recipient_email"] = f.target_email
-    return out
 
 
 def purchase_body(r: PurchaseResult) -> S.Purchase:
