@@ -55,12 +55,13 @@ def _to_openapi_30(node: Any) -> Any:
 def _components(ops: Iterable[Op]) -> dict[str, Any]:
     ops = list(ops)
     inputs: list[tuple[str, Any, TypeAdapter[Any]]] = []
-    seen: set[str] = set()
+    seen: dict[str, Any] = {}
     types = [(op.body, "validation") for op in ops if op.body is not None]
     types += [(op.reply, "serialization") for op in ops] + [(PbError, "serialization"), (PwError, "serialization")]
     for t, mode in types:
-        if _name(t) not in seen:
-            seen.add(_name(t))
+        if seen.setdefault(_name(t), t) is not t:  # a component is named after its type
+            raise ValueError(f"two types named {_name(t)} on the wire")
+        if not any(name == _name(t) for name, _, _ in inputs):
             inputs.append((_name(t), mode, TypeAdapter(t)))
     _, top = TypeAdapter.json_schemas(inputs, ref_template=REF)
     return {"securitySchemes": SECURITY_SCHEMES, "schemas": _to_openapi_30(top["$defs"])}
