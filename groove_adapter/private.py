@@ -69,9 +69,13 @@ def pw_transaction(identity: str, t: Transfer) -> S.PwTransaction:
     }
 
 
+def _wallet_path(request: web.Request) -> tuple[str, str]:
+    """The identity and wallet code of a transaction's path (checked before its body is read)."""
+    return _identity_param(request), currency_param(request, "walletCode")
+
+
 async def pw_transact(request: web.Request, b: S.WalletTxIn) -> web.Response:
-    ident = _identity_param(request)
-    code = currency_param(request, "walletCode")
+    ident, code = _wallet_path(request)
     if b.currency != code:
         raise E.Invalid(f"currency {b.currency} does not match the wallet code {code}")
     t, replayed, _cur = await request.app[REST_SERVICE].transfer(
@@ -157,6 +161,7 @@ OPERATIONS: tuple[Op, ...] = (
         body=S.WalletTxIn,
         private=True,
         limit="write",
+        path_check=_wallet_path,
     ),
     Op(
         "GET",

@@ -179,13 +179,15 @@ def face(private: bool, limit: RateClass | None = None) -> Callable[[Handler], H
 
 
 def bind(op: Op) -> Handler:
-    """The aiohttp handler of one route: :func:`face`, then the body parsed with ``op.body``
-    (the model the document names), then ``op.handler``."""
-    fn, model = op.handler, op.body
+    """The aiohttp handler of one route: :func:`face`, then ``op.path_check``, then the body
+    parsed with ``op.body`` (the model the document names), then ``op.handler``."""
+    fn, model, path_check = op.handler, op.body, op.path_check
 
     async def parsed(request: web.Request) -> web.StreamResponse:
         if model is None:
             return await fn(request)  # type: ignore[no-any-return]
+        if path_check is not None:
+            path_check(request)
         return await fn(request, await parse_body(request, model))  # type: ignore[no-any-return]
 
     bound = face(op.private, op.limit)(parsed)

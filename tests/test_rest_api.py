@@ -749,3 +749,15 @@ async def test_rotating_a_game_key_retires_the_old_one_at_once(api: Api, rest: R
     await api.admin("POST", "/admin/games/nope/rotate-key", expect=404)
     resp = await client.post("/admin/games/g1/rotate-key")  # no admin token
     assert resp.status == 401
+
+
+async def test_a_bad_wallet_path_is_refused_before_the_body_is_read(rest: Rest) -> None:
+    """The route table's body parse keeps the handler's order: path parameters first."""
+    base = "/api/private/users"
+    status, reply, _ = await rest.call("POST", f"{base}/bad%20id/wallet/EUR/transactions", {"x": 1}, private=True)
+    assert (status, reply) == (400, {"error": True, "message": "identity must match [0-9A-Za-z._:@-]{1,128}"})
+    status, reply, _ = await rest.call("POST", f"{base}/1001/wallet/eur/transactions", {"x": 1}, private=True)
+    assert (status, reply) == (400, {"error": True, "message": "walletCode must be a currency code like EUR"})
+    status, reply, _ = await rest.call("POST", f"{base}/1001/wallet/EUR/transactions", {"x": 1}, private=True)
+    assert status == 400
+    assert reply["message"].startswith("invalid request: ")

@@ -48,3 +48,5 @@ class Op:
     description: str | None = None
     private: bool = False
     limit: RateClass | None = None  # default: GET is "individual", any other method "write"
+    # checks of the path parameters that come before the body is read (its errors first)
+    path_check: Callable[[Any], object] | None = None
