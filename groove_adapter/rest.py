@@ -52,12 +52,12 @@ from .restface import (
     replay_header,
 )
 from .schemas import rest as S
-from .schemas.common import currency_fields
+from .schemas.common import EMAIL_PATTERN, currency_fields
 from .schemas.operations import LIMIT, PAGE, TIME, Op, Query
 
 __all__ = ["EMAIL", "GAME", "OPERATIONS", "PB_KEY_HEADER", "currency_fields", "game_key", "routes"]
 
-EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}")
+EMAIL = re.compile(EMAIL_PATTERN)
 ANALYTICS_DEFAULT_SPAN = timedelta(days=30)  # without ``from``: the last 30 days, either period
 
 

@@ -46,10 +46,31 @@ async def parse_body(request: web.Request, model: type[M]) -> M:
     if not isinstance(data, dict):
         raise E.Invalid("body must be a JSON object")
     try:
-        return model.model_validate(data)
+        body = model.model_validate(data)
     except ValidationError as exc:
         parts = [f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()]
         raise E.Invalid("invalid request: " + "; ".join(parts)) from None
+    if not _storable(data):
+        raise E.Invalid("invalid request: a string holds NUL (\\u0000) or an unpaired surrogate")
+    return body
+
+
+def _storable(value: object) -> bool:
+    """Every string in ``value`` is text both backends store: UTF-8 without NUL (PostgreSQL
+    refuses either, which would be a 503 there and a stored value on SQLite)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return False
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_storable(k) and _storable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_storable(v) for v in value)
+    return True
 
 
 # ---------------------------------------------------------------------- parameters

@@ -761,3 +761,32 @@ async def test_a_bad_wallet_path_is_refused_before_the_body_is_read(rest: Rest) 
     status, reply, _ = await rest.call("POST", f"{base}/1001/wallet/EUR/transactions", {"x": 1}, private=True)
     assert status == 400
     assert reply["message"].startswith("invalid request: ")
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "a\ud800b"])
+async def test_text_no_backend_can_store_is_refused_on_both(rest: Rest, text: str) -> None:
+    """A NUL in a body's string was a 503 on PostgreSQL (which refuses it) and stored on
+    SQLite; so was an unpaired surrogate where the model takes any JSON (``meta``).  Both
+    answer 400 now, before anything is read or written (found by schemathesis once
+    /openapi.json gave the e-mail pattern).  Typed string fields refused surrogates already."""
+    expected = "invalid request: a string holds NUL (\\u0000) or an unpaired surrogate"
+    status, reply, _ = await rest.call("POST", f"{PB}/credit", credit(reason=text))
+    assert status == 400
+    assert reply["error"] == expected or "\x00" not in text
+    status, reply, _ = await rest.call("POST", f"{PB}/batch", {"player_emails": [f"p{text}@example.com"]})
+    assert status == 400  # not an e-mail address (schemas.common.EMAIL_PATTERN)
+    tx = {"currency": "EUR", "amount": 1, "type": "credit", "meta": {"note": text}, "idempotencyKey": "n1"}
+    status, reply, _ = await rest.call("POST", "/api/private/users/1001/wallet/EUR/transactions", tx, private=True)
+    assert (status, reply) == (400, {"error": True, "message": expected})
+    status, reply, _ = await rest.call("GET", f"{PB}/player/1001")
+    assert reply["balances"][0]["available_balance"] == "150.00"  # nothing moved
+
+
+async def test_an_email_with_nul_is_not_an_email(api: Api, rest: Rest) -> None:
+    """``by-email/p%00@example.com`` was a lookup (404 on SQLite, 503 on PostgreSQL, which
+    refuses NUL in text), and the admin API stored such an address on SQLite (503 on
+    PostgreSQL); it is not an e-mail address: 400 on both."""
+    status, reply, _ = await rest.call("GET", f"{PB}/player/by-email/p%00@example.com")
+    assert (status, reply["error"]) == (400, "email is not a valid e-mail address")
+    player = {"operator_id": "11", "name": "N", "email": "n\x00@example.com", "country": "MT", "city": "V"}
+    await api.admin("POST", "/admin/players", player, expect=400)

@@ -27,7 +27,9 @@ def _positive(v: object) -> Decimal:
 Positive = Annotated[Decimal, BeforeValidator(_positive), WithJsonSchema({"oneOf": [MONEY_S, MONEY_N]})]
 PositiveNumber = Annotated[Decimal, BeforeValidator(_positive), WithJsonSchema(MONEY_N)]  # documented as a number
 AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{1,60}$")]
-EmailStr = Annotated[str, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$", max_length=320)]
+# An e-mail address: no NUL (PostgreSQL cannot store it; it was a 503 there).
+EMAIL_PATTERN = r"[^@\s\x00]{1,64}@[^@\s\x00]{1,255}\.[^@\s\x00]{1,63}"
+EmailStr = Annotated[str, StringConstraints(pattern=f"^{EMAIL_PATTERN}$", max_length=320)]
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]{2,9}$")]
 Reason = Annotated[str, StringConstraints(max_length=500)]
 IdemKey = Annotated[str, StringConstraints(min_length=1, max_length=255)]
