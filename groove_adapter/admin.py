@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from wallet_store import errors as E
 from wallet_store import money
+from wallet_store.domain.adjust import wallet_balances as wallet_json
 from wallet_store.model import Currency as CurrencyModel
 from wallet_store.model import GameSession, Limits, Operator, Player, Wallet, iso
 from wallet_store.rate_limits import GameRateLimits
@@ -60,16 +61,6 @@ class _BadRequest(Exception):
     def __init__(self, fields: list[dict[str, str]]) -> None:
         super().__init__("invalid request body")
         self.fields = fields
-
-
-def wallet_json(w: Wallet) -> dict[str, Any]:
-    return {
-        "currency": w.currency,
-        "real_balance": money.wire(w.real),
-        "bonus_balance": money.wire(w.bonus),
-        "reserved_balance": money.wire(w.reserved),
-        "balance": money.wire(w.total),
-    }
 
 
 def player_json(p: Player, wallets: list[Wallet], limits: Limits | None = None) -> dict[str, Any]:
@@ -238,10 +229,6 @@ async def adjust(request: web.Request) -> web.Response:
     b = await _body(request, AdjustIn)
     if b.real.is_zero() and b.bonus.is_zero():
         raise _BadRequest([{"field": "real", "error": "real and bonus are both zero"}])
-
-    def reply(w: Wallet, ref: str) -> dict[str, Any]:
-        return {"account_id": acct, "reference": ref, "wallet": wallet_json(w)}
-
     body, replayed = await request.app[SERVICE].adjust(
         acct,
         currency=b.currency,
@@ -249,7 +236,6 @@ async def adjust(request: web.Request) -> web.Response:
         bonus=b.bonus,
         reason=b.reason,
         idempotency_key=b.idempotency_key,
-        reply=reply,
     )
     return json_response(body | {"replayed": replayed}, status=200 if replayed else 201)
 

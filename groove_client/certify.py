@@ -33,11 +33,11 @@ import re
 import secrets
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, TypeVar
 from xml.etree import ElementTree as ET
 
 import aiohttp
@@ -2140,27 +2140,57 @@ async def preflight(http: aiohttp.ClientSession, t: Target, cfg: Config) -> None
 # --------------------------------------------------------------------------- runner
 
 
-def selected(patterns: Iterable[str]) -> list[Scenario]:
+class Listed(Protocol):
+    """What the runner and the listing read of a scenario (Groove's or Hub88's)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def rule(self) -> str: ...
+    @property
+    def needs(self) -> frozenset[str]: ...
+
+
+S = TypeVar("S", bound=Listed)
+
+
+def select(scenarios: Sequence[S], patterns: Iterable[str]) -> list[S]:
+    """The scenarios whose id matches a glob or starts with ``pattern.``; all without patterns."""
     pats = list(patterns)
     if not pats:
-        return list(SCENARIOS)
-    return [s for s in SCENARIOS if any(fnmatch.fnmatchcase(s.id, p) or s.id.startswith(p + ".") for p in pats)]
+        return list(scenarios)
+    return [s for s in scenarios if any(fnmatch.fnmatchcase(s.id, p) or s.id.startswith(p + ".") for p in pats)]
 
 
-async def _run_one(ctx: Ctx, s: Scenario, fn: ScenarioFn, prior: ScenarioResult | None = None) -> ScenarioResult:
+def selected(patterns: Iterable[str]) -> list[Scenario]:
+    return select(SCENARIOS, patterns)
+
+
+async def run_scenario(
+    s: Listed, call: Callable[[], Awaitable[None]], exchanges: list[Exchange], carried: float = 0.0
+) -> ScenarioResult:
+    """Run one scenario's step, timed; any exception is its failure (the run goes on)."""
     start = time.perf_counter()
     status: Status = "pass"
     message = ""
     try:
-        await fn(ctx)
+        await call()
     except Failed as exc:
         status, message = "fail", str(exc)
     except CertifyError as exc:
         status, message = "fail", f"setup: {exc}"
     except Exception as exc:  # a scenario bug or an unreadable reply: report it, keep going
         status, message = "fail", f"{type(exc).__name__}: {exc}"
-    seconds = time.perf_counter() - start + (prior.seconds if prior else 0.0)
-    return ScenarioResult(s.id, s.category, s.title, s.rule, status, message, seconds, ctx.exchanges)
+    seconds = time.perf_counter() - start + carried
+    return ScenarioResult(s.id, s.category, s.title, s.rule, status, message, seconds, exchanges)
+
+
+async def _run_one(ctx: Ctx, s: Scenario, fn: ScenarioFn, prior: ScenarioResult | None = None) -> ScenarioResult:
+    return await run_scenario(s, lambda: fn(ctx), ctx.exchanges, prior.seconds if prior else 0.0)
 
 
 async def run_certify(cfg: Config, on_result: Callable[[ScenarioResult], None] | None = None) -> Report:
@@ -2342,8 +2372,12 @@ def render(report: Report, fmt: str, verbose: bool = False) -> str:
 
 
 def list_scenarios() -> str:
+    return listing(SCENARIOS)
+
+
+def listing(scenarios: Iterable[Listed]) -> str:
     lines = []
-    for s in SCENARIOS:
+    for s in scenarios:
         needs = f"  [needs {', '.join(sorted(s.needs))}]" if s.needs else ""
         lines.append(f"{s.id:<48} {s.title}{needs}")
     return "\n".join(lines) + "\n"

@@ -136,7 +136,7 @@ def test_the_client_imports_standalone() -> None:
     """Imported in a fresh interpreter, the client tools load no module of the server."""
     code = (
         "import sys\n"
-        "import groove_client.certify, groove_client.simulate\n"
+        "import groove_client.certify, groove_client.certify_hub88, groove_client.simulate\n"
         f"print(sorted(m for m in sys.modules if m.split('.')[0] in {SERVER!r}))\n"
     )
     proc = subprocess.run(

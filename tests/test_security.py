@@ -280,7 +280,7 @@ def _compares(path: Path, function: str) -> tuple[list[str], list[str]]:
     ("path", "function", "secret"),
     [
         ("groove_adapter/admin.py", "admin_middleware", "expected"),  # the admin token
-        ("wallet_store/service.py", "check_caller", "expected"),  # the /groove HMAC signature
+        ("wallet_store/services/auth.py", "check_caller", "expected"),  # the /groove HMAC signature
         ("wallet_store/sms.py", "code_matches", "stored_hash"),  # SMS verification codes (hashed)
         ("groove_adapter/ws.py", "_authenticate", "key_hash"),  # a socket re-presenting its game key
     ],

@@ -1,6 +1,7 @@
 """Per-operator currencies: registration, USD rates with history, value and conversion rules.
 
-Pure of HTTP and drivers: functions over a :class:`~wallet_store.ports.Tx` and plain values.
+Pure of HTTP and drivers: functions over a :class:`~wallet_store.ports.Tx` and plain values
+(the value and conversion rules themselves are in :mod:`wallet_store.domain.balances`).
 
 * Every operator offers a list of currencies (schema version 3).  Its primary currency is
   registered with the operator (id 1); a player created in another currency registers it
@@ -18,11 +19,13 @@ from datetime import datetime
 from decimal import Decimal
 
 from . import money
-from .errors import Invalid, NotFound, UnknownCurrency
-from .model import Currency, RateChange, Wallet
+from .domain.balances import convert, usd_value
+from .errors import Invalid, NotFound
+from .model import Currency, RateChange
 from .ports import Tx
 
 MAX_CURRENCIES_PER_OPERATOR = 50
+__all__ = ["MAX_CURRENCIES_PER_OPERATOR", "convert", "ensure_currency", "set_currency", "usd_value"]
 
 
 async def _new_currency(tx: Tx, operator_id: str, code: str, now: datetime) -> Currency:
@@ -86,34 +89,3 @@ async def set_currency(
     if (created and cur.usd_rate is not None) or (old is not None and cur.usd_rate != old.usd_rate):
         await tx.insert_rate_change(RateChange(operator_id, code, cur.usd_rate, now, note))
     return cur, created
-
-
-def usd_value(wallets: list[Wallet], currencies: dict[str, Currency]) -> Decimal | None:
-    """USD value of the wallets' totals (available + reserved), rounded down.
-
-    ``None`` when a wallet holding funds has no rate: a partial sum would understate it.
-    """
-    value = money.ZERO
-    try:
-        for w in wallets:
-            held = money.add(w.total, w.reserved)
-            if held.is_zero():
-                continue
-            cur = currencies.get(w.currency)
-            if cur is None or cur.usd_rate is None:
-                return None
-            value = money.add(value, money.mul(held, cur.usd_rate))
-    except money.MoneyError:
-        return None  # beyond Decimal(32,10): not a value we can state on the wire
-    return value
-
-
-def convert(amount: Decimal, src: Currency, dst: Currency) -> Decimal:
-    """``amount`` of ``src`` expressed in ``dst`` at the current USD rates, rounded down."""
-    if src.usd_rate is None or dst.usd_rate is None:
-        missing = src.code if src.usd_rate is None else dst.code
-        raise UnknownCurrency(f"no exchange rate is configured for {missing}")
-    try:
-        return money.proportion(amount, src.usd_rate, dst.usd_rate)
-    except money.MoneyError as exc:
-        raise Invalid("the converted amount does not fit Decimal(32,10)") from exc

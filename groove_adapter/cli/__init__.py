@@ -109,10 +109,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     ce = sub.add_parser(
         "certify",
-        help="play the aggregator against a /groove endpoint; report every protocol rule as pass/fail",
+        help="play the aggregator against a /groove (or /hub88) endpoint; report every protocol rule as pass/fail",
         description="Exit 0 when no scenario failed, 1 when one did, 2 when setup failed.",
     )
     ce.add_argument("--url", help="the wallet's /groove endpoint, e.g. https://wallet.example/groove")
+    ce.add_argument(
+        "--protocol",
+        choices=["groove", "hub88"],
+        default="groove",
+        help="hub88: --url is the Hub88 prefix, --account/--session a player and its token (see docs/hub88.md)",
+    )
+    ce.add_argument("--hub88-key", help="hub88: PEM private key signing as Hub88 (the wallet holds its public half)")
     ce.add_argument("--secret", help="the operator's X-Groove-Signature secret (signature scenarios need it)")
     ce.add_argument(
         "--signature-scheme",

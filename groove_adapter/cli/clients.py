@@ -12,13 +12,14 @@ from .common import (
 
 
 def cmd_certify(args: argparse.Namespace) -> int:
-    from groove_client import certify
+    from groove_client import certify, certify_hub88
 
+    hub88 = args.protocol == "hub88"
     if args.list:
-        print(certify.list_scenarios(), end="")
+        print((certify_hub88 if hub88 else certify).list_scenarios(), end="")
         return 0
     if not args.url:
-        print("groove-wallet certify: --url is required (e.g. http://127.0.0.1:8080/groove)", file=sys.stderr)
+        print(f"groove-wallet certify: --url is required (e.g. http://127.0.0.1:8080/{args.protocol})", file=sys.stderr)
         return 2
     _http_url(args.url, "--url")
     if args.admin_url:
@@ -54,7 +55,9 @@ def cmd_certify(args: argparse.Namespace) -> int:
     if stream:
         print(f"groove-wallet certify {args.url}", flush=True)
     try:
-        report = asyncio.run(certify.run_certify(cfg, on_result if stream else None))
+        callback = on_result if stream else None
+        run = certify_hub88.run_from_args(args, callback) if hub88 else certify.run_certify(cfg, callback)
+        report = asyncio.run(run)
     except certify.CertifyError as exc:
         print(f"groove-wallet certify: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,263 @@
+"""The Groove money protocol as units of work: load -> decide -> persist.
+
+Each money request is one unit of work on the store that
+
+1. locks the player (the per-account serialization point on every backend) and authenticates
+   the caller against the player's operator (signature, IP allow-list);
+2. loads the state its decision needs (:class:`~wallet_store.domain.groove_wager.WagerState`,
+   :class:`~wallet_store.domain.groove_settle.SettleState`): the record under the request's
+   transaction id first, and for a replay only the wallet its answer shows;
+3. decides with the pure engine (:mod:`wallet_store.domain.groove_wager`,
+   :mod:`wallet_store.domain.groove_settle`);
+4. persists the decision's effects (:func:`persist`): balances, journal, round, the records.
+
+Business refusals are written as records too (and returned, not raised, from the unit so the
+savepoint keeps them); the service raises them after the commit.  Invalid requests (1000,
+1008, 1001, 400) raise inside the unit and leave nothing behind.
+
+The reads are the ones the happy path needs, in the order the PostgreSQL store reads ahead
+(the operator with the player lock, a wager's rollback tombstone with its record); a refusal
+path may read a little more than it strictly needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import datetime
+
+from wallet_store.commands import (
+    AccountView,
+    Caller,
+    Jackpot,
+    MoneyOutcome,
+    Result,
+    ReverseWin,
+    Rollback,
+    RollbackRollback,
+    SessionQuery,
+    Wager,
+    WagerAndResult,
+)
+from wallet_store.domain import rounds
+from wallet_store.domain.groove import (
+    Decision,
+    Effects,
+    Settling,
+    bettor,
+    is_replay,
+    loss_window_start,
+    paid_win_leg,
+    payee,
+)
+from wallet_store.domain.groove_settle import (
+    SettleState,
+    credit_currency,
+    decide_correction,
+    decide_credit,
+    decide_rollback,
+)
+from wallet_store.domain.groove_wager import (
+    Bet,
+    WagerState,
+    account_session,
+    bet_kind,
+    check_owner,
+    decide_wager,
+    live_session,
+    session_wallet,
+)
+from wallet_store.model import JournalEntry, TxRecord, Wallet
+from wallet_store.ports import Tx
+from wallet_store.services.base import ServiceBase
+
+
+async def persist(tx: Tx, e: Effects) -> None:
+    """Write a decision's effects, in the engine's order (see :mod:`wallet_store.domain.groove`)."""
+    if e.wallet is not None:
+        await tx.save_wallet(e.wallet, e.entries)
+    if e.round is not None:
+        await tx.save_round(e.round)
+    if e.corrected is not None:
+        await tx.update_tx_state(e.corrected)
+    if e.drop is not None:
+        await tx.drop_refusal(e.drop)
+    if e.record is not None:
+        await tx.insert_tx(e.record)
+    if e.touch is not None:
+        await tx.touch_player(*e.touch)
+
+
+async def _persisted(tx: Tx, decision: Decision) -> Decision:
+    await persist(tx, decision.effects)
+    return decision
+
+
+async def _replay_wallet(tx: Tx, account_id: str, rec: TxRecord) -> Wallet | None:
+    """The wallet a replayed outcome shows (a replayed refusal shows none)."""
+    return await tx.get_wallet(account_id, rec.currency) if rec.ok else None
+
+
+class GrooveService(ServiceBase):
+    """getaccount, getbalance and the money requests of the /groove face."""
+
+    # ------------------------------------------------------------------ read path
+
+    async def get_account(self, q: SessionQuery, caller: Caller, *, bump: bool = True) -> AccountView:
+        """getaccount: the session must exist, be live and belong to the account (else 1003)."""
+        now = self.clock.now()
+
+        async def unit(tx: Tx) -> AccountView:
+            session = account_session(await tx.get_session(q.session_id), now)
+            player = check_owner(session, await tx.get_player(q.account_id))
+            op = await self._authenticate(tx, player.operator_id, caller)
+            wallet = session_wallet(await tx.get_wallet(player.account_id, session.currency))
+            if bump:
+                player = replace(player, last_active=now)
+                await tx.touch_player(player.account_id, now)
+            return AccountView(player=player, operator=op, session=session, wallet=wallet)
+
+        return await (self._write(unit) if bump else self.store.read(unit))
+
+    async def get_balance(self, q: SessionQuery, caller: Caller) -> AccountView:
+        """getbalance: a pure read; unknown, expired, closed or foreign session -> 1000."""
+        now = self.clock.now()
+
+        async def unit(tx: Tx) -> AccountView:
+            player = bettor(await tx.get_player(q.account_id))
+            session = live_session(await tx.get_session(q.session_id), player, now)
+            op = await self._authenticate(tx, player.operator_id, caller)
+            wallet = session_wallet(await tx.get_wallet(player.account_id, session.currency))
+            return AccountView(player=player, operator=op, session=session, wallet=wallet)
+
+        return await self.store.read(unit)
+
+    # ------------------------------------------------------------------ money requests
+
+    async def _run_money(self, unit: Callable[[Tx], Awaitable[Decision]]) -> MoneyOutcome:
+        """Run a money unit of work (load, decide, persist); raise its refusal after the commit."""
+        decided = await self._write(unit)
+        if decided.refusal is not None:
+            raise decided.refusal
+        if decided.outcome is None:
+            raise RuntimeError("money unit of work decided nothing")
+        return decided.outcome
+
+    async def wager(self, cmd: Wager, caller: Caller) -> MoneyOutcome:
+        return await self._run_money(lambda tx: self._bet(tx, cmd, caller))
+
+    async def wager_and_result(self, cmd: WagerAndResult, caller: Caller) -> MoneyOutcome:
+        return await self._run_money(lambda tx: self._bet(tx, cmd, caller))
+
+    async def _bet(self, tx: Tx, cmd: Bet, caller: Caller) -> Decision:
+        now = self.clock.now()
+        return await _persisted(tx, decide_wager(await self._load_bet(tx, cmd, caller, now), cmd, now))
+
+    async def _load_bet(self, tx: Tx, cmd: Bet, caller: Caller, now: datetime) -> WagerState:
+        player = bettor(await tx.lock_player(cmd.account_id))
+        op = await self._authenticate(tx, player.operator_id, caller)
+        existing = await tx.get_tx(op.operator_id, cmd.game_id, bet_kind(cmd), cmd.transaction_id)
+        if existing is not None:
+            return WagerState(player, op, existing, await _replay_wallet(tx, cmd.account_id, existing))
+        session = await tx.get_session(cmd.session_id)
+        if session is None:
+            return WagerState(player, op)
+        tomb = await tx.get_tx(op.operator_id, cmd.game_id, "rollback", cmd.transaction_id)
+        award = await tx.get_free_rounds(cmd.frbid) if cmd.frbid is not None else None
+        wallet = await tx.get_wallet(cmd.account_id, session.currency)
+        rnd = await tx.get_round(cmd.account_id, cmd.game_id, cmd.round_id)
+        limits = await tx.get_limits(player.account_id)
+        recent: tuple[JournalEntry, ...] = ()
+        if limits is not None and limits.any_loss_limit:
+            since = loss_window_start(now)
+            recent = tuple(await tx.journal_since(player.account_id, session.currency, since))
+        return WagerState(player, op, None, None, session, tomb, award, wallet, rnd, limits, recent)
+
+    async def _load_settle(self, tx: Tx, cmd: Settling, caller: Caller, kind: str) -> tuple[SettleState, bool]:
+        """Lock, authenticate, read the id's record; True: a replay (nothing more to load)."""
+        player = payee(await tx.lock_player(cmd.account_id))
+        op = await self._authenticate(tx, player.operator_id, caller)
+        existing = await tx.get_tx(op.operator_id, cmd.game_id, kind, cmd.transaction_id)
+        if existing is not None and is_replay(existing, cmd, kind):
+            return SettleState(player, op, existing, await _replay_wallet(tx, cmd.account_id, existing)), True
+        session = await tx.get_session(cmd.session_id) if cmd.session_id else None
+        return SettleState(player, op, existing, session=session), False
+
+    # ------------------------------------------------------------------ result and jackpot
+
+    async def result(self, cmd: Result, caller: Caller) -> MoneyOutcome:
+        return await self._run_money(lambda tx: self._credit(tx, cmd, caller))
+
+    async def jackpot(self, cmd: Jackpot, caller: Caller) -> MoneyOutcome:
+        return await self._run_money(lambda tx: self._credit(tx, cmd, caller))
+
+    async def _credit(self, tx: Tx, cmd: Result | Jackpot, caller: Caller) -> Decision:
+        now = self.clock.now()
+        s, done = await self._load_settle(tx, cmd, caller, "result" if isinstance(cmd, Result) else "jackpot")
+        if not done:
+            s = replace(s, round=await tx.get_round(cmd.account_id, cmd.game_id, cmd.round_id))
+            frbid = cmd.frbid if isinstance(cmd, Result) else None
+            award = await tx.get_free_rounds(frbid) if frbid is not None else None
+            s = replace(s, award=award, wallet=await tx.get_wallet(cmd.account_id, credit_currency(s)))
+        return await _persisted(tx, decide_credit(s, cmd, now))
+
+    # ------------------------------------------------------------------ rollback
+
+    async def rollback(self, cmd: Rollback, caller: Caller) -> MoneyOutcome:
+        async def decide(tx: Tx) -> Decision:
+            now = self.clock.now()
+            s, done = await self._load_settle(tx, cmd, caller, "rollback")
+            if not done:
+                wager = await tx.get_tx(s.op.operator_id, cmd.game_id, "wager", cmd.transaction_id)
+                if wager is None:
+                    settled = await tx.get_tx(s.op.operator_id, cmd.game_id, "wagerAndResult", cmd.transaction_id)
+                    s = replace(s, settled=settled)
+                else:
+                    rnd = await tx.get_round(cmd.account_id, cmd.game_id, cmd.round_id)
+                    wallet = await tx.get_wallet(cmd.account_id, wager.currency)
+                    s = replace(s, target=wager, round=rnd, wallet=wallet)
+            return await _persisted(tx, decide_rollback(s, cmd, now))
+
+        return await self._run_money(decide)
+
+    # ------------------------------------------------------------------ sportsbook corrections
+
+    async def reverse_win(self, cmd: ReverseWin, caller: Caller) -> MoneyOutcome:
+        """Take back a paid win (result or jackpot with this transaction id), exactly as paid."""
+
+        async def target(tx: Tx, op_id: str) -> TxRecord | None:
+            win = await tx.get_tx(op_id, cmd.game_id, "result", cmd.transaction_id)
+            if win is None:
+                win = await tx.get_tx(op_id, cmd.game_id, "jackpot", cmd.transaction_id)
+            if win is None:
+                win = paid_win_leg(await tx.get_tx(op_id, cmd.game_id, "wagerAndResult", cmd.transaction_id))
+            return win
+
+        return await self._run_money(lambda tx: self._correct(tx, cmd, caller, "reversewin", target))
+
+    async def rollback_rollback(self, cmd: RollbackRollback, caller: Caller) -> MoneyOutcome:
+        """Re-apply a wager that a rollback refunded: debit the same split again."""
+
+        async def target(tx: Tx, op_id: str) -> TxRecord | None:
+            return await tx.get_tx(op_id, cmd.game_id, "wager", cmd.transaction_id)
+
+        return await self._run_money(lambda tx: self._correct(tx, cmd, caller, "rollbackrollback", target))
+
+    async def _correct(
+        self,
+        tx: Tx,
+        cmd: ReverseWin | RollbackRollback,
+        caller: Caller,
+        kind: str,
+        find: Callable[[Tx, str], Awaitable[TxRecord | None]],
+    ) -> Decision:
+        now = self.clock.now()
+        s, done = await self._load_settle(tx, cmd, caller, kind)
+        if not done:
+            t = await find(tx, s.op.operator_id)
+            if t is not None:
+                wallet = await tx.get_wallet(cmd.account_id, t.currency)
+                in_round = rounds.in_round(t.kind)
+                rnd = await tx.get_round(cmd.account_id, cmd.game_id, t.round_id) if in_round else None
+                s = replace(s, target=t, wallet=wallet, round=rnd)
+        return await _persisted(tx, decide_correction(s, cmd, now))
