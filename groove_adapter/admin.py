@@ -6,138 +6,37 @@ import hmac
 import re
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from wallet_store import errors as E
 from wallet_store import money
 from wallet_store.domain.adjust import wallet_balances as wallet_json
 from wallet_store.model import Currency as CurrencyModel
-from wallet_store.model import GameSession, Limits, Operator, Player, SignatureScheme, Wallet, iso
-from wallet_store.rate_limits import MAX_BURST_PERCENT, MAX_PER_MINUTE, GameRateLimits
+from wallet_store.model import GameSession, Limits, Operator, Player, Wallet, iso
+from wallet_store.rate_limits import GameRateLimits
 
 from . import ratelimit
-from .errors import HTTP, lookup
+from .errors import ADMIN, lookup
 from .jsonout import JsonLimitError, json_response, loads
 from .keys import CLOCK, RATE_LIMITER, REST_SERVICE, SERVICE, SETTINGS, STORE
+from .schemas.admin import (
+    AdjustIn,
+    CurrencyIn,
+    FreeRoundsIn,
+    GameIn,
+    GameRateLimitsIn,
+    IdentityIn,
+    LimitsIn,
+    OperatorIn,
+    PlayerIn,
+    SessionIn,
+    SignatureIn,
+)
 
 M = TypeVar("M", bound=BaseModel)
-
-
-def _amount(v: object) -> Decimal:
-    return money.coerce(v)
-
-
-def _nonneg(v: object) -> Decimal:
-    d = money.coerce(v)
-    if d < 0:
-        raise ValueError("must not be negative")
-    return d
-
-
-Amount = Annotated[Decimal, BeforeValidator(_amount)]
-NonNeg = Annotated[Decimal, BeforeValidator(_nonneg)]
-OperatorId = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{1,20}$")]
-AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{1,60}$")]
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]{2,9}$")]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
-Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$", max_length=320)]
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class OperatorIn(_Body):
-    operator_id: OperatorId
-    name: Name
-    currency: Currency
-    debit_order: Literal["cash_money", "bonus_money"] = "cash_money"
-    signature_secret: Annotated[str, StringConstraints(min_length=8, max_length=256)] | None = None
-    signature_scheme: SignatureScheme = "concat"  # "pairs" recommended (docs/security.md)
-    allowed_networks: list[Annotated[str, StringConstraints(max_length=64)]] = Field(
-        default_factory=list, max_length=100
-    )
-    start_real: NonNeg = money.ZERO
-    start_bonus: NonNeg = money.ZERO
-
-
-class SignatureIn(_Body):
-    """Both fields required: the new secret (``null``: no signature check) and its scheme."""
-
-    signature_secret: Annotated[str, StringConstraints(min_length=8, max_length=256)] | None
-    signature_scheme: SignatureScheme
-
-
-class PlayerIn(_Body):
-    operator_id: OperatorId
-    account_id: AccountId | None = None
-    name: Name
-    email: Email | None = None
-    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
-    city: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    currency: Currency | None = None
-    real_balance: NonNeg | None = None
-    bonus_balance: NonNeg | None = None
-
-
-class AdjustIn(_Body):
-    currency: Currency
-    real: Amount = money.ZERO
-    bonus: Amount = money.ZERO
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
-    idempotency_key: Annotated[str, StringConstraints(min_length=1, max_length=255)]
-
-
-class SessionIn(_Body):
-    account_id: AccountId
-    game_id: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
-    currency: Currency | None = None
-    ttl_seconds: int | None = Field(None, ge=1, le=30 * 86400)
-
-
-class LimitsIn(_Body):
-    max_bet: NonNeg | None = None
-    loss_day: NonNeg | None = None
-    loss_week: NonNeg | None = None
-    loss_month: NonNeg | None = None
-
-
-class GameIn(_Body):
-    operator_id: OperatorId
-    game_id: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_-]{1,64}$")]
-    name: Name
-
-
-def _rate(v: object) -> Decimal | None:
-    if v is None:
-        return None
-    d = money.coerce(v)
-    if d <= 0:
-        raise ValueError("must be greater than zero (or null for no rate)")
-    return d
-
-
-class CurrencyIn(_Body):
-    """Create or update one of an operator's currencies; omitted fields keep their value."""
-
-    name: Name | None = None
-    symbol: Annotated[str, StringConstraints(min_length=1, max_length=16, strip_whitespace=True)] | None = None
-    usd_rate: Annotated[Decimal | None, BeforeValidator(_rate)] = None  # USD value of one unit
-    start_amount: NonNeg | None = None
-    note: Annotated[str, StringConstraints(max_length=500)] = ""
-
-
-class IdentityIn(_Body):
-    identity: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z._:@-]{1,128}$")]
-    account_id: AccountId
-
-
-class FreeRoundsIn(_Body):
-    frbid: Annotated[str, StringConstraints(min_length=1, max_length=255)]
-    pays_into: Literal["real", "bonus"] = "real"
 
 
 async def _body(request: web.Request, model: type[M]) -> M:
@@ -240,7 +139,7 @@ async def admin_middleware(
     except _BadRequest as exc:
         return json_response({"error": "invalid request", "fields": exc.fields}, status=400)
     except E.WalletError as exc:
-        return json_response({"error": exc.message, "kind": type(exc).__name__}, status=lookup(HTTP, exc))
+        return json_response({"error": exc.message, "kind": type(exc).__name__}, status=lookup(ADMIN, exc))
 
 
 async def create_operator(request: web.Request) -> web.Response:
@@ -481,20 +380,6 @@ async def register_identity(request: web.Request) -> web.Response:
     b = await _body(request, IdentityIn)
     await request.app[REST_SERVICE].register_identity(operator_id=op, identity=b.identity, account_id=b.account_id)
     return json_response({"operator_id": op, "identity": b.identity, "account_id": b.account_id}, status=201)
-
-
-# rate limits of a game's REST calls (schema version 5; see ratelimit.py)
-PerMinute = Annotated[int, Field(ge=1, le=MAX_PER_MINUTE, strict=True)]
-
-
-class GameRateLimitsIn(_Body):
-    """Overrides replace the game's previous ones; a null or absent field is the default."""
-
-    individual_per_min: PerMinute | None = None
-    batch_per_min: PerMinute | None = None
-    email_per_min: PerMinute | None = None
-    write_per_min: PerMinute | None = None
-    burst_percent: Annotated[int, Field(ge=0, le=MAX_BURST_PERCENT, strict=True)] | None = None
 
 
 def _game_id(request: web.Request) -> str:

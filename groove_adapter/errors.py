@@ -7,6 +7,8 @@ from typing import TypeVar
 from wallet_store import errors as E
 from wallet_store.payments import PaymentDeclined
 
+from .ratelimit import RateLimited
+
 V = TypeVar("V")
 
 # Groove: (code, status).  The status strings are the protocol's.
@@ -47,12 +49,17 @@ HTTP: dict[type[BaseException], int] = {
     E.OutOfMoney: 422,
     E.AccountBlocked: 403,
     PaymentDeclined: 402,  # a currency purchase the payment provider declined
+    RateLimited: 429,  # with Retry-After (groove_adapter.ratelimit)
     E.TechnicalError: 503,
     Exception: 500,
 }
 
-# Player Balance API: the REST table above (422 for a refused debit, 409 for a reused key).
+# Player Balance API (and the write flows, and the live-updates upgrade): the REST table
+# above (422 for a refused debit, 409 for a reused key).
 PLAYER_BALANCE: dict[type[BaseException], int] = HTTP
+
+# Admin API: the REST table above, in its own shape (groove_adapter.admin.admin_middleware).
+ADMIN: dict[type[BaseException], int] = HTTP
 
 # Private wallet API: its OpenAPI (private-wallet-api.md) lists only 400 ("Bad request -
 # missing or invalid item"), 401 and 500, so every refusal is one of them: business refusals

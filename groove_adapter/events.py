@@ -61,6 +61,7 @@ from wallet_store.ports import LedgerRecord, Tx, WalletStore
 from wallet_store.rest_service import available, total
 
 from .jsonout import dumps
+from .schemas.common import CurrencyFields, currency_fields
 
 T = TypeVar("T")
 Key = tuple[str, str]  # (account_id, currency)
@@ -207,7 +208,7 @@ class Subscriber:
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     wallet: Wallet
-    currency: dict[str, Any]  # currency_id, currency_code, currency_name, currency_symbol
+    currency: CurrencyFields  # the REST face's currency_id, name and symbol, so both faces agree
 
 
 def update_message(email: str, s: Snapshot) -> dict[str, Any]:
@@ -327,8 +328,6 @@ class BalanceBus:
                     self.pushed += 1
 
     async def _read(self, wanted: list[tuple[Key, str]]) -> list[Snapshot]:
-        from .rest import currency_fields  # the REST face's currency_id, so both faces agree
-
         store = self._store
         if store is None:
             raise RuntimeError("balance bus not started")

@@ -28,114 +28,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, cast
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, ValidationError
+from pydantic import ValidationError
+from typing_extensions import TypedDict
 
 from wallet_store import errors as E
 from wallet_store import money
 from wallet_store.flows import SWEEP_BATCH, FlowService, FlowStatus, FlowStep, ItemResult, PurchaseResult
-from wallet_store.model import ACCOUNT_ID, FlowKind, SmsMessage, iso
+from wallet_store.model import ACCOUNT_ID, FlowKind, FlowState, SmsMessage, iso
 
+from . import restface
 from .jsonout import json_response, loads
 from .keys import SETTINGS
-from .rest import GAME, AccountId, CurrencyCode, EmailStr, IdemKey, Positive, _body, _face
+from .restface import GAME
+from .schemas import flows as S
+from .schemas.operations import Op
 
 log = logging.getLogger(__name__)
 
 FLOWS = web.AppKey("flows", FlowService)
-
-FlowId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,64}$")]
-Code = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
-Note = Annotated[str, StringConstraints(max_length=200)]
-Token = Annotated[str, StringConstraints(min_length=1, max_length=255)]
-ItemId = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z._:-]{1,128}$")]
-ItemName = Annotated[str, StringConstraints(max_length=200)]
 MAX_OUTBOX_PAGE = 100
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class InitiateTransferIn(_Body):
-    source_player_id: AccountId | None = None
-    source_player_email: EmailStr | None = None
-    target_player_id: AccountId | None = None
-    target_player_email: EmailStr | None = None
-    currency: CurrencyCode
-    amount: Positive
-    note: Note = ""
-    idempotency_key: IdemKey
-
-
-class VerifyTransferIn(_Body):
-    transfer_id: FlowId
-    verification_code: Code
-
-
-class ClaimTransferIn(_Body):
-    transfer_id: FlowId
-    player_id: AccountId | None = None  # the claimant: must be the transfer's target
-    player_email: EmailStr | None = None
-
-
-class CancelTransferIn(_Body):
-    transfer_id: FlowId
-
-
-class InitiateSendIn(_Body):
-    sender_player_id: AccountId | None = None
-    sender_player_email: EmailStr | None = None
-    recipient_email: EmailStr
-    currency: CurrencyCode
-    amount: Positive
-    note: Note = ""
-    idempotency_key: IdemKey
-
-
-class VerifySendIn(_Body):
-    send_id: FlowId
-    verification_code: Code
-
-
-class ClaimSendIn(_Body):
-    send_id: FlowId
-    recipient_email: EmailStr
-
-
-class CancelSendIn(_Body):
-    send_id: FlowId
-
-
-class PurchaseCurrencyIn(_Body):
-    player_id: AccountId | None = None
-    player_email: EmailStr | None = None
-    currency: CurrencyCode
-    usd_amount: Positive
-    payment_token: Token
-    idempotency_key: IdemKey
-
-
-class ConfirmPaymentIn(_Body):
-    payment_id: FlowId
-
-
-class PurchaseItemIn(_Body):
-    player_id: AccountId | None = None
-    player_email: EmailStr | None = None
-    currency: CurrencyCode
-    item_id: ItemId
-    item_name: ItemName = ""
-    quantity: Annotated[StrictInt, Field(ge=1, le=10_000)] = 1
-    unit_price: Positive
-    idempotency_key: IdemKey
-
-
-class PhoneIn(_Body):
-    phone: Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{7,14}$")]
 
 
 def _one_of(a: object, b: object, what: str) -> None:
@@ -147,7 +62,7 @@ def _s(v: Any) -> str:
     return money.fixed(v, 2)
 
 
-def _reply(body: dict[str, Any], replayed: bool) -> web.Response:
+def _reply(body: Mapping[str, Any], replayed: bool) -> web.Response:
     return json_response(body, headers={"Idempotent-Replayed": "true" if replayed else "false"})
 
 
@@ -204,13 +119,23 @@ def flow_body(s: FlowStep) -> dict[str, Any]:
     return body
 
 
-def status_body(st: FlowStatus) -> dict[str, Any]:
+class _FlowId(TypedDict, total=False):
+    transfer_id: str
+    send_id: str
+
+
+class _Recipient(TypedDict, total=False):
+    recipient_email: str | None
+
+
+def status_body(st: FlowStatus) -> S.FlowStatus:
     f = st.flow
-    id_field = "transfer_id" if f.kind == "transfer" else "send_id"
-    out: dict[str, Any] = {
-        id_field: f.flow_id,
+    flow_id: _FlowId = {"transfer_id": f.flow_id} if f.kind == "transfer" else {"send_id": f.flow_id}
+    recipient: _Recipient = {"recipient_email": f.target_email} if f.kind == "send" else {}
+    return {
+        **flow_id,
         "kind": f.kind,
-        "state": st.state,
+        "state": cast(FlowState, st.state),
         "amount": _s(f.amount),
         "currency": f.currency,
         "source_player_id": f.source_account,
@@ -226,17 +151,15 @@ def status_body(st: FlowStatus) -> dict[str, Any]:
         },
         "created_at": iso(f.created_at),
         "updated_at": iso(f.updated_at),
+        **recipient,
     }
-    if f.kind == "send":
-        out["recipient_email"] = f.target_email
-    return out
 
 
-def purchase_body(r: PurchaseResult) -> dict[str, Any]:
+def purchase_body(r: PurchaseResult) -> S.Purchase:
     p, snap = r.payment, r.snapshot
     paid = p.state == "succeeded" and snap is not None
     new_balance = _s(snap.available) if paid and snap is not None else None
-    body: dict[str, Any] = {
+    body: S.Purchase = {
         "success": True,
         "status": "success" if paid else "requires_action",
         "payment_id": p.payment_id,
@@ -260,15 +183,13 @@ def purchase_body(r: PurchaseResult) -> dict[str, Any]:
         "created_at": iso(p.created_at),
     }
     if paid and snap is not None:
-        body |= {
-            "available_balance": _s(snap.available),
-            "reserved_balance": _s(snap.reserved),
-            "total_balance": _s(snap.total),
-        }
+        body["available_balance"] = _s(snap.available)
+        body["reserved_balance"] = _s(snap.reserved)
+        body["total_balance"] = _s(snap.total)
     return body
 
 
-def item_body(r: ItemResult) -> dict[str, Any]:
+def item_body(r: ItemResult) -> S.ItemPurchase:
     p, snap = r.purchase, r.snapshot
     new_balance = _s(snap.available)
     return {
@@ -300,9 +221,7 @@ def item_body(r: ItemResult) -> dict[str, Any]:
 # ---------------------------------------------------------------------- transfers and sends
 
 
-@_face(private=False)
-async def initiate_transfer(request: web.Request) -> web.Response:
-    b = await _body(request, InitiateTransferIn)
+async def initiate_transfer(request: web.Request, b: S.InitiateTransferIn) -> web.Response:
     _one_of(b.source_player_id, b.source_player_email, "source_player")
     _one_of(b.target_player_id, b.target_player_email, "target_player")
     step = await request.app[FLOWS].initiate(
@@ -320,9 +239,7 @@ async def initiate_transfer(request: web.Request) -> web.Response:
     return _reply(flow_body(step), step.replayed)
 
 
-@_face(private=False)
-async def initiate_send(request: web.Request) -> web.Response:
-    b = await _body(request, InitiateSendIn)
+async def initiate_send(request: web.Request, b: S.InitiateSendIn) -> web.Response:
     _one_of(b.sender_player_id, b.sender_player_email, "sender_player")
     step = await request.app[FLOWS].initiate(
         request[GAME],
@@ -344,21 +261,15 @@ async def _verify(request: web.Request, kind: FlowKind, flow_id: str, code: str)
     return _reply(flow_body(step), step.replayed)
 
 
-@_face(private=False)
-async def verify_transfer(request: web.Request) -> web.Response:
-    b = await _body(request, VerifyTransferIn)
+async def verify_transfer(request: web.Request, b: S.VerifyTransferIn) -> web.Response:
     return await _verify(request, "transfer", b.transfer_id, b.verification_code)
 
 
-@_face(private=False)
-async def verify_send(request: web.Request) -> web.Response:
-    b = await _body(request, VerifySendIn)
+async def verify_send(request: web.Request, b: S.VerifySendIn) -> web.Response:
     return await _verify(request, "send", b.send_id, b.verification_code)
 
 
-@_face(private=False)
-async def claim_transfer(request: web.Request) -> web.Response:
-    b = await _body(request, ClaimTransferIn)
+async def claim_transfer(request: web.Request, b: S.ClaimTransferIn) -> web.Response:
     _one_of(b.player_id, b.player_email, "player")
     step = await request.app[FLOWS].claim(
         request[GAME], kind="transfer", flow_id=b.transfer_id, claimant_id=b.player_id, claimant_email=b.player_email
@@ -366,25 +277,19 @@ async def claim_transfer(request: web.Request) -> web.Response:
     return _reply(flow_body(step), step.replayed)
 
 
-@_face(private=False)
-async def claim_send(request: web.Request) -> web.Response:
-    b = await _body(request, ClaimSendIn)
+async def claim_send(request: web.Request, b: S.ClaimSendIn) -> web.Response:
     step = await request.app[FLOWS].claim(
         request[GAME], kind="send", flow_id=b.send_id, claimant_id=None, claimant_email=b.recipient_email
     )
     return _reply(flow_body(step), step.replayed)
 
 
-@_face(private=False)
-async def cancel_transfer(request: web.Request) -> web.Response:
-    b = await _body(request, CancelTransferIn)
+async def cancel_transfer(request: web.Request, b: S.CancelTransferIn) -> web.Response:
     step = await request.app[FLOWS].cancel(request[GAME], kind="transfer", flow_id=b.transfer_id)
     return _reply(flow_body(step), step.replayed)
 
 
-@_face(private=False)
-async def cancel_send(request: web.Request) -> web.Response:
-    b = await _body(request, CancelSendIn)
+async def cancel_send(request: web.Request, b: S.CancelSendIn) -> web.Response:
     step = await request.app[FLOWS].cancel(request[GAME], kind="send", flow_id=b.send_id)
     return _reply(flow_body(step), step.replayed)
 
@@ -396,13 +301,11 @@ def _flow_id_param(request: web.Request, name: str) -> str:
     return value
 
 
-@_face(private=False)
 async def get_transfer(request: web.Request) -> web.Response:
     flow_id = _flow_id_param(request, "transfer_id")
     return json_response(status_body(await request.app[FLOWS].status(request[GAME], kind="transfer", flow_id=flow_id)))
 
 
-@_face(private=False)
 async def get_send(request: web.Request) -> web.Response:
     flow_id = _flow_id_param(request, "send_id")
     return json_response(status_body(await request.app[FLOWS].status(request[GAME], kind="send", flow_id=flow_id)))
@@ -411,9 +314,7 @@ async def get_send(request: web.Request) -> web.Response:
 # ---------------------------------------------------------------------- purchases
 
 
-@_face(private=False)
-async def purchase_currency(request: web.Request) -> web.Response:
-    b = await _body(request, PurchaseCurrencyIn)
+async def purchase_currency(request: web.Request, b: S.PurchaseCurrencyIn) -> web.Response:
     _one_of(b.player_id, b.player_email, "player")
     r = await request.app[FLOWS].purchase_currency(
         request[GAME],
@@ -427,16 +328,12 @@ async def purchase_currency(request: web.Request) -> web.Response:
     return _reply(purchase_body(r), r.replayed)
 
 
-@_face(private=False)
-async def confirm_payment(request: web.Request) -> web.Response:
-    b = await _body(request, ConfirmPaymentIn)
+async def confirm_payment(request: web.Request, b: S.ConfirmPaymentIn) -> web.Response:
     r = await request.app[FLOWS].confirm_payment(request[GAME], payment_id=b.payment_id)
     return _reply(purchase_body(r), r.replayed)
 
 
-@_face(private=False)
-async def purchase_item(request: web.Request) -> web.Response:
-    b = await _body(request, PurchaseItemIn)
+async def purchase_item(request: web.Request, b: S.PurchaseItemIn) -> web.Response:
     _one_of(b.player_id, b.player_email, "player")
     r = await request.app[FLOWS].purchase_item(
         request[GAME],
@@ -455,9 +352,9 @@ async def purchase_item(request: web.Request) -> web.Response:
 # ---------------------------------------------------------------------- admin
 
 
-async def _phone_body(request: web.Request) -> PhoneIn:
+async def _phone_body(request: web.Request) -> S.PhoneIn:
     try:
-        return PhoneIn.model_validate(loads(await request.read() or b"{}"))
+        return S.PhoneIn.model_validate(loads(await request.read() or b"{}"))
     except (ValueError, UnicodeDecodeError, ValidationError):  # ValidationError is a ValueError
         raise E.Invalid('body must be {"phone": "+<country code><number>"} (E.164)') from None
 
@@ -537,23 +434,61 @@ async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
+_STEP_ERRORS = (400, 401, 404, 409)  # verify, cancel
+_CLAIM_ERRORS = (400, 401, 403, 404, 409)
+_INITIATE_ERRORS = (400, 401, 403, 404, 409, 422)
+_GET_ERRORS = (400, 401, 404)
+
+OPERATIONS: tuple[Op, ...] = (
+    Op(
+        "POST",
+        "/api/transfers/initiate-transfer",
+        initiate_transfer,
+        S.TransferStep,
+        _INITIATE_ERRORS,
+        body=S.InitiateTransferIn,
+    ),
+    Op("POST", "/api/transfers/verify-sms", verify_transfer, S.TransferStep, _STEP_ERRORS, body=S.VerifyTransferIn),
+    Op("POST", "/api/transfers/claim-transfer", claim_transfer, S.TransferStep, _CLAIM_ERRORS, body=S.ClaimTransferIn),
+    Op(
+        "POST", "/api/transfers/cancel-transfer", cancel_transfer, S.TransferStep, _STEP_ERRORS, body=S.CancelTransferIn
+    ),
+    Op("GET", "/api/transfers/{transfer_id}", get_transfer, S.FlowStatus, _GET_ERRORS),
+    Op("POST", "/api/currency-sends/initiate-send", initiate_send, S.SendStep, _INITIATE_ERRORS, body=S.InitiateSendIn),
+    Op("POST", "/api/currency-sends/verify-sms", verify_send, S.SendStep, _STEP_ERRORS, body=S.VerifySendIn),
+    Op("POST", "/api/currency-sends/claim-currency", claim_send, S.SendStep, _CLAIM_ERRORS, body=S.ClaimSendIn),
+    Op("POST", "/api/currency-sends/cancel-send", cancel_send, S.SendStep, _STEP_ERRORS, body=S.CancelSendIn),
+    Op("GET", "/api/currency-sends/{send_id}", get_send, S.FlowStatus, _GET_ERRORS),
+    Op(
+        "POST",
+        "/api/currency-purchases/purchase-currency",
+        purchase_currency,
+        S.Purchase,
+        (400, 401, 402, 403, 404, 409),
+        body=S.PurchaseCurrencyIn,
+    ),
+    Op(
+        "POST",
+        "/api/currency-purchases/confirm-payment",
+        confirm_payment,
+        S.Purchase,
+        (400, 401, 402, 404, 409),
+        body=S.ConfirmPaymentIn,
+    ),
+    Op(
+        "POST",
+        "/api/item-purchases/purchase-item",
+        purchase_item,
+        S.ItemPurchase,
+        _INITIATE_ERRORS,
+        body=S.PurchaseItemIn,
+    ),
+)
+
+
 def routes() -> list[web.RouteDef]:
     """The Player Balance API routes of the flows (documented in /openapi.json)."""
-    return [
-        web.post("/api/transfers/initiate-transfer", initiate_transfer),
-        web.post("/api/transfers/verify-sms", verify_transfer),
-        web.post("/api/transfers/claim-transfer", claim_transfer),
-        web.post("/api/transfers/cancel-transfer", cancel_transfer),
-        web.get("/api/transfers/{transfer_id}", get_transfer),
-        web.post("/api/currency-sends/initiate-send", initiate_send),
-        web.post("/api/currency-sends/verify-sms", verify_send),
-        web.post("/api/currency-sends/claim-currency", claim_send),
-        web.post("/api/currency-sends/cancel-send", cancel_send),
-        web.get("/api/currency-sends/{send_id}", get_send),
-        web.post("/api/currency-purchases/purchase-currency", purchase_currency),
-        web.post("/api/currency-purchases/confirm-payment", confirm_payment),
-        web.post("/api/item-purchases/purchase-item", purchase_item),
-    ]
+    return restface.routes(OPERATIONS)
 
 
 def admin_routes() -> list[web.RouteDef]:

@@ -6,15 +6,12 @@ one place (:data:`groove_adapter.errors.GROOVE`).
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from decimal import Decimal
-from typing import Annotated, Any, Literal, TypeVar, get_args
+from typing import Any
 from urllib.parse import unquote_plus
 
 from aiohttp import web
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 
 from wallet_store import errors as E
 from wallet_store import money
@@ -38,263 +35,23 @@ from .errors import GROOVE, lookup
 from .jsonout import JsonLimitError, json_response, loads
 from .keys import GROOVE_LOG, LOG_EXC, SERVICE, SETTINGS
 from .observability import METRICS
-
-M = TypeVar("M", bound=BaseModel)
-
-
-# Strict formats for every parameter the signature covers (docs/security.md, "Signatures"):
-# with Groove's value concatenation a character moved from one value to its neighbour keeps
-# the signature, so each value has one spelling and a character set its neighbours mostly
-# do not share.  An amount is canonical: the shortest decimal (what replies carry: ``100``,
-# ``140.25``, ``0.0000000001``), no leading zeros, no trailing fractional zeros, no bare
-# ``.``; ``-`` only before a non-zero amount (refused later as negative, 110).
-_CANONICAL_AMOUNT = re.compile(r"-?(?:0|[1-9][0-9]{0,21})(?:\.[0-9]{0,9}[1-9])?")
-
-
-def canonical_amount(text: str) -> Decimal:
-    """A /groove query amount in canonical form, else :class:`money.MoneyError`."""
-    if _CANONICAL_AMOUNT.fullmatch(text) is None or text == "-0":
-        raise money.MoneyError("not a canonical decimal (no leading or trailing zeros, at most 22.10 digits)")
-    return money.parse(text)
-
-
-def _amount(v: object) -> Decimal:
-    if isinstance(v, str):
-        return canonical_amount(v)
-    return money.coerce(v)
-
-
-# Limits shared by the pydantic models and the fast path (_fast_params).
-ACCOUNT_MAX = 60
-SESSION_MAX = 64
-ID_MAX = 255
-APIVERSION_MAX = 16
-STATUS_MAX = 32
-# The characters of ids (gamesessionid, gameid, nogsgameid, roundid, transactionid, frbid,
-# request_id): ASCII letters, digits and ``- _ . : ~ @ | /``; never ``&``, ``=``, ``%``,
-# ``+`` or a space, so a name=value pair (the "pairs" signature scheme) splits one way only.
-ID_CHARS = r"0-9A-Za-z_.:~@|/\-"
-_ID_RE = re.compile(rf"[{ID_CHARS}]{{1,{ID_MAX}}}")
-_SESSION_RE = re.compile(rf"[{ID_CHARS}]{{1,{SESSION_MAX}}}")
-# apiversion: dot-separated numbers without leading zeros (``1``, ``1.2``, ``2.10``).
-_APIVERSION_RE = re.compile(r"(?:0|[1-9][0-9]{0,5})(?:\.(?:0|[1-9][0-9]{0,5}))*")
-# gamestatus: letters only (``completed``, ``pending``; any other word is refused with 110).
-_STATUS_RE = re.compile(rf"[A-Za-z]{{0,{STATUS_MAX}}}")
-
-Amount = Annotated[Decimal, BeforeValidator(_amount)]
-AccountId = Annotated[str, StringConstraints(pattern=rf"^[0-9A-Za-z]{{1,{ACCOUNT_MAX}}}$")]
-SessionId = Annotated[str, StringConstraints(pattern=f"^{_SESSION_RE.pattern}$")]
-Id255 = Annotated[str, StringConstraints(pattern=f"^{_ID_RE.pattern}$")]
-Device = Literal["desktop", "mobile"]
-DEVICES: tuple[str, ...] = get_args(Device)
-ApiVersion = Annotated[str, StringConstraints(max_length=APIVERSION_MAX, pattern=f"^{_APIVERSION_RE.pattern}$")]
-GameStatus = Annotated[str, StringConstraints(pattern=f"^{_STATUS_RE.pattern}$")]
-
-
-class _Common(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
-
-    accountid: AccountId
-    gamesessionid: SessionId
-    device: Device
-    apiversion: ApiVersion
-
-
-class GetAccountQ(_Common):
-    pass
-
-
-class GetBalanceQ(_Common):
-    nogsgameid: Id255
-
-
-class WagerQ(_Common):
-    gameid: Id255
-    betamount: Amount
-    roundid: Id255
-    transactionid: Id255
-    frbid: Id255 | None = None
-
-
-class ResultQ(_Common):
-    gameid: Id255
-    result: Amount
-    roundid: Id255
-    transactionid: Id255
-    gamestatus: GameStatus
-    frbid: Id255 | None = None
-
-
-class WagerAndResultQ(_Common):
-    gameid: Id255
-    betamount: Amount
-    result: Amount
-    roundid: Id255
-    transactionid: Id255
-    gamestatus: GameStatus
-    frbid: Id255 | None = None
-
-
-class RollbackQ(_Common):
-    gameid: Id255
-    roundid: Id255
-    transactionid: Id255
-    rollbackamount: Amount | None = None
-
-
-class JackpotQ(_Common):
-    gameid: Id255
-    amount: Amount
-    roundid: Id255
-    transactionid: Id255
-    gamestatus: GameStatus
-
-
-class ReverseWinQ(_Common):
-    gameid: Id255
-    amount: Amount
-    roundid: Id255 | None = None
-    transactionid: Id255
-
-
-class RollbackRollbackQ(_Common):
-    gameid: Id255
-    rollbackAmount: Amount = Field(validation_alias="rollbackAmount")
-    roundid: Id255 | None = None
-    transactionid: Id255
-
-
-class BatchQ(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-    request_id: Id255  # required: the spec puts it in the (signed) query string
-    gamesessionid: SessionId
-    gameid: Id255
-    apiversion: ApiVersion
-
-
-class BatchBet(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-    transaction_id: Id255
-    round_id: Id255
-    amount: Amount
-    frb_id: Id255 | None = None
-
-
-class BatchBody(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-    account_id: AccountId
-    game_id: Id255
-    game_session_id: SessionId
-    device: Device
-    bets: list[BatchBet] = Field(min_length=1)
-
-
-def _validate(model: type[M], data: Mapping[str, Any]) -> M:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"]) or "request"
-        detail = "missing" if err["type"] == "missing" else "malformed"
-        raise E.ParameterRequired(loc, detail) from None
-
-
-# ---------------------------------------------------------------------- fast path for parameters
-
-_ID, _OPT_ID, _AMOUNT, _OPT_AMOUNT, _STATUS = range(5)
-
-# Beyond the _Common fields, per model, in field order: (query parameter, kind).
-_FAST_FIELDS: dict[type[BaseModel], tuple[tuple[str, int], ...]] = {
-    GetAccountQ: (),
-    GetBalanceQ: (("nogsgameid", _ID),),
-    WagerQ: (("gameid", _ID), ("betamount", _AMOUNT), ("roundid", _ID), ("transactionid", _ID), ("frbid", _OPT_ID)),
-    ResultQ: (
-        ("gameid", _ID),
-        ("result", _AMOUNT),
-        ("roundid", _ID),
-        ("transactionid", _ID),
-        ("gamestatus", _STATUS),
-        ("frbid", _OPT_ID),
-    ),
-    WagerAndResultQ: (
-        ("gameid", _ID),
-        ("betamount", _AMOUNT),
-        ("result", _AMOUNT),
-        ("roundid", _ID),
-        ("transactionid", _ID),
-        ("gamestatus", _STATUS),
-        ("frbid", _OPT_ID),
-    ),
-    RollbackQ: (("gameid", _ID), ("roundid", _ID), ("transactionid", _ID), ("rollbackamount", _OPT_AMOUNT)),
-    JackpotQ: (("gameid", _ID), ("amount", _AMOUNT), ("roundid", _ID), ("transactionid", _ID), ("gamestatus", _STATUS)),
-    ReverseWinQ: (("gameid", _ID), ("amount", _AMOUNT), ("roundid", _OPT_ID), ("transactionid", _ID)),
-    RollbackRollbackQ: (
-        ("gameid", _ID),
-        ("rollbackAmount", _AMOUNT),
-        ("roundid", _OPT_ID),
-        ("transactionid", _ID),
-    ),
-}
-
-
-def _fast_params(model: type[BaseModel], q: Mapping[str, str]) -> dict[str, Any] | None:
-    """The model's field values when every parameter is plainly valid, else None.
-
-    Plainly valid: matching the model's own patterns (ASCII only, so lengths are characters
-    and no surrogate or Unicode digit can differ between this check and pydantic's), amounts
-    accepted by :func:`canonical_amount` (the model's own validator).  The model accepts all
-    such input, with the same values; anything else returns None and goes through the model.
-    """
-    fields = _FAST_FIELDS.get(model)
-    if fields is None:
-        return None
-    account = q.get("accountid")
-    session = q.get("gamesessionid")
-    device = q.get("device")
-    apiversion = q.get("apiversion")
-    if (
-        account is None
-        or _ACCOUNT_RE.fullmatch(account) is None
-        or session is None
-        or _SESSION_RE.fullmatch(session) is None
-        or device not in DEVICES
-        or apiversion is None
-        or len(apiversion) > APIVERSION_MAX
-        or _APIVERSION_RE.fullmatch(apiversion) is None
-    ):
-        return None
-    out: dict[str, Any] = {"accountid": account, "gamesessionid": session, "device": device, "apiversion": apiversion}
-    for name, kind in fields:
-        value = q.get(name)
-        if value is None:
-            if kind in (_OPT_ID, _OPT_AMOUNT):
-                out[name] = None
-                continue
-            return None
-        if kind in (_AMOUNT, _OPT_AMOUNT):
-            try:
-                out[name] = canonical_amount(value)
-            except money.MoneyError:
-                return None
-        elif (_STATUS_RE if kind == _STATUS else _ID_RE).fullmatch(value) is not None:
-            out[name] = value
-        else:
-            return None
-    return out
-
-
-def _params(model: type[BaseModel], q: Mapping[str, str]) -> dict[str, Any]:
-    """A request's validated parameters by field name.
-
-    The common case (plain ASCII within limits) is checked directly, which costs a fraction of
-    ``model_validate``; everything else, including every invalid request, goes through the
-    pydantic model, so values and errors (:class:`E.ParameterRequired` naming the first bad
-    field) are always the model's.  tests/test_groove_fast_params.py checks that they agree.
-    """
-    fast = _fast_params(model, q)
-    if fast is not None:
-        return fast
-    return dict(_validate(model, q))
+from .schemas.groove import (
+    ACCOUNT_RE,
+    APIVERSION_MAX,
+    BatchBody,
+    BatchQ,
+    GetAccountQ,
+    GetBalanceQ,
+    JackpotQ,
+    ResultQ,
+    ReverseWinQ,
+    RollbackQ,
+    RollbackRollbackQ,
+    WagerAndResultQ,
+    WagerQ,
+    query_fields,
+    validate,
+)
 
 
 def signed_pairs(params: Mapping[str, str]) -> str:
@@ -339,7 +96,7 @@ Handler = Callable[[WalletService, Mapping[str, str], Caller], Awaitable[tuple[d
 
 
 async def _getaccount(svc: WalletService, q: Mapping[str, str], caller: Caller) -> tuple[dict[str, Any], None]:
-    m = _params(GetAccountQ, q)
+    m = query_fields(GetAccountQ, q)
     v: AccountView = await svc.get_account(SessionQuery(m["accountid"], m["gamesessionid"]), caller)
     body = _ok() | {
         "accountid": v.player.account_id,
@@ -356,7 +113,7 @@ async def _getaccount(svc: WalletService, q: Mapping[str, str], caller: Caller) 
 
 
 async def _getbalance(svc: WalletService, q: Mapping[str, str], caller: Caller) -> tuple[dict[str, Any], None]:
-    m = _params(GetBalanceQ, q)
+    m = query_fields(GetBalanceQ, q)
     v = await svc.get_balance(SessionQuery(m["accountid"], m["gamesessionid"]), caller)
     wallet, order = v.wallet, v.order
     body = {
@@ -391,7 +148,7 @@ def _money_reply(o: MoneyOutcome, *, bet: bool = False, win: bool = False) -> di
 
 
 async def _wager(svc: WalletService, q: Mapping[str, str], caller: Caller) -> tuple[dict[str, Any], MoneyOutcome]:
-    m = _params(WagerQ, q)
+    m = query_fields(WagerQ, q)
     o = await svc.wager(
         Wager(
             m["accountid"],
@@ -408,7 +165,7 @@ async def _wager(svc: WalletService, q: Mapping[str, str], caller: Caller) -> tu
 
 
 async def _result(svc: WalletService, q: Mapping[str, str], caller: Caller) -> tuple[dict[str, Any], MoneyOutcome]:
-    m = _params(ResultQ, q)
+    m = query_fields(ResultQ, q)
     o = await svc.result(
         Result(
             m["accountid"],
@@ -428,7 +185,7 @@ async def _result(svc: WalletService, q: Mapping[str, str], caller: Caller) -> t
 async def _wager_and_result(
     svc: WalletService, q: Mapping[str, str], caller: Caller
 ) -> tuple[dict[str, Any], MoneyOutcome]:
-    m = _params(WagerAndResultQ, q)
+    m = query_fields(WagerAndResultQ, q)
     o = await svc.wager_and_result(
         WagerAndResult(
             m["accountid"],
@@ -447,7 +204,7 @@ async def _wager_and_result(
 
 
 async def _rollback(svc: WalletService, q: Mapping[str, str], caller: Caller) -> tuple[dict[str, Any], MoneyOutcome]:
-    m = _params(RollbackQ, q)
+    m = query_fields(RollbackQ, q)
     o = await svc.rollback(
         Rollback(
             m["accountid"], m["gamesessionid"], m["gameid"], m["roundid"], m["transactionid"], m["rollbackamount"]
@@ -458,7 +215,7 @@ async def _rollback(svc: WalletService, q: Mapping[str, str], caller: Caller) ->
 
 
 async def _jackpot(svc: WalletService, q: Mapping[str, str], caller: Caller) -> tuple[dict[str, Any], MoneyOutcome]:
-    m = _params(JackpotQ, q)
+    m = query_fields(JackpotQ, q)
     o = await svc.jackpot(
         Jackpot(
             m["accountid"],
@@ -475,7 +232,7 @@ async def _jackpot(svc: WalletService, q: Mapping[str, str], caller: Caller) -> 
 
 
 async def _reversewin(svc: WalletService, q: Mapping[str, str], caller: Caller) -> tuple[dict[str, Any], MoneyOutcome]:
-    m = _params(ReverseWinQ, q)
+    m = query_fields(ReverseWinQ, q)
     o = await svc.reverse_win(
         ReverseWin(m["accountid"], m["gamesessionid"], m["gameid"], m["roundid"], m["transactionid"], m["amount"]),
         caller,
@@ -486,7 +243,7 @@ async def _reversewin(svc: WalletService, q: Mapping[str, str], caller: Caller) 
 async def _rollbackrollback(
     svc: WalletService, q: Mapping[str, str], caller: Caller
 ) -> tuple[dict[str, Any], MoneyOutcome]:
-    m = _params(RollbackRollbackQ, q)
+    m = query_fields(RollbackRollbackQ, q)
     o = await svc.rollback_rollback(
         RollbackRollback(
             m["accountid"], m["gamesessionid"], m["gameid"], m["roundid"], m["transactionid"], m["rollbackAmount"]
@@ -569,12 +326,9 @@ def _caller(request: web.Request, params: Mapping[str, str]) -> Caller:
     )
 
 
-_ACCOUNT_RE = re.compile(rf"[0-9A-Za-z]{{1,{ACCOUNT_MAX}}}")
-
-
 def _loggable_account(value: str) -> str:
     """Only a well-formed account id is logged (never an e-mail or other free text)."""
-    return value if _ACCOUNT_RE.fullmatch(value) else ("<malformed>" if value else "")
+    return value if ACCOUNT_RE.fullmatch(value) else ("<malformed>" if value else "")
 
 
 def error_body(exc: BaseException, apiversion: str) -> dict[str, Any]:
@@ -629,7 +383,7 @@ async def groove(request: web.Request) -> web.Response:
 
 async def _wagerbybatch(request: web.Request, svc: WalletService, params: dict[str, str]) -> dict[str, Any]:
     settings = request.app[SETTINGS]
-    q = _validate(BatchQ, params)
+    q = validate(BatchQ, params)
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
@@ -643,7 +397,7 @@ async def _wagerbybatch(request: web.Request, svc: WalletService, params: dict[s
         raise E.ParameterRequired("body", "not JSON") from None
     if not isinstance(data, dict):
         raise E.ParameterRequired("body", "not a JSON object")
-    b = _validate(BatchBody, data)
+    b = validate(BatchBody, data)
     if len(b.bets) > settings.max_batch_bets:
         raise E.ParameterRequired("bets", f"more than {settings.max_batch_bets} bets")
     if b.game_session_id != q.gamesessionid:

@@ -1,9 +1,12 @@
 """The REST faces on the shared wallet store: thin HTTP handlers over :mod:`wallet_store.rest_service`.
 
-* Player Balance API under ``/api/player-balances`` (``X-Game-Secret-Key``): money as
-  decimal strings (``"150.00"``, more places when the value has them, always exact).
-* Private wallet API under ``/api/private`` (``x-api-key``): ``{"error": false, "data": ...}``
-  envelopes, money as exact JSON numbers.
+* Player Balance API under ``/api/player-balances`` (``X-Game-Secret-Key``, this module):
+  money as decimal strings (``"150.00"``, more places when the value has them, always exact).
+* Private wallet API under ``/api/private`` (``x-api-key``, :mod:`groove_adapter.private`):
+  ``{"error": false, "data": ...}`` envelopes, money as exact JSON numbers.
+
+Each route is one row of :data:`OPERATIONS` (handler, body model, reply type, error statuses),
+registered by :func:`groove_adapter.restface.routes` and documented from the same rows.
 
 Both faces also take the game key as ``Authorization: Bearer <key>`` (the Player Balance
 API seed's "SDK key in Authorization header", the private API's ``BearerAuth``).
@@ -18,172 +21,44 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Literal, TypeVar, get_args
+from typing import Literal, get_args
 
 from aiohttp import web
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 
 from wallet_store import errors as E
 from wallet_store import money
-from wallet_store.model import ACCOUNT_ID, CURRENCY, BalanceFlow, Currency, Game, Player, Wallet, iso, parse_iso
-from wallet_store.rest_service import IDENTITY, HistoryItem, PlayerBalances, Transfer, available, total
+from wallet_store.model import CURRENCY, BalanceFlow, Currency, Player, Wallet, iso
+from wallet_store.rest_service import (
+    CurrencyAnalytics,
+    HistoryItem,
+    PlayerBalances,
+    Transfer,
+    available,
+    total,
+)
 
-from .errors import PLAYER_BALANCE, PRIVATE, lookup
-from .jsonout import JsonLimitError, dumps, json_response, loads
-from .keys import CLOCK, RATE_LIMITER, REST_SERVICE
-from .ratelimit import RateClass, RateLimited
+from . import private, restface
+from .jsonout import json_response
+from .keys import CLOCK, REST_SERVICE
+from .restface import (
+    GAME,
+    PB_KEY_HEADER,
+    account_param,
+    game_key,
+    history_args,
+    query_time,
+    replay_header,
+)
+from .schemas import rest as S
+from .schemas.common import EMAIL_PATTERN, currency_fields
+from .schemas.operations import LIMIT, PAGE, TIME, Op, Query
 
-M = TypeVar("M", bound=BaseModel)
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+__all__ = ["EMAIL", "GAME", "OPERATIONS", "PB_KEY_HEADER", "currency_fields", "game_key", "routes"]
 
-EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}")
-PB_KEY_HEADER = "X-Game-Secret-Key"
-PRIVATE_KEY_HEADER = "x-api-key"
-BEARER = "bearer "
-GAME: web.RequestKey[Game] = web.RequestKey("rest_game")
+EMAIL = re.compile(EMAIL_PATTERN)
 ANALYTICS_DEFAULT_SPAN = timedelta(days=30)  # without ``from``: the last 30 days, either period
-
-
-def _positive(v: object) -> Decimal:
-    d = money.coerce(v)
-    if d <= 0:
-        raise ValueError("must be greater than zero")
-    return d
-
-
-Positive = Annotated[Decimal, BeforeValidator(_positive)]
-AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{1,60}$")]
-EmailStr = Annotated[str, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$", max_length=320)]
-CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]{2,9}$")]
-Reason = Annotated[str, StringConstraints(max_length=500)]
-IdemKey = Annotated[str, StringConstraints(min_length=1, max_length=255)]
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class BatchIn(_Body):
-    player_emails: list[EmailStr] = Field(default_factory=list)
-    player_ids: list[AccountId] = Field(default_factory=list)
-    include_summary: bool = False
-
-
-class TransferIn(_Body):
-    player_id: AccountId | None = None
-    player_email: EmailStr | None = None
-    currency: CurrencyCode
-    amount: Positive
-    reason: Reason = ""
-    idempotency_key: IdemKey
-
-
-class ConvertIn(_Body):
-    player_id: AccountId | None = None
-    player_email: EmailStr | None = None
-    from_currency: CurrencyCode
-    to_currency: CurrencyCode
-    amount: Positive
-    idempotency_key: IdemKey
-
-
-class WalletTxIn(_Body):
-    currency: CurrencyCode
-    amount: Positive
-    type: Literal["credit", "debit"]
-    reason: Reason = ""
-    meta: dict[str, Any] = Field(default_factory=dict)
-    idempotencyKey: IdemKey  # the spec's field name
-
-
-class _Bad(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-async def _body(request: web.Request, model: type[M]) -> M:
-    raw = await request.read()
-    try:
-        data = loads(raw or b"{}")
-    except JsonLimitError as exc:
-        raise _Bad(f"body refused: {exc}") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise _Bad(f"body is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise _Bad("body must be a JSON object")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        parts = [f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()]
-        raise _Bad("invalid request: " + "; ".join(parts)) from None
-
-
-def game_key(request: web.Request, header: str) -> str | None:
-    """The game key of the face's own header, or of ``Authorization: Bearer <key>``.
-
-    Both given and different is refused: which key the caller meant is ambiguous.
-    """
-    named = request.headers.get(header)
-    auth = request.headers.get("Authorization")
-    bearer = auth[len(BEARER) :].strip() if auth and auth[: len(BEARER)].lower() == BEARER else None
-    if named and bearer and named != bearer:
-        raise E.AuthenticationFailed(f"{header} and Authorization name different keys")
-    return named or bearer
-
-
-def _face(private: bool, limit: RateClass | None = None) -> Callable[[Handler], Handler]:
-    """Authenticate the game key, take one request from the game's rate limit of the route's
-    class, and map errors to the face's envelope and status table.
-
-    ``limit`` is the route's rate-limit class (:mod:`groove_adapter.ratelimit`); without one,
-    GET/HEAD count as ``individual`` and every other method as ``write``.
-    """
-    header = PRIVATE_KEY_HEADER if private else PB_KEY_HEADER
-    table = PRIVATE if private else PLAYER_BALANCE
-
-    def error(status: int, message: str, kind: str) -> web.Response:
-        body: dict[str, Any] = (
-            {"error": True, "message": message} if private else {"error": message, "kind": kind, "status": status}
-        )
-        return json_response(body, status=status)
-
-    def wrap(handler: Handler) -> Handler:
-        async def wrapped(request: web.Request) -> web.StreamResponse:
-            try:
-                game = await request.app[REST_SERVICE].authenticate(game_key(request, header))
-                request[GAME] = game
-                rate_class = limit or ("individual" if request.method in ("GET", "HEAD") else "write")
-                await request.app[RATE_LIMITER].check(game.game_id, rate_class)
-                return await handler(request)
-            except RateLimited as exc:
-                limited = error(429, exc.message, "RateLimited")
-                limited.headers["Retry-After"] = str(exc.retry_after)
-                return limited
-            except _Bad as exc:
-                return error(400, exc.message, "Invalid")
-            except E.WalletError as exc:
-                return error(lookup(table, exc), exc.message, type(exc).__name__)
-
-        return wrapped
-
-    return wrap
-
-
-def _account_param(request: web.Request, name: str) -> str:
-    value = request.match_info[name]
-    if not ACCOUNT_ID.fullmatch(value):
-        raise _Bad(f"{name} must match [0-9A-Za-z]{{1,60}}")
-    return value
-
-
-def _currency_param(request: web.Request, name: str) -> str:
-    value = request.match_info[name]
-    if not CURRENCY.fullmatch(value):
-        raise _Bad(f"{name} must be a currency code like EUR")
-    return value
 
 
 # ---------------------------------------------------------------------- Player Balance API
@@ -193,31 +68,7 @@ def _s(v: Decimal) -> str:
     return money.fixed(v, 2)
 
 
-def _query_time(request: web.Request, name: str) -> datetime | None:
-    text = request.query.get(name)
-    if text is None:
-        return None
-    try:
-        if len(text) > 40:
-            raise ValueError
-        return parse_iso(text.replace(" ", "+"))
-    except ValueError:
-        raise _Bad(f"{name} must be an ISO 8601 time with a timezone, e.g. 2026-01-15T00:00:00Z") from None
-
-
-def currency_fields(code: str, cur: Currency | None) -> dict[str, Any]:
-    """``currency_id`` / name / symbol of the operator's currency (the code when unregistered)."""
-    if cur is None:  # not registered with the operator (every write path registers it)
-        return {"currency_id": None, "currency_code": code, "currency_name": code, "currency_symbol": code}
-    return {
-        "currency_id": cur.currency_id,
-        "currency_code": cur.code,
-        "currency_name": cur.name,
-        "currency_symbol": cur.symbol,
-    }
-
-
-def pb_player(p: Player) -> dict[str, Any]:
+def pb_player(p: Player) -> S.PbPlayer:
     return {
         "player_id": p.account_id,
         "player_name": p.name,
@@ -227,8 +78,9 @@ def pb_player(p: Player) -> dict[str, Any]:
     }
 
 
-def pb_balance(w: Wallet, currencies: dict[str, Currency]) -> dict[str, Any]:
-    return currency_fields(w.currency, currencies.get(w.currency)) | {
+def pb_balance(w: Wallet, currencies: dict[str, Currency]) -> S.PbBalance:
+    return {
+        **currency_fields(w.currency, currencies.get(w.currency)),
         "available_balance": _s(available(w)),
         "reserved_balance": _s(w.reserved),
         "total_balance": _s(total(w)),
@@ -240,7 +92,7 @@ def _usd(v: Decimal | None) -> str | None:
     return None if v is None else _s(v)
 
 
-def pb_summary(pb: PlayerBalances, request: web.Request, usd: Decimal | None) -> dict[str, Any]:
+def pb_summary(pb: PlayerBalances, request: web.Request, usd: Decimal | None) -> S.PbSummary:
     stamps = [w.updated_at for w in pb.wallets if w.updated_at is not None]
     return {
         "total_currencies": len(pb.wallets),
@@ -250,103 +102,95 @@ def pb_summary(pb: PlayerBalances, request: web.Request, usd: Decimal | None) ->
     }
 
 
-def pb_view(
-    pb: PlayerBalances, request: web.Request, *, summary: bool = True, usd: Decimal | None = None
-) -> dict[str, Any]:
-    """``usd``: the player's USD value when the caller already computed it."""
-    out: dict[str, Any] = {
+def pb_view(pb: PlayerBalances, request: web.Request) -> S.PbView:
+    return {
+        "player": pb_player(pb.player),
+        "balances": [pb_balance(w, pb.currencies) for w in pb.wallets],
+        "summary": pb_summary(pb, request, pb.usd_value),
+    }
+
+
+def pb_batch_player(pb: PlayerBalances, request: web.Request, *, summary: bool, usd: Decimal | None) -> S.PbBatchPlayer:
+    """``usd``: the player's USD value (the caller computed it for the batch's summary)."""
+    value = _usd(usd)
+    out: S.PbBatchPlayer = {
+        "player_id": pb.player.account_id,
+        "player_email": pb.player.email,
+        # total_value (the seed's name), and total_value_usd: its documented alias, kept for
+        # integrations built on the earlier name
+        "total_value": value,
+        "total_value_usd": value,
         "player": pb_player(pb.player),
         "balances": [pb_balance(w, pb.currencies) for w in pb.wallets],
     }
     if summary:
-        out["summary"] = pb_summary(pb, request, pb.usd_value if usd is None else usd)
+        out["summary"] = pb_summary(pb, request, usd)
     return out
 
 
-@_face(private=False, limit="individual")
 async def pb_by_id(request: web.Request) -> web.Response:
-    acct = _account_param(request, "player_id")
+    acct = account_param(request, "player_id")
     pb = await request.app[REST_SERVICE].balances(request[GAME], account_id=acct)
     return json_response(pb_view(pb, request))
 
 
-@_face(private=False, limit="email")
 async def pb_by_email(request: web.Request) -> web.Response:
     email = request.match_info["email"]
     if len(email) > 320 or not EMAIL.fullmatch(email):
-        raise _Bad("email is not a valid e-mail address")
+        raise E.Invalid("email is not a valid e-mail address")
     pb = await request.app[REST_SERVICE].balances(request[GAME], email=email)
     return json_response(pb_view(pb, request))
 
 
-def _total_value(usd: str | None) -> dict[str, str | None]:
-    """The batch's ``total_value`` (the seed's name), and ``total_value_usd``: its documented
-    alias, kept for integrations built on the earlier name."""
-    return {"total_value": usd, "total_value_usd": usd}
-
-
-@_face(private=False, limit="batch")
-async def pb_batch(request: web.Request) -> web.Response:
-    b = await _body(request, BatchIn)
+async def pb_batch(request: web.Request, b: S.BatchIn) -> web.Response:
     res = await request.app[REST_SERVICE].batch(request[GAME], account_ids=b.player_ids, emails=b.player_emails)
-    players = []
-    values: list[Decimal | None] = []
-    for pb in res.found:
-        value = pb.usd_value
-        values.append(value)
-        players.append(
-            {"player_id": pb.player.account_id, "player_email": pb.player.email}
-            | _total_value(_usd(value))
-            | pb_view(pb, request, summary=b.include_summary, usd=value)
-        )
-    not_found = [{"player_id": a} for a in res.not_found_ids] + [{"player_email": e} for e in res.not_found_emails]
-    out: dict[str, Any] = {"players": players, "not_found": not_found}
+    values = [pb.usd_value for pb in res.found]
+    players = [
+        pb_batch_player(pb, request, summary=b.include_summary, usd=v) for pb, v in zip(res.found, values, strict=True)
+    ]
+    not_found: list[S.PbNotFound] = [{"player_id": a} for a in res.not_found_ids]
+    not_found += [{"player_email": e} for e in res.not_found_emails]
+    out: S.PbBatch = {"players": players, "not_found": not_found}
     if b.include_summary:
         known = [v for v in values if v is not None]
+        usd = _usd(sum(known, money.ZERO)) if len(known) == len(values) else None
         out["summary"] = {
             "total_players": len(b.player_ids) + len(b.player_emails),
             "found": len(players),
             "not_found": len(not_found),
-            **_total_value(_usd(sum(known, money.ZERO)) if len(known) == len(values) else None),
+            "total_value": usd,
+            "total_value_usd": usd,
             "has_funds": any(total(w) > 0 for pb in res.found for w in pb.wallets),
         }
     return json_response(out)
 
 
-def pb_transfer(t: Transfer, cur: Currency) -> dict[str, Any]:
-    return (
-        {
-            "success": True,
-            "status": "success",  # the write-response contract
-            "transaction_id": t.reference,
-            "type": t.direction,
-            "player_id": t.account_id,
-            "player_email": t.player_email,
-        }
-        | currency_fields(t.currency, cur)
-        | {
-            "amount": _s(t.amount),
-            "previous_balance": _s(t.available_before),
-            "new_balance": _s(t.available_after),
-            "available_balance": _s(t.available_after),
-            "reserved_balance": _s(t.reserved_after),
-            "total_balance": _s(money.add(t.available_after, t.reserved_after)),
-            "reason": t.reason,
-            "created_at": iso(t.created_at),
-        }
-    )
+def pb_transfer(t: Transfer, cur: Currency) -> S.PbTransfer:
+    return {
+        "success": True,
+        "status": "success",  # the write-response contract
+        "transaction_id": t.reference,
+        "type": t.direction,
+        "player_id": t.account_id,
+        "player_email": t.player_email,
+        **currency_fields(t.currency, cur),
+        "amount": _s(t.amount),
+        "previous_balance": _s(t.available_before),
+        "new_balance": _s(t.available_after),
+        "available_balance": _s(t.available_after),
+        "reserved_balance": _s(t.reserved_after),
+        "total_balance": _s(money.add(t.available_after, t.reserved_after)),
+        "reason": t.reason,
+        "created_at": iso(t.created_at),
+    }
 
 
-def _replayed(replayed: bool) -> dict[str, str]:
-    return {"Idempotent-Replayed": "true" if replayed else "false"}
-
-
-def _pb_transfer_handler(direction: Literal["credit", "debit"]) -> Handler:
-    @_face(private=False, limit="write")
-    async def handler(request: web.Request) -> web.Response:
-        b = await _body(request, TransferIn)
+def _pb_transfer_handler(
+    direction: Literal["credit", "debit"],
+) -> Callable[[web.Request, S.TransferIn], Awaitable[web.Response]]:
+    async def handler(request: web.Request, b: S.TransferIn) -> web.Response:
         if (b.player_id is None) == (b.player_email is None):
-            raise _Bad("exactly one of player_id and player_email is required")
+            raise E.Invalid("exactly one of player_id and player_email is required")
         t, replayed, cur = await request.app[REST_SERVICE].transfer(
             request[GAME],
             face="pb",
@@ -359,7 +203,7 @@ def _pb_transfer_handler(direction: Literal["credit", "debit"]) -> Handler:
             meta="{}",
             idempotency_key=b.idempotency_key,
         )
-        return json_response(pb_transfer(t, cur), headers=_replayed(replayed))
+        return json_response(pb_transfer(t, cur), headers=replay_header(replayed))
 
     return handler
 
@@ -368,11 +212,9 @@ pb_credit = _pb_transfer_handler("credit")
 pb_debit = _pb_transfer_handler("debit")
 
 
-@_face(private=False, limit="write")
-async def pb_convert(request: web.Request) -> web.Response:
-    b = await _body(request, ConvertIn)
+async def pb_convert(request: web.Request, b: S.ConvertIn) -> web.Response:
     if (b.player_id is None) == (b.player_email is None):
-        raise _Bad("exactly one of player_id and player_email is required")
+        raise E.Invalid("exactly one of player_id and player_email is required")
     c, replayed = await request.app[REST_SERVICE].convert(
         request[GAME],
         account_id=b.player_id,
@@ -382,44 +224,38 @@ async def pb_convert(request: web.Request) -> web.Response:
         amount=b.amount,
         idempotency_key=b.idempotency_key,
     )
-    body = {
+    body: S.PbConvert = {
         "success": True,
         "status": "success",  # the write-response contract
         "transaction_id": c.reference,
         "player_id": c.account_id,
         "player_email": c.player_email,
-        "from": currency_fields(c.from_currency.code, c.from_currency)
-        | {"amount": _s(c.amount), "usd_rate": money.wire(c.rate_from), "available_balance": _s(c.from_available)},
-        "to": currency_fields(c.to_currency.code, c.to_currency)
-        | {"amount": _s(c.credited), "usd_rate": money.wire(c.rate_to), "available_balance": _s(c.to_available)},
+        "from": {
+            **currency_fields(c.from_currency.code, c.from_currency),
+            "amount": _s(c.amount),
+            "usd_rate": money.wire(c.rate_from),
+            "available_balance": _s(c.from_available),
+        },
+        "to": {
+            **currency_fields(c.to_currency.code, c.to_currency),
+            "amount": _s(c.credited),
+            "usd_rate": money.wire(c.rate_to),
+            "available_balance": _s(c.to_available),
+        },
         # new_balance: the balance the value went to (the target currency's available).
         "new_balance": _s(c.to_available),
         "currency_name": c.to_currency.name,
         "created_at": iso(c.created_at),
     }
-    return json_response(body, headers=_replayed(replayed))
-
-
-def _flow_query(request: web.Request, values: tuple[BalanceFlow, ...]) -> tuple[BalanceFlow, ...] | None:
-    """The ``type`` filter: one of ``values`` (the face's filter values), or all of them
-    (``None`` when those are every row: no filter in the database)."""
-    kind = request.query.get("type")
-    if kind is None:
-        return None if set(values) == set(get_args(BalanceFlow)) else values
-    for v in values:
-        if kind == v:
-            return (v,)
-    raise _Bad("type must be " + " or ".join(values))
+    return json_response(body, headers=replay_header(replayed))
 
 
 # History ``type`` filter values; every row has exactly one.  ``none``: the available balance
 # did not move (a hold capture takes reserved funds only, a zero win).  The private API's
-# spec knows only credit and debit, so it lists only rows that moved its balance.
-PB_HISTORY_TYPES: tuple[BalanceFlow, ...] = ("credit", "debit", "none")
-PW_HISTORY_TYPES: tuple[BalanceFlow, ...] = ("credit", "debit")
+PB_HISTORY_TYPES: tuple[BalanceFlow, ...] = get_args(get_args(S.PbHistoryType)[0])  # credit, debit, none
 
 
-def pb_history_item(it: HistoryItem) -> dict[str, Any]:
+def pb_history_item(it: HistoryItem) -> S.PbHistoryItem:
     e = it.entry
     return {
         "transaction_id": e.reference,
@@ -436,45 +272,38 @@ def pb_history_item(it: HistoryItem) -> dict[str, Any]:
     }
 
 
-@_face(private=False, limit="individual")
 async def pb_history(request: web.Request) -> web.Response:
-    acct = _account_param(request, "player_id")
+    acct = account_param(request, "player_id")
     code = request.query.get("currency")
     if code is None or not CURRENCY.fullmatch(code):
-        raise _Bad("currency is required, a code like EUR")
+        raise E.Invalid("currency is required, a code like EUR")
     hp = await request.app[REST_SERVICE].history(
         request[GAME],
         code,
         account_id=acct,
-        page=_int_query(request, "page", 1, 1, 1_000_000),
-        limit=_int_query(request, "limit", 20, 1, 100),
-        flows=_flow_query(request, PB_HISTORY_TYPES),
-        since=_query_time(request, "from"),
-        until=_query_time(request, "to"),
+        **history_args(request, PB_HISTORY_TYPES),
     )
-    return json_response(
-        {
-            "player": pb_player(hp.player),
-            "balance": pb_balance(hp.wallet, {code: hp.currency} if hp.currency else {}),
-            "page": hp.page,
-            "limit": hp.limit,
-            "total": hp.total,
-            "transactions": [pb_history_item(it) for it in hp.items],
-        }
-    )
+    body: S.PbHistory = {
+        "player": pb_player(hp.player),
+        "balance": pb_balance(hp.wallet, {code: hp.currency} if hp.currency else {}),
+        "page": hp.page,
+        "limit": hp.limit,
+        "total": hp.total,
+        "transactions": [pb_history_item(it) for it in hp.items],
+    }
+    return json_response(body)
 
 
-@_face(private=False, limit="individual")
 async def pb_analytics(request: web.Request) -> web.Response:
-    acct = _account_param(request, "player_id")
+    acct = account_param(request, "player_id")
     bucket = request.query.get("period", "day")
     if bucket not in ("day", "week"):
-        raise _Bad("period must be day or week")
+        raise E.Invalid("period must be day or week")
     code = request.query.get("currency")
     if code is not None and not CURRENCY.fullmatch(code):
-        raise _Bad("currency must be a code like EUR")
-    until = _query_time(request, "to") or request.app[CLOCK].now()
-    since = _query_time(request, "from") or until - ANALYTICS_DEFAULT_SPAN
+        raise E.Invalid("currency must be a code like EUR")
+    until = query_time(request, "to") or request.app[CLOCK].now()
+    since = query_time(request, "from") or until - ANALYTICS_DEFAULT_SPAN
     a = await request.app[REST_SERVICE].analytics(
         request[GAME],
         acct,
@@ -484,188 +313,125 @@ async def pb_analytics(request: web.Request) -> web.Response:
         currency=code,
     )
 
-    def trend(now: Decimal, before: Decimal) -> dict[str, Any]:
-        change = money.sub(now, before)
-        pct = None if before.is_zero() else money.fixed(money.proportion(change, Decimal(100), before), 2)
-        return {"current": _s(now), "previous": _s(before), "change": _s(change), "change_percent": pct}
-
-    return json_response(
-        {
-            "player": pb_player(a.player),
-            "period": a.bucket,
-            "from": iso(a.since),
-            "to": iso(a.until),
-            "currencies": [
-                currency_fields(c.currency, c.info)
-                | {
-                    "spend": _s(c.spend),
-                    "wins": _s(c.wins),
-                    "credits": _s(c.credits),
-                    "buckets": [
-                        {"start": iso(b.start), "spend": _s(b.spend), "wins": _s(b.wins), "credits": _s(b.credits)}
-                        for b in c.buckets
-                    ],
-                    "top_spend_categories": [{"category": k, "amount": _s(v), "count": n} for k, v, n in c.top_spend],
-                    "trend": {"spend": trend(c.spend, c.previous_spend), "wins": trend(c.wins, c.previous_wins)},
-                }
-                for c in a.currencies
-            ],
-        }
-    )
+    body: S.PbAnalytics = {
+        "player": pb_player(a.player),
+        "period": a.bucket,
+        "from": iso(a.since),
+        "to": iso(a.until),
+        "currencies": [analytics_currency(c) for c in a.currencies],
+    }
+    return json_response(body)
 
 
-@_face(private=False, limit="individual")
+def _trend(now: Decimal, before: Decimal) -> S.PbTrend:
+    change = money.sub(now, before)
+    pct = None if before.is_zero() else money.fixed(money.proportion(change, Decimal(100), before), 2)
+    return {"current": _s(now), "previous": _s(before), "change": _s(change), "change_percent": pct}
+
+
+def analytics_currency(c: CurrencyAnalytics) -> S.PbAnalyticsCurrency:
+    return {
+        **currency_fields(c.currency, c.info),
+        "spend": _s(c.spend),
+        "wins": _s(c.wins),
+        "credits": _s(c.credits),
+        "buckets": [
+            {"start": iso(b.start), "spend": _s(b.spend), "wins": _s(b.wins), "credits": _s(b.credits)}
+            for b in c.buckets
+        ],
+        "top_spend_categories": [{"category": k, "amount": _s(v), "count": n} for k, v, n in c.top_spend],
+        "trend": {"spend": _trend(c.spend, c.previous_spend), "wins": _trend(c.wins, c.previous_wins)},
+    }
+
+
 async def pb_currencies(request: web.Request) -> web.Response:
     game = request[GAME]
     currencies = await request.app[REST_SERVICE].list_currencies(game.operator_id)
-    return json_response({"currencies": [currency_view(c) for c in currencies]})
+    body: S.PbCurrencies = {"currencies": [currency_view(c) for c in currencies]}
+    return json_response(body)
 
 
-def currency_view(c: Currency) -> dict[str, Any]:
-    return currency_fields(c.code, c) | {
+def currency_view(c: Currency) -> S.PbCurrency:
+    return {
+        **currency_fields(c.code, c),
         "usd_rate": None if c.usd_rate is None else money.wire(c.usd_rate),
         "start_amount": _s(c.start_amount),
         "updated_at": iso(c.updated_at),
     }
 
 
-# ---------------------------------------------------------------------- private wallet API
+_PB_ERRORS = (400, 401, 404)
+_PB_WRITE_ERRORS = (400, 401, 403, 404, 409)
+_HISTORY_Q = (Query("from", TIME), Query("to", TIME))
+
+PB_OPERATIONS: tuple[Op, ...] = (
+    Op("GET", "/api/player-balances/player/by-email/{email}", pb_by_email, S.PbView, _PB_ERRORS, limit="email"),
+    Op("GET", "/api/player-balances/player/{player_id}", pb_by_id, S.PbView, _PB_ERRORS, limit="individual"),
+    Op("POST", "/api/player-balances/batch", pb_batch, S.PbBatch, (400, 401), body=S.BatchIn, limit="batch"),
+    Op(
+        "POST",
+        "/api/player-balances/credit",
+        pb_credit,
+        S.PbTransfer,
+        _PB_WRITE_ERRORS,
+        body=S.TransferIn,
+        limit="write",
+    ),
+    Op(
+        "POST",
+        "/api/player-balances/debit",
+        pb_debit,
+        S.PbTransfer,
+        (*_PB_WRITE_ERRORS, 422),
+        body=S.TransferIn,
+        limit="write",
+    ),
+    Op(
+        "POST",
+        "/api/player-balances/convert",
+        pb_convert,
+        S.PbConvert,
+        (*_PB_WRITE_ERRORS, 422),
+        body=S.ConvertIn,
+        description="Move value between two of a player's currencies atomically at the current USD rates.",
+        limit="write",
+    ),
+    Op("GET", "/api/player-balances/currencies", pb_currencies, S.PbCurrencies, (401,), limit="individual"),
+    Op(
+        "GET",
+        "/api/player-balances/player/{player_id}/history",
+        pb_history,
+        S.PbHistory,
+        _PB_ERRORS,
+        query=(
+            Query("currency", {"type": "string"}, required=True),
+            Query("type", S.PbHistoryType),
+            *_HISTORY_Q,
+            Query("page", PAGE),
+            Query("limit", LIMIT),
+        ),
+        limit="individual",
+    ),
+    Op(
+        "GET",
+        "/api/player-balances/player/{player_id}/analytics",
+        pb_analytics,
+        S.PbAnalytics,
+        _PB_ERRORS,
+        query=(
+            Query("period", {"type": "string", "enum": ["day", "week"]}),
+            Query("currency", {"type": "string"}),
+            Query("from", {**TIME, "description": "ISO 8601 with a timezone; default: 30 days before to"}),
+            Query("to", TIME),
+        ),
+        limit="individual",
+    ),
+)
 
 
-def _ok(data: Any) -> web.Response:
-    return json_response({"error": False, "data": data})
-
-
-def _identity_param(request: web.Request) -> str:
-    value = request.match_info["identity"]
-    if not IDENTITY.fullmatch(value):
-        raise _Bad("identity must match [0-9A-Za-z._:@-]{1,128}")
-    return value
-
-
-@_face(private=True, limit="individual")
-async def pw_balance(request: web.Request) -> web.Response:
-    ident = _identity_param(request)
-    pb = await request.app[REST_SERVICE].balances(request[GAME], identity=ident)
-    return _ok(
-        [
-            {
-                "currency_code": w.currency,
-                "currency_name": c.name if (c := pb.currencies.get(w.currency)) else w.currency,
-                "balance": available(w),
-            }
-            for w in pb.wallets
-        ]
-    )
-
-
-def pw_transaction(identity: str, t: Transfer) -> dict[str, Any]:
-    return {
-        "user_identity": identity,
-        "game_id": t.game_id,
-        "currency_code": t.currency,
-        "type": t.direction,
-        "amount": t.amount,
-        "balance_before": t.available_before,
-        "balance_after": t.available_after,
-        "reason": t.reason,
-        "meta": loads(t.meta),
-        "_id": t.reference,
-        "created_at": iso(t.created_at),
-        "updated_at": iso(t.created_at),
-    }
-
-
-@_face(private=True, limit="write")
-async def pw_transact(request: web.Request) -> web.Response:
-    ident = _identity_param(request)
-    code = _currency_param(request, "walletCode")
-    b = await _body(request, WalletTxIn)
-    if b.currency != code:
-        raise _Bad(f"currency {b.currency} does not match the wallet code {code}")
-    t, replayed, _cur = await request.app[REST_SERVICE].transfer(
-        request[GAME],
-        face="pw",
-        direction=b.type,
-        account_id=None,
-        email=None,
-        identity=ident,
-        currency=b.currency,
-        amount=b.amount,
-        reason=b.reason,
-        meta=dumps(b.meta),
-        idempotency_key=b.idempotencyKey,
-    )
-    return json_response({"error": False, "data": pw_transaction(ident, t)}, headers=_replayed(replayed))
-
-
-def pw_history_item(identity: str, it: HistoryItem) -> dict[str, Any]:
-    """One row, valid against the spec's ``WalletTransaction``: ``game_id`` is a string there,
-    so a row no game made (initial credit, holds, sends, wagers) has no ``game_id``."""
-    e = it.entry
-    game = {} if it.game_id is None else {"game_id": it.game_id}
-    return {
-        "user_identity": identity,
-        **game,
-        "currency_code": e.currency,
-        "type": it.direction,
-        "amount": it.amount,
-        "balance_before": it.before,
-        "balance_after": it.after,
-        "reason": e.reason,
-        "meta": {"kind": e.kind, "seq": e.seq},
-        "_id": e.reference,
-        "created_at": iso(e.created_at),
-        "updated_at": iso(e.created_at),
-    }
-
-
-def _int_query(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
-    text = request.query.get(name)
-    if text is None:
-        return default
-    if not text.isascii() or not text.isdigit() or len(text) > 9 or not lo <= int(text) <= hi:
-        raise _Bad(f"{name} must be an integer from {lo} to {hi}")
-    return int(text)
-
-
-@_face(private=True, limit="individual")
-async def pw_history(request: web.Request) -> web.Response:
-    ident = _identity_param(request)
-    code = _currency_param(request, "currencyCode")
-    hp = await request.app[REST_SERVICE].history(
-        request[GAME],
-        code,
-        identity=ident,
-        page=_int_query(request, "page", 1, 1, 1_000_000),
-        limit=_int_query(request, "limit", 20, 1, 100),
-        flows=_flow_query(request, PW_HISTORY_TYPES),
-        since=_query_time(request, "from"),
-        until=_query_time(request, "to"),
-    )
-    return _ok(
-        {
-            "wallet": {"currency_code": hp.wallet.currency, "balance": available(hp.wallet)},
-            "page": hp.page,
-            "limit": hp.limit,
-            "total": hp.total,
-            "transactions": [pw_history_item(ident, it) for it in hp.items],
-        }
-    )
+# Both REST faces, as /openapi.json documents them.
+OPERATIONS: tuple[Op, ...] = (*PB_OPERATIONS, *private.OPERATIONS)
 
 
 def routes() -> list[web.RouteDef]:
-    return [
-        web.get("/api/player-balances/player/by-email/{email}", pb_by_email),
-        web.get("/api/player-balances/player/{player_id}", pb_by_id),
-        web.post("/api/player-balances/batch", pb_batch),
-        web.post("/api/player-balances/credit", pb_credit),
-        web.post("/api/player-balances/debit", pb_debit),
-        web.post("/api/player-balances/convert", pb_convert),
-        web.get("/api/player-balances/currencies", pb_currencies),
-        web.get("/api/player-balances/player/{player_id}/history", pb_history),
-        web.get("/api/player-balances/player/{player_id}/analytics", pb_analytics),
-        web.get("/api/private/users/{identity}/wallets/balance", pw_balance),
-        web.post("/api/private/users/{identity}/wallet/{walletCode}/transactions", pw_transact),
-        web.get("/api/private/users/{identity}/wallets/{currencyCode}/transactions", pw_history),
-    ]
+    return restface.routes(OPERATIONS)

@@ -1,6 +1,6 @@
 """The /groove parameter fast path agrees with the pydantic models it stands in for.
 
-``groove._params`` checks plainly valid requests directly and sends everything else through
+``groove_adapter.schemas.groove.query_fields`` checks plainly valid requests directly and sends everything else through
 the request's pydantic model.  Here hypothesis builds parameter sets (valid, borderline and
 broken: missing keys, empty, over-long, non-ASCII, Unicode digits, odd amounts) for every
 request model, and checks that the outcome is the model's: the same field values (amounts to
@@ -18,9 +18,10 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from groove_adapter import groove
+from groove_adapter.schemas import groove as wire
 from wallet_store import errors as E
 
-MODELS = list(groove._FAST_FIELDS)
+MODELS = list(wire._FAST_FIELDS)
 
 AMOUNTS = ["1", "0.01", "-5", "0", "-0", "100.5", "9" * 22, "9" * 23, "1.0000000001", "0.0000000001", "1e3"]
 AMOUNTS += ["NaN", "", " 1", "١٢", "1.", ".5", "+1", "0x10"]
@@ -30,7 +31,7 @@ STRINGS += ["x" * 256, "é", "💰", "ab\n", "\u202e", "bench0000000001", "11_be
 STRINGS += ["Desktop", "completed", "pending", "1.2", " "]
 STRINGS += ["1.02", "01.2", ".2", "1..2", "2.0-beta", "a&b", "a=b", "a b", "a+b", "a%20", "r:1|x@y/z~_-."]
 KEYS = ["accountid", "gamesessionid", "device", "apiversion", "request"]
-KEYS += sorted({name for fields in groove._FAST_FIELDS.values() for name, _ in fields})
+KEYS += sorted({name for fields in wire._FAST_FIELDS.values() for name, _ in fields})
 
 values = st.one_of(st.sampled_from(AMOUNTS), st.sampled_from(STRINGS), st.text(max_size=70))
 
@@ -38,10 +39,10 @@ values = st.one_of(st.sampled_from(AMOUNTS), st.sampled_from(STRINGS), st.text(m
 def _valid(model: type[BaseModel]) -> dict[str, str]:
     q = {"request": "x", "accountid": "bench0000000001", "gamesessionid": "11_s", "device": "desktop"}
     q["apiversion"] = "1.2"
-    for name, kind in groove._FAST_FIELDS[model]:
-        if kind in (groove._AMOUNT, groove._OPT_AMOUNT):
+    for name, kind in wire._FAST_FIELDS[model]:
+        if kind in (wire._AMOUNT, wire._OPT_AMOUNT):
             q[name] = "2.5"
-        elif kind == groove._STATUS:
+        elif kind == wire._STATUS:
             q[name] = "completed"
         else:
             q[name] = f"{name}-1"
@@ -63,7 +64,7 @@ def queries(draw: st.DrawFn) -> tuple[type[BaseModel], dict[str, str]]:
 
 def _model_outcome(model: type[BaseModel], q: dict[str, str]) -> tuple[str, Any]:
     try:
-        return "ok", dict(groove._validate(model, q))
+        return "ok", dict(wire.validate(model, q))
     except E.ParameterRequired as exc:
         return "error", exc.message
 
@@ -82,12 +83,12 @@ def _same_values(a: dict[str, Any], b: dict[str, Any]) -> bool:
 def test_fast_path_agrees_with_the_models(case: tuple[type[BaseModel], dict[str, str]]) -> None:
     model, q = case
     expected = _model_outcome(model, q)
-    fast = groove._fast_params(model, q)
+    fast = wire._fast_params(model, q)
     if fast is not None:  # the fast path accepted: the model must accept with the same values
         assert expected[0] == "ok", (q, expected)
         assert _same_values(fast, expected[1]), (q, fast, expected)
     try:
-        got: tuple[str, Any] = ("ok", groove._params(model, q))
+        got: tuple[str, Any] = ("ok", wire.query_fields(model, q))
     except E.ParameterRequired as exc:
         got = ("error", exc.message)
     assert got[0] == expected[0], (q, got, expected)
@@ -99,7 +100,7 @@ def test_fast_path_agrees_with_the_models(case: tuple[type[BaseModel], dict[str,
 
 def _check(model: type[BaseModel], q: dict[str, str]) -> None:
     expected = _model_outcome(model, q)
-    fast = groove._fast_params(model, q)
+    fast = wire._fast_params(model, q)
     if fast is not None:
         assert expected[0] == "ok", (q, expected)
         assert _same_values(fast, expected[1]), (q, fast, expected)
@@ -119,14 +120,14 @@ def test_every_field_at_its_limits(model: type[BaseModel]) -> None:
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
 def test_plain_requests_take_the_fast_path(model: type[BaseModel]) -> None:
     q = _valid(model)
-    fast = groove._fast_params(model, q)
+    fast = wire._fast_params(model, q)
     assert fast is not None
     assert _same_values(fast, dict(model.model_validate(q)))
 
 
 def test_every_field_of_every_model_is_covered() -> None:
-    common = set(groove._Common.model_fields)
-    for model, fields in groove._FAST_FIELDS.items():
+    common = set(wire._Common.model_fields)
+    for model, fields in wire._FAST_FIELDS.items():
         assert [name for name, _ in fields] == [n for n in model.model_fields if n not in common], model.__name__
 
 

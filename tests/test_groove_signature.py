@@ -28,6 +28,7 @@ from aiohttp.test_utils import TestClient
 
 from groove_adapter import groove
 from groove_adapter.jsonout import dumps, loads
+from groove_adapter.schemas import groove as wire
 from tests.conftest import Api
 from wallet_store import errors as E
 from wallet_store.model import Operator
@@ -144,7 +145,7 @@ def _well_formed(q: dict[str, str]) -> bool:
     if q["request"] != "jackpot":
         return False
     try:
-        groove._validate(groove.JackpotQ, q)
+        wire.validate(wire.JackpotQ, q)
     except E.ParameterRequired:
         return False
     return True

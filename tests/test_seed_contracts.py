@@ -24,6 +24,7 @@ from aiohttp.test_utils import TestClient
 from groove_adapter.jsonout import dumps, loads
 from tests.conftest import Api, FakeClock
 from tests.test_flows_transfers import E1, E2, PB, Flows, audit_ok, make_world
+from tests.test_rest_api import resolved
 from wallet_store.model import iso
 
 PW = "/api/private/users"
@@ -247,7 +248,7 @@ async def test_player_id_is_a_string_and_the_openapi_says_why(flows: Flows) -> N
     assert status == 200
     assert body["player"]["player_id"] == "1001"
     resp = await flows.client.get("/openapi.json")
-    spec = loads(await resp.text())
+    spec = resolved(loads(await resp.text()))
     schema = spec["paths"]["/api/player-balances/player/{player_id}"]["get"]["responses"]["200"]
     player_id = schema["content"]["application/json"]["schema"]["properties"]["player"]["properties"]["player_id"]
     assert player_id["type"] == "string"
@@ -404,7 +405,7 @@ async def test_every_history_row_belongs_to_exactly_one_filter_value(flows: Flow
     no filter.  The sum over the filter values /openapi.json lists is the unfiltered count, on
     both faces; the private face's values are the seed's ``"enum":["credit","debit"]``."""
     await world_with_holds(flows)
-    spec = loads(await (await flows.client.get("/openapi.json")).text())
+    spec = resolved(loads(await (await flows.client.get("/openapi.json")).text()))
     seed_enum = next(
         p["schema"]["enum"] for p in private_spec()[("GET", HIST)].operation["parameters"] if p["name"] == "type"
     )
@@ -486,7 +487,7 @@ async def test_a_transfer_has_one_state_name_everywhere(flows: Flows) -> None:
     x = await flows.post("/api/currency-sends/cancel-send", {"send_id": sid})
     assert x["state"] == await state(sp) == "cancelled"
     # /openapi.json: the step replies' states are states GET answers
-    spec = loads(await (await flows.client.get("/openapi.json")).text())
+    spec = resolved(loads(await (await flows.client.get("/openapi.json")).text()))
     step = spec["paths"]["/api/transfers/claim-transfer"]["post"]["responses"]["200"]
     status_ = spec["paths"]["/api/transfers/{transfer_id}"]["get"]["responses"]["200"]
     step_states = step["content"]["application/json"]["schema"]["properties"]["state"]["enum"]
