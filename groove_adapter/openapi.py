@@ -4,6 +4,7 @@ the models and reply types they name (:mod:`groove_adapter.schemas`), with pydan
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -112,8 +113,13 @@ def build(ops: Iterable[Op]) -> dict[str, Any]:
 
 
 OPERATIONS: tuple[Op, ...] = (*rest.OPERATIONS, *flows.OPERATIONS)
-SPEC: dict[str, Any] = build(OPERATIONS)
+
+
+@functools.cache
+def spec() -> dict[str, Any]:
+    """The document, built on first use (not at import: importing the app stays cheap)."""
+    return build(OPERATIONS)
 
 
 async def openapi_json(request: web.Request) -> web.Response:
-    return json_response(SPEC)
+    return json_response(spec())

@@ -33,10 +33,12 @@ from schemathesis.specs.openapi.checks import (
 
 from config import Settings
 from groove_adapter.app import create_app
-from groove_adapter.openapi import SPEC
+from groove_adapter.openapi import spec
 from tests.conftest import ADMIN_TOKEN, BACKENDS
 from wallet_store.ports import WalletStore
 from wallet_store.sqlite.store import SqliteStore
+
+SPEC = spec()  # the served document, built once for these tests
 
 EXAMPLES = int(os.environ.get("GW_SCHEMATHESIS_EXAMPLES", "25"))  # raise it for a deeper local run
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
