@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from pathlib import Path
@@ -423,6 +423,12 @@ class NoTombstones(_TxProxy):
         rec = await self._inner.get_tx(operator_id, scope, kind, transaction_id)
         return None if rec is not None and rec.state == "tombstone" else rec
 
+    async def get_txs(
+        self, operator_id: str, scope: str, transaction_id: str, kinds: Sequence[str]
+    ) -> dict[str, TxRecord]:
+        found = await self._inner.get_txs(operator_id, scope, transaction_id, kinds)
+        return {k: r for k, r in found.items() if r.state != "tombstone"}
+
 
 class LimitsIgnored(_TxProxy):
     async def get_limits(self, account_id: str) -> Limits | None:
@@ -434,7 +440,17 @@ class RefundsToReal(_TxProxy):
 
     async def get_tx(self, operator_id: str, scope: str, kind: str, transaction_id: str) -> TxRecord | None:
         rec = await self._inner.get_tx(operator_id, scope, kind, transaction_id)
-        if rec is None or kind != "wager" or not rec.ok:
+        return rec if rec is None else self._all_real(rec)
+
+    async def get_txs(
+        self, operator_id: str, scope: str, transaction_id: str, kinds: Sequence[str]
+    ) -> dict[str, TxRecord]:
+        found = await self._inner.get_txs(operator_id, scope, transaction_id, kinds)
+        return {k: self._all_real(r) for k, r in found.items()}
+
+    @staticmethod
+    def _all_real(rec: TxRecord) -> TxRecord:
+        if rec.kind != "wager" or not rec.ok:
             return rec
         return replace(rec, real=money.add(rec.real, rec.bonus), bonus=money.ZERO)
 
@@ -447,18 +463,17 @@ def _tx(cls: type[_TxProxy]) -> Callable[[Tx], Tx]:
 
 
 class SignatureNotChecked(WalletService):
-    async def _authenticate(self, tx: Tx, operator_id: str, caller: Caller) -> Any:
-        op = await tx.get_operator(operator_id)
+    def _authenticate(self, op: Any, caller: Caller) -> Any:
         if op is None:
             raise E.NotLoggedOn("unknown operator")
         return op
 
 
 class SignatureCaseSensitive(WalletService):
-    async def _authenticate(self, tx: Tx, operator_id: str, caller: Caller) -> Any:
+    def _authenticate(self, op: Any, caller: Caller) -> Any:
         if caller.signature and caller.signature != caller.signature.lower():
             raise E.InvalidSignature("invalid signature")
-        return await super()._authenticate(tx, operator_id, caller)
+        return super()._authenticate(op, caller)
 
 
 MoneyCmd = Wager | WagerAndResult | Result | Jackpot | Rollback | ReverseWin | RollbackRollback

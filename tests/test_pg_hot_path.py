@@ -1,10 +1,11 @@
 """PostgreSQL hot path: deferred writes, rows read along with others, the pool's reset.
 
 ``PostgresTx`` sends a unit's closing writes (wallet + journal, round, transaction record,
-last_active) as one statement and reads the operator with the player lock and a wager's
-rollback tombstone with the wager's record (see wallet_store/postgres/store.py).  These
-tests pin what must not change: every statement sees the unit's earlier writes, the checks
-and error mapping stay, and a wager-shaped unit costs the statements it should.
+last_active) as one statement; the port's loaders read the operator with the player lock
+(``lock_player_and_operator``) and a request's records under one id in one statement
+(``get_txs``).  These tests pin what must not change: every statement sees the unit's
+earlier writes, the checks and error mapping stay, and the service's own requests cost the
+statements they should.
 """
 
 from __future__ import annotations
@@ -90,11 +91,10 @@ def _rec(**kw: Any) -> TxRecord:
 
 async def _wager(tx: Any, account: str = "p1", tid: str = "t1", amount: str = "1") -> Wallet:
     """The statements of a service wager, in its order."""
-    player = await tx.lock_player(account)
-    op = await tx.get_operator(player.operator_id)
+    player, op = await tx.lock_player_and_operator(account)
+    assert player.account_id == account
     assert op.operator_id == "op1"
-    assert await tx.get_tx("op1", "g1", "wager", tid) is None
-    assert await tx.get_tx("op1", "g1", "rollback", tid) is None
+    assert await tx.get_txs("op1", "g1", tid, ("wager", "rollback")) == {}
     w = await tx.get_wallet(account, "EUR")
     rnd = await tx.get_round(account, "g1", "r-" + tid) or Round(account, "g1", "r-" + tid, "EUR", created_at=T0)
     w2, e = model.move(w, kind="wager", real=-D(amount), reference=f"wager:{tid}", now=T0)
@@ -115,7 +115,7 @@ async def test_wager_shaped_unit_statements(store: PostgresStore, monkeypatch: p
 
     monkeypatch.setattr(PostgresTx, "_run", counting)
     w = await store.write(_wager)
-    # lock_player (+ operator), get_tx (+ tombstone), get_wallet, get_round, the 4 writes as one
+    # lock_player_and_operator, get_txs (own record + tombstone), get_wallet, get_round, the 4 writes as one
     assert len(sent) == 5
     monkeypatch.undo()
 
@@ -131,10 +131,10 @@ async def test_wager_shaped_unit_statements(store: PostgresStore, monkeypatch: p
 
 async def test_every_statement_sees_the_units_earlier_writes(store: PostgresStore) -> None:
     async def unit(tx: Any) -> None:
-        await tx.lock_player("p1")
-        assert await tx.get_tx("op1", "g1", "wager", "t1") is None  # the tombstone is read along
+        await tx.lock_player_and_operator("p1")
+        assert await tx.get_txs("op1", "g1", "t1", ("wager", "rollback")) == {}
         await tx.insert_tx(_rec(kind="rollback"))
-        assert (await tx.get_tx("op1", "g1", "rollback", "t1")) is not None  # not the read-ahead
+        assert set(await tx.get_txs("op1", "g1", "t1", ("wager", "rollback"))) == {"rollback"}
         w = await tx.get_wallet("p1", "EUR")
         w2, e = model.move(w, kind="wager", real=-D("1"), reference="x", now=T0)
         await tx.save_wallet(w2, [e])
@@ -271,3 +271,41 @@ async def test_execute_raw_still_resets_the_session(store: PostgresStore) -> Non
     finally:
         await s.close()
         await store.open()
+
+
+async def test_the_services_requests_cost_the_statements_they_should(
+    store: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counted on WalletService itself (not a hand-written unit): a growing loader shows here."""
+    from wallet_store.commands import Caller, Result, Rollback, SessionQuery, Wager
+    from wallet_store.service import WalletService
+
+    svc = WalletService(store, model.SystemClock())
+    session = await svc.open_session("p1", game_id="g1", currency=None, ttl_seconds=600)
+    sid = session.session_id
+    sent: list[int] = []
+    real_run = PostgresTx._run
+
+    def counting(self: PostgresTx, op: Awaitable[Any]) -> Awaitable[Any]:
+        sent.append(1)
+        return real_run(self, op)
+
+    async def count(call: Awaitable[Any]) -> int:
+        sent.clear()
+        await call
+        return len(sent)
+
+    monkeypatch.setattr(PostgresTx, "_run", counting)
+    caller = Caller()
+    # getbalance: player, session, operator, wallet
+    assert await count(svc.get_balance(SessionQuery("p1", sid), caller)) == 4
+    # wager: player + operator (locked), own record + tombstone, session, wallet, round, limits, the writes
+    assert await count(svc.wager(Wager("p1", sid, "g1", "r1", "t1", D("1")), caller)) == 7
+    # replay: player + operator, own record + tombstone, wallet
+    assert await count(svc.wager(Wager("p1", sid, "g1", "r1", "t1", D("1")), caller)) == 3
+    # result: player + operator, own record, session, round, wallet, the writes
+    assert await count(svc.result(Result("p1", sid, "g1", "r1", "r-t1", D("2"), "pending"), caller)) == 6
+    # rollback: player + operator, own record + wager + wagerAndResult, session, round, wallet,
+    # the writes (two: the wager's new state and the rollback's record are both in transactions)
+    assert await count(svc.wager(Wager("p1", sid, "g1", "r2", "t2", D("1")), caller)) == 7
+    assert await count(svc.rollback(Rollback("p1", sid, "g1", "r2", "t2"), caller)) == 7

@@ -331,6 +331,33 @@ async def test_drop_refusal_drops_only_a_refusal(store: Any) -> None:
     assert [t.transaction_id for t in await collect(store.transactions())] == ["t-a"]
 
 
+async def test_the_money_loaders(store: Any) -> None:
+    """lock_player_and_operator and get_txs load what a money request starts from, in a write
+    (locking) and in a read unit alike."""
+    await seed(store, ["p1"])
+    wager = make_tx(transaction_id="t1")
+    tomb = make_tx(transaction_id="t1", kind="rollback")
+    other = make_tx(transaction_id="t2")
+    for rec in (wager, tomb, other):
+        await store.write(lambda tx, rec=rec: tx.insert_tx(rec))
+
+    for run in (store.write, store.read):
+        player, op = await run(lambda tx: tx.lock_player_and_operator("p1"))
+        assert player is not None
+        assert player.account_id == "p1"
+        assert op is not None
+        assert op.operator_id == "op1"
+        assert await run(lambda tx: tx.lock_player_and_operator("nobody")) == (None, None)
+
+        found = await run(lambda tx: tx.get_txs("op1", "game-1", "t1", ("wager", "rollback", "result")))
+        assert sorted(found) == ["rollback", "wager"]
+        assert_same(wager, found["wager"])
+        assert_same(tomb, found["rollback"])
+        assert await run(lambda tx: tx.get_txs("op1", "game-1", "t1", ())) == {}
+        assert await run(lambda tx: tx.get_txs("op2", "game-1", "t1", ("wager",))) == {}
+        assert await run(lambda tx: tx.get_txs("op1", "game-2", "t1", ("wager",))) == {}
+
+
 async def test_player_by_email_uses_the_domain_normalisation(store: Any) -> None:
     await seed(store, ["p1"])
     p = await store.read(lambda tx: tx.get_player("p1"))

@@ -289,19 +289,12 @@ def _combined(writes: Sequence[_Write]) -> tuple[str, tuple[int, ...]]:
     return hit
 
 
-# lock_player: the player row locked, its operator read along (columns 10..18).  FOR UPDATE
+# lock_player_and_operator: the player row locked, its operator read along (columns 10..18).  FOR UPDATE
 # OF p locks only the player; a LEFT JOIN so a player is never lost to the join.
 _LOCK_PLAYER_SQL = (
     f"SELECT {', '.join('p.' + c for c in cols.PLAYER_COLS.split(', '))},"
     f" {', '.join('o.' + c for c in cols.OPERATOR_COLS.split(', '))}"
     " FROM players p LEFT JOIN operators o ON o.operator_id = p.operator_id WHERE p.account_id = $1 FOR UPDATE OF p"
-)
-# get_tx of a wager: its record and the rollback's, as two primary-key lookups (PostgreSQL 15
-# does not use "kind IN (...)" on the key's third column as an index condition).
-_WAGER_AND_TOMB_SQL = (
-    f"SELECT {cols.TX_COLS} FROM transactions WHERE operator_id=$1 AND scope=$2 AND kind='wager' AND transaction_id=$3"
-    f" UNION ALL SELECT {cols.TX_COLS} FROM transactions"
-    " WHERE operator_id=$1 AND scope=$2 AND kind='rollback' AND transaction_id=$3"
 )
 
 
@@ -326,10 +319,6 @@ class PostgresTx(SqlReads):
         self._queued: list[_Write] = []
         self._queued_args: list[Any] = []
         self._queued_tables: set[str] = set()
-        # Rows read ahead by an earlier statement of this unit (see lock_player, get_tx);
-        # dropped when the unit writes that table.
-        self._known_ops: dict[str, model.Operator] = {}
-        self._known_txs: dict[tuple[str, str, str, str], model.TxRecord | None] = {}
 
     def _check_open(self) -> None:
         if not self._open:
@@ -414,22 +403,16 @@ class PostgresTx(SqlReads):
     # operators
 
     async def get_operator(self, operator_id: str) -> model.Operator | None:
-        self._check_open()
-        op = self._known_ops.get(operator_id)
-        if op is not None:
-            return op  # read with the player lock (lock_player), one statement ago
         r = await self._one(f"SELECT {cols.OPERATOR_COLS} FROM operators WHERE operator_id = $1", operator_id)
         return None if r is None else ROWS.operator(r)
 
     async def insert_operator(self, op: model.Operator) -> None:
-        self._known_ops.clear()
         await self._exec(
             f"INSERT INTO operators ({cols.OPERATOR_COLS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
             *PARAMS.operator(op),
         )
 
     async def update_operator(self, op: model.Operator) -> None:
-        self._known_ops.clear()
         await self._exec(
             "UPDATE operators SET name=$1, currency=$2, debit_order=$3, signature_secret=$4, allowed_networks=$5,"
             " start_real=$6, start_bonus=$7, signature_scheme=$8 WHERE operator_id=$9",
@@ -442,18 +425,23 @@ class PostgresTx(SqlReads):
         if not self._writable:
             # A read-only snapshot cannot take row locks (SQLite: a plain read as well).
             return await self.get_player(account_id)
-        # The player's operator comes along (every money unit reads it next): the lock is on
-        # the player row only, the operator row is read as by a plain SELECT.  Under READ
-        # COMMITTED that SELECT's snapshot is taken before waiting for the lock: a unit that
-        # waited may see the operator as it was when it started waiting (the player row is
-        # re-read after the wait).  An admin change to e.g. debit_order then applies from the
-        # next request on, as it would for a request that had read the operator a moment earlier.
+        r = await self._one(f"SELECT {cols.PLAYER_COLS} FROM players WHERE account_id = $1 FOR UPDATE", account_id)
+        return None if r is None else ROWS.player(r)
+
+    async def lock_player_and_operator(self, account_id: str) -> tuple[model.Player | None, model.Operator | None]:
+        # One statement: the lock is on the player row only, the operator row is read as by a
+        # plain SELECT.  Under READ COMMITTED that SELECT's snapshot is taken before waiting for
+        # the lock: a unit that waited may see the operator as it was when it started waiting
+        # (the player row is re-read after the wait).  An admin change to e.g. debit_order then
+        # applies from the next request on, as it would for a request that had read the
+        # operator a moment earlier.
+        if not self._writable:
+            player = await self.get_player(account_id)
+            return player, None if player is None else await self.get_operator(player.operator_id)
         r = await self._one(_LOCK_PLAYER_SQL, account_id)
         if r is None:
-            return None
-        if r[10] is not None:
-            self._known_ops[r[10]] = ROWS.operator(r[10:])
-        return ROWS.player(r)
+            return None, None
+        return ROWS.player(r), None if r[10] is None else ROWS.operator(r[10:])
 
     async def get_player(self, account_id: str) -> model.Player | None:
         r = await self._one(f"SELECT {cols.PLAYER_COLS} FROM players WHERE account_id = $1", account_id)
@@ -533,17 +521,6 @@ class PostgresTx(SqlReads):
     # transactions and rounds
 
     async def get_tx(self, operator_id: str, scope: str, kind: str, transaction_id: str) -> model.TxRecord | None:
-        self._check_open()
-        key = (operator_id, scope, kind, transaction_id)
-        if key in self._known_txs:
-            return self._known_txs[key]  # read with the wager's record, one statement ago
-        if kind == "wager":
-            # A new wager next asks for the rollback that may have arrived before it (the
-            # tombstone): both point reads in one statement.
-            rows = await self._all(_WAGER_AND_TOMB_SQL, operator_id, scope, transaction_id)
-            found = {r[2]: ROWS.tx(r) for r in rows}
-            self._known_txs[(operator_id, scope, "rollback", transaction_id)] = found.get("rollback")
-            return found.get("wager")
         r = await self._one(
             f"SELECT {cols.TX_COLS} FROM transactions"
             " WHERE operator_id=$1 AND scope=$2 AND kind=$3 AND transaction_id=$4",
@@ -558,15 +535,12 @@ class PostgresTx(SqlReads):
         if t.created_at is None:
             # SQLite stores "" here and then cannot read the record back; refuse up front.
             raise TechnicalError("a transaction record without created_at")
-        self._known_txs.clear()
         await self._defer(_W_INSERT_TX, *PARAMS.tx(t, _ts(t.created_at)))
 
     async def update_tx_state(self, t: model.TxRecord) -> None:
-        self._known_txs.clear()
         await self._defer(_W_TX_STATE, t.state, t.operator_id, t.scope, t.kind, t.transaction_id)
 
     async def drop_refusal(self, t: model.TxRecord) -> None:
-        self._known_txs.clear()
         await self._defer(_W_DROP_REFUSAL, t.operator_id, t.scope, t.kind, t.transaction_id, REFUSED)
 
     async def get_round(self, account_id: str, game_id: str, round_id: str) -> model.Round | None:

@@ -23,9 +23,8 @@ class ServiceBase:
     async def _write(self, unit: Callable[[Tx], Awaitable[T]]) -> T:
         return await self.store.write(unit)
 
-    async def _authenticate(self, tx: Tx, operator_id: str, caller: Caller) -> Operator:
-        """The player's operator, once the caller is shown to speak for it (else 1001/1003)."""
-        op = await tx.get_operator(operator_id)
+    def _authenticate(self, op: Operator | None, caller: Caller) -> Operator:
+        """The player's operator (as loaded), once the caller is shown to speak for it (else 1001/1003)."""
         if op is None:
             raise NotLoggedOn("unknown operator")
         check_caller(op, caller)

@@ -110,7 +110,7 @@ class GrooveService(ServiceBase):
         async def unit(tx: Tx) -> AccountView:
             session = account_session(await tx.get_session(q.session_id), now)
             player = check_owner(session, await tx.get_player(q.account_id))
-            op = await self._authenticate(tx, player.operator_id, caller)
+            op = self._authenticate(await tx.get_operator(player.operator_id), caller)
             wallet = session_wallet(await tx.get_wallet(player.account_id, session.currency))
             if bump:
                 player = replace(player, last_active=now)
@@ -126,7 +126,7 @@ class GrooveService(ServiceBase):
         async def unit(tx: Tx) -> AccountView:
             player = bettor(await tx.get_player(q.account_id))
             session = live_session(await tx.get_session(q.session_id), player, now)
-            op = await self._authenticate(tx, player.operator_id, caller)
+            op = self._authenticate(await tx.get_operator(player.operator_id), caller)
             wallet = session_wallet(await tx.get_wallet(player.account_id, session.currency))
             return AccountView(player=player, operator=op, session=session, wallet=wallet)
 
@@ -154,15 +154,18 @@ class GrooveService(ServiceBase):
         return await _persisted(tx, decide_wager(await self._load_bet(tx, cmd, caller, now), cmd, now))
 
     async def _load_bet(self, tx: Tx, cmd: Bet, caller: Caller, now: datetime) -> WagerState:
-        player = bettor(await tx.lock_player(cmd.account_id))
-        op = await self._authenticate(tx, player.operator_id, caller)
-        existing = await tx.get_tx(op.operator_id, cmd.game_id, bet_kind(cmd), cmd.transaction_id)
+        locked, loaded_op = await tx.lock_player_and_operator(cmd.account_id)
+        player = bettor(locked)
+        op = self._authenticate(loaded_op, caller)
+        # the request's own record and the rollback that may have come before it (a tombstone)
+        found = await tx.get_txs(op.operator_id, cmd.game_id, cmd.transaction_id, (bet_kind(cmd), "rollback"))
+        existing = found.get(bet_kind(cmd))
         if existing is not None:
             return WagerState(player, op, existing, await _replay_wallet(tx, cmd.account_id, existing))
         session = await tx.get_session(cmd.session_id)
         if session is None:
             return WagerState(player, op)
-        tomb = await tx.get_tx(op.operator_id, cmd.game_id, "rollback", cmd.transaction_id)
+        tomb = found.get("rollback")
         award = await tx.get_free_rounds(cmd.frbid) if cmd.frbid is not None else None
         wallet = await tx.get_wallet(cmd.account_id, session.currency)
         rnd = await tx.get_round(cmd.account_id, cmd.game_id, cmd.round_id)
@@ -173,15 +176,20 @@ class GrooveService(ServiceBase):
             recent = tuple(await tx.journal_since(player.account_id, session.currency, since))
         return WagerState(player, op, None, None, session, tomb, award, wallet, rnd, limits, recent)
 
-    async def _load_settle(self, tx: Tx, cmd: Settling, caller: Caller, kind: str) -> tuple[SettleState, bool]:
-        """Lock, authenticate, read the id's record; True: a replay (nothing more to load)."""
-        player = payee(await tx.lock_player(cmd.account_id))
-        op = await self._authenticate(tx, player.operator_id, caller)
-        existing = await tx.get_tx(op.operator_id, cmd.game_id, kind, cmd.transaction_id)
+    async def _load_settle(
+        self, tx: Tx, cmd: Settling, caller: Caller, kind: str, targets: tuple[str, ...] = ()
+    ) -> tuple[SettleState, bool, dict[str, TxRecord]]:
+        """Lock, authenticate, read the id's records (its own and those of ``targets``, in one
+        statement); True: a replay (nothing more to load)."""
+        locked, loaded_op = await tx.lock_player_and_operator(cmd.account_id)
+        player = payee(locked)
+        op = self._authenticate(loaded_op, caller)
+        found = await tx.get_txs(op.operator_id, cmd.game_id, cmd.transaction_id, (kind, *targets))
+        existing = found.get(kind)
         if existing is not None and is_replay(existing, cmd, kind):
-            return SettleState(player, op, existing, await _replay_wallet(tx, cmd.account_id, existing)), True
+            return SettleState(player, op, existing, await _replay_wallet(tx, cmd.account_id, existing)), True, found
         session = await tx.get_session(cmd.session_id) if cmd.session_id else None
-        return SettleState(player, op, existing, session=session), False
+        return SettleState(player, op, existing, session=session), False, found
 
     # ------------------------------------------------------------------ result and jackpot
 
@@ -193,7 +201,7 @@ class GrooveService(ServiceBase):
 
     async def _credit(self, tx: Tx, cmd: Result | Jackpot, caller: Caller) -> Decision:
         now = self.clock.now()
-        s, done = await self._load_settle(tx, cmd, caller, "result" if isinstance(cmd, Result) else "jackpot")
+        s, done, _ = await self._load_settle(tx, cmd, caller, "result" if isinstance(cmd, Result) else "jackpot")
         if not done:
             s = replace(s, round=await tx.get_round(cmd.account_id, cmd.game_id, cmd.round_id))
             frbid = cmd.frbid if isinstance(cmd, Result) else None
@@ -206,12 +214,11 @@ class GrooveService(ServiceBase):
     async def rollback(self, cmd: Rollback, caller: Caller) -> MoneyOutcome:
         async def decide(tx: Tx) -> Decision:
             now = self.clock.now()
-            s, done = await self._load_settle(tx, cmd, caller, "rollback")
+            s, done, found = await self._load_settle(tx, cmd, caller, "rollback", ("wager", "wagerAndResult"))
             if not done:
-                wager = await tx.get_tx(s.op.operator_id, cmd.game_id, "wager", cmd.transaction_id)
+                wager = found.get("wager")
                 if wager is None:
-                    settled = await tx.get_tx(s.op.operator_id, cmd.game_id, "wagerAndResult", cmd.transaction_id)
-                    s = replace(s, settled=settled)
+                    s = replace(s, settled=found.get("wagerAndResult"))
                 else:
                     rnd = await tx.get_round(cmd.account_id, cmd.game_id, cmd.round_id)
                     wallet = await tx.get_wallet(cmd.account_id, wager.currency)
@@ -225,23 +232,19 @@ class GrooveService(ServiceBase):
     async def reverse_win(self, cmd: ReverseWin, caller: Caller) -> MoneyOutcome:
         """Take back a paid win (result or jackpot with this transaction id), exactly as paid."""
 
-        async def target(tx: Tx, op_id: str) -> TxRecord | None:
-            win = await tx.get_tx(op_id, cmd.game_id, "result", cmd.transaction_id)
-            if win is None:
-                win = await tx.get_tx(op_id, cmd.game_id, "jackpot", cmd.transaction_id)
-            if win is None:
-                win = paid_win_leg(await tx.get_tx(op_id, cmd.game_id, "wagerAndResult", cmd.transaction_id))
-            return win
+        def target(found: dict[str, TxRecord]) -> TxRecord | None:
+            return found.get("result") or found.get("jackpot") or paid_win_leg(found.get("wagerAndResult"))
 
-        return await self._run_money(lambda tx: self._correct(tx, cmd, caller, "reversewin", target))
+        targets = ("result", "jackpot", "wagerAndResult")
+        return await self._run_money(lambda tx: self._correct(tx, cmd, caller, "reversewin", targets, target))
 
     async def rollback_rollback(self, cmd: RollbackRollback, caller: Caller) -> MoneyOutcome:
         """Re-apply a wager that a rollback refunded: debit the same split again."""
 
-        async def target(tx: Tx, op_id: str) -> TxRecord | None:
-            return await tx.get_tx(op_id, cmd.game_id, "wager", cmd.transaction_id)
+        def target(found: dict[str, TxRecord]) -> TxRecord | None:
+            return found.get("wager")
 
-        return await self._run_money(lambda tx: self._correct(tx, cmd, caller, "rollbackrollback", target))
+        return await self._run_money(lambda tx: self._correct(tx, cmd, caller, "rollbackrollback", ("wager",), target))
 
     async def _correct(
         self,
@@ -249,12 +252,13 @@ class GrooveService(ServiceBase):
         cmd: ReverseWin | RollbackRollback,
         caller: Caller,
         kind: str,
-        find: Callable[[Tx, str], Awaitable[TxRecord | None]],
+        targets: tuple[str, ...],
+        find: Callable[[dict[str, TxRecord]], TxRecord | None],
     ) -> Decision:
         now = self.clock.now()
-        s, done = await self._load_settle(tx, cmd, caller, kind)
+        s, done, found = await self._load_settle(tx, cmd, caller, kind, targets)
         if not done:
-            t = await find(tx, s.op.operator_id)
+            t = find(found)
             if t is not None:
                 wallet = await tx.get_wallet(cmd.account_id, t.currency)
                 in_round = rounds.in_round(t.kind)

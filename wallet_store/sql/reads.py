@@ -21,7 +21,7 @@ from typing import Any
 
 from .. import model
 from ..domain import selection
-from .rows import HOLD_COLS, JOURNAL_COLS, PLAYER_COLS, ROUND_COLS, Codec, Rows
+from .rows import HOLD_COLS, JOURNAL_COLS, PLAYER_COLS, ROUND_COLS, TX_COLS, Codec, Rows
 
 #: Every open hold (what each wallet's ``reserved`` must add up to), for the audit stream.
 OPEN_HOLDS_SQL = (
@@ -74,6 +74,26 @@ class SqlReads:
     async def _count(self, table: str, where: _Where) -> int:
         rows = await self._fetch(f"SELECT count(*) FROM {table} WHERE {where}", where.params)
         return int(rows[0][0])
+
+    async def get_txs(
+        self, operator_id: str, scope: str, transaction_id: str, kinds: Sequence[str]
+    ) -> dict[str, model.TxRecord]:
+        # One primary-key lookup per kind, joined by UNION ALL: PostgreSQL 15 does not use
+        # "kind IN (...)" on the key's third column as an index condition.
+        if not kinds:
+            return {}
+        parts: list[str] = []
+        params: list[Any] = []
+        for kind in kinds:
+            w = _Where(self._placeholder)
+            w.params = params
+            w.add("operator_id = {}", operator_id)
+            w.add("scope = {}", scope)
+            w.add("kind = {}", kind)
+            w.add("transaction_id = {}", transaction_id)
+            parts.append(f"SELECT {TX_COLS} FROM transactions WHERE {w}")
+        rows = await self._fetch(" UNION ALL ".join(parts), params)
+        return {(rec := self._rows.tx(r)).kind: rec for r in rows}
 
     async def get_player_by_email(self, operator_id: str, email: str) -> model.Player | None:
         w = self._where()

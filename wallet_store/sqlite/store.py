@@ -150,6 +150,10 @@ class SqliteTx(SqlReads):
         # The single writer already serializes every unit of work.
         return await self.get_player(account_id)
 
+    async def lock_player_and_operator(self, account_id: str) -> tuple[model.Player | None, model.Operator | None]:
+        player = await self.get_player(account_id)
+        return player, None if player is None else await self.get_operator(player.operator_id)
+
     async def get_player(self, account_id: str) -> model.Player | None:
         r = await self._one(f"SELECT {cols.PLAYER_COLS} FROM players WHERE account_id = ?", (account_id,))
         return None if r is None else ROWS.player(r)
