@@ -32,6 +32,7 @@ from typing import Final, Literal
 
 from wallet_store import money
 from wallet_store.commands import Jackpot, MoneyOutcome, Result, ReverseWin, Rollback, RollbackRollback, WagerAndResult
+from wallet_store.domain.aggregators import HUB88_KINDS
 from wallet_store.errors import (
     GamingLimit,
     NotLoggedOn,
@@ -42,7 +43,10 @@ from wallet_store.errors import (
 )
 from wallet_store.model import JournalEntry, Limits, Operator, Player, Round, TxRecord, Wallet
 
-GAME_KINDS: Final = frozenset({"wager", "result", "rollback", "jackpot", "reversewin", "rollbackrollback"})
+# The journal kinds of game play (what the loss limits count), of every aggregator.
+GAME_KINDS: Final = (
+    frozenset({"wager", "result", "rollback", "jackpot", "reversewin", "rollbackrollback"}) | HUB88_KINDS
+)
 # Requests that correct an earlier transaction named by its transaction id (the target).
 CORRECTIONS: Final = frozenset({"rollback", "reversewin", "rollbackrollback"})
 # Corrections whose refusals never stick (see decide_afresh); a rollback's do, as tombstones.
