@@ -20,6 +20,7 @@ from wallet_store.sms import SmsSender
 from . import admin, events, flows, ratelimit, reports, rest, ws
 from .events import BUS
 from .groove import groove
+from .hub88 import admin as hub88_admin
 from .hub88 import face as hub88_face
 from .jsonout import json_response
 from .keys import CLOCK, RATE_LIMITER, REST_SERVICE, SERVICE, SETTINGS, STORE
@@ -115,6 +116,7 @@ def create_app(
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_handler)
     app.router.add_routes(admin.routes())
+    app.router.add_routes(hub88_admin.routes())
     app.router.add_routes(reports.routes())
     app.router.add_routes(rest.routes())
     app.router.add_routes(flows.routes())
