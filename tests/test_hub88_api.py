@@ -205,3 +205,22 @@ async def test_replies_are_signed_when_the_operator_has_a_key(api: Api, client: 
     body = await resp.read()
     key = signature.load_public_key(SIGNER.public_pem())
     assert signature.verify(key, body, resp.headers["X-Hub88-Signature"])
+
+
+async def test_metrics_carry_the_aggregator(api: Api, client: TestClient) -> None:
+    from tests.test_observability import value
+
+    h = Hub88Api(client)
+    token = await hub88_player(api, USER)
+    bet = bet_body(USER, token, 250_000)
+    await h.call("bet", bet)
+    await h.call("bet", bet | {"request_uuid": new_id()})
+    await h.bet(USER, token, START + 1)
+    text = await (await client.get("/metrics")).text()
+    assert value(text, "gw_requests_total", face="hub88", request="bet", code="RS_OK") == 2
+    assert value(
+        text, "gw_money_moved_total", aggregator="hub88", request="bet", currency="EUR", direction="debit"
+    ) == (Decimal("2.5"))
+    assert value(text, "gw_duplicate_replays_total", aggregator="hub88", request="bet") == 1
+    assert value(text, "gw_refusals_total", aggregator="hub88", request="bet", code="RS_ERROR_NOT_ENOUGH_MONEY") == 1
+    assert value(text, "gw_ledger_moved_total", currency="EUR", kind="hub88_bet", direction="debit") == Decimal("2.5")

@@ -23,8 +23,8 @@ from config import Settings
 from groove_adapter.app import create_app
 from groove_adapter.jsonout import loads
 from tests import pgutil
-from tests.hub88_helpers import SIGNER
 from tests.conftest import ADMIN_TOKEN, FakeClock
+from tests.hub88_helpers import SIGNER
 from tests.test_cli import run
 from wallet_store.postgres.store import PostgresStore
 from wallet_store.sqlite.store import SqliteStore
