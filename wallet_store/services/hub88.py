@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import NoReturn
 
 from wallet_store.domain.aggregators import HUB88_BET, HUB88_KINDS, HUB88_ROLLBACK, HUB88_SCOPE, HUB88_WIN
 from wallet_store.domain.groove import loss_window_start
@@ -89,7 +90,7 @@ class Hub88Service(ServiceBase):
             raise InvalidSignature("X-Hub88-Signature does not verify with the operator's Hub88 key")
         return op, settings
 
-    async def _stranger(self, tx: Tx, verify: Verify, error: WalletError) -> None:
+    async def _stranger(self, tx: Tx, verify: Verify, error: WalletError) -> NoReturn:
         """A request naming no player of ours: ``error`` when its signature verifies with some
         enabled operator's key, else :class:`InvalidSignature`.  Always raises."""
         if any(s.enabled and verify(s) for s in await tx.list_hub88_settings()):
@@ -129,7 +130,6 @@ class Hub88Service(ServiceBase):
             player = await tx.get_player(user)
             if player is None:
                 await self._stranger(tx, verify, UnknownAccount("unknown user"))
-                raise AssertionError  # pragma: no cover (_stranger always raises)
             _, settings = await self._authenticate_hub88(tx, player.operator_id, verify)
             return Hub88Answer(settings, player)
 
@@ -146,7 +146,6 @@ class Hub88Service(ServiceBase):
             if player is None:
                 error = UnknownAccount("unknown user") if user is not None else NotLoggedOn("unknown token")
                 await self._stranger(tx, verify, error)
-                raise AssertionError  # pragma: no cover (_stranger always raises)
             _, settings = await self._authenticate_hub88(tx, player.operator_id, verify)
             wallet = await tx.get_wallet(player.account_id, session.currency if session else player.currency)
             if (bad := token_error(session, player, now)) is not None:
@@ -169,7 +168,6 @@ class Hub88Service(ServiceBase):
             player = await tx.lock_player(cmd.user)
             if player is None:
                 await self._stranger(tx, verify, UnknownAccount("unknown user"))
-                raise AssertionError  # pragma: no cover (_stranger always raises)
             op, settings = await self._authenticate_hub88(tx, player.operator_id, verify)
             s = await self._load(tx, cmd, Hub88State(player, op, settings), now)
             decided = _DECIDE[cmd.kind](s, cmd, now)
