@@ -20,6 +20,8 @@ from wallet_store.sms import SmsSender
 from . import admin, events, flows, ratelimit, reports, rest, ws
 from .events import BUS
 from .groove import groove
+from .hub88 import admin as hub88_admin
+from .hub88 import face as hub88_face
 from .jsonout import json_response
 from .keys import CLOCK, RATE_LIMITER, REST_SERVICE, SERVICE, SETTINGS, STORE
 from .observability import METRICS, InstrumentedStore, Metrics, audit_monitor_ctx, metrics_handler, observe_middleware
@@ -109,10 +111,12 @@ def create_app(
     app.on_shutdown.append(app[WS_HUB].shutdown)  # close live-update sockets so shutdown does not wait
     app.router.add_get("/groove", groove)
     app.router.add_post("/groove", groove)
+    app.router.add_routes(hub88_face.routes())
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_handler)
     app.router.add_routes(admin.routes())
+    app.router.add_routes(hub88_admin.routes())
     app.router.add_routes(reports.routes())
     app.router.add_routes(rest.routes())
     app.router.add_routes(flows.routes())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from wallet_store import errors as E
+from wallet_store.domain.hub88 import Status
 from wallet_store.payments import PaymentDeclined
 
 from .ratelimit import RateLimited
@@ -31,6 +32,23 @@ GROOVE: dict[type[BaseException], tuple[int, str]] = {
     E.Conflict: (1, "Technical error"),
     E.TechnicalError: (1, "Technical error"),
     Exception: (1, "Technical error"),
+}
+
+# Hub88: the reply's ``status`` (HTTP 200 always; shared/reference/hub88-wallet-api.md section 7).
+HUB88: dict[type[BaseException], Status] = {
+    E.InvalidSignature: Status.INVALID_SIGNATURE,
+    E.InvalidPartner: Status.INVALID_PARTNER,
+    E.NotLoggedOn: Status.INVALID_TOKEN,
+    E.TokenExpired: Status.TOKEN_EXPIRED,
+    E.ParameterMismatch: Status.DUPLICATE_TRANSACTION,
+    E.RoundClosed: Status.DUPLICATE_TRANSACTION,  # a bet whose id a rollback tombstoned
+    E.WagerNotFound: Status.TRANSACTION_DOES_NOT_EXIST,
+    E.OutOfMoney: Status.NOT_ENOUGH_MONEY,
+    E.GamingLimit: Status.LIMIT_REACHED,
+    E.AccountBlocked: Status.USER_DISABLED,
+    E.UnknownCurrency: Status.WRONG_CURRENCY,
+    E.GameNotAllowed: Status.INVALID_GAME,
+    Exception: Status.UNKNOWN,  # unknown user, technical failures, an amount with no exact unit value
 }
 
 # REST faces: HTTP status.

@@ -69,7 +69,7 @@ class Metrics:
         self.money = Counter(
             "gw_money_moved",
             "Money moved (approximate) by request type, currency and direction",
-            ["request", "currency", "direction"],
+            ["aggregator", "request", "currency", "direction"],
             registry=r,
         )
         self.ledger = Counter(
@@ -79,9 +79,14 @@ class Metrics:
             ["currency", "kind", "direction"],
             registry=r,
         )
-        self.duplicates = Counter("gw_duplicate_replays", "Replayed duplicate money requests", ["request"], registry=r)
+        self.duplicates = Counter(
+            "gw_duplicate_replays", "Replayed duplicate money requests", ["aggregator", "request"], registry=r
+        )
         self.refusals = Counter(
-            "gw_refusals", "Refused requests by request type and code", ["request", "code"], registry=r
+            "gw_refusals",
+            "Refused requests by aggregator, request type and code",
+            ["aggregator", "request", "code"],
+            registry=r,
         )
         self.rounds_open = Gauge("gw_rounds_open", "Game rounds with a wager and no completed result", registry=r)
         self.batch_size = Histogram(
@@ -114,21 +119,34 @@ class Metrics:
     def observe_groove(self, request: str, code: int, seconds: float, outcome: MoneyOutcome | None) -> None:
         self.observe("groove", request, code, seconds)
         if code != 200:
-            self._child(self.refusals, request, str(code)).inc()
+            self._child(self.refusals, "groove", request, str(code)).inc()
         if outcome is None:
             return
         if outcome.duplicate:
-            self._child(self.duplicates, request).inc()
+            self._child(self.duplicates, "groove", request).inc()
             return
         rec = outcome.record
         debit = rec.kind in ("wager", "wagerAndResult", "reversewin", "rollbackrollback")
         moved = rec.real + rec.bonus
         if moved:
-            self._child(self.money, request, rec.currency, "debit" if debit else "credit").inc(approx(moved))
+            self._child(self.money, "groove", request, rec.currency, "debit" if debit else "credit").inc(approx(moved))
         if outcome.win_record is not None:
             win = outcome.win_record.real + outcome.win_record.bonus
             if win:
-                self._child(self.money, request, rec.currency, "credit").inc(approx(win))
+                self._child(self.money, "groove", request, rec.currency, "credit").inc(approx(win))
+
+    def observe_hub88(
+        self, request: str, status: str, seconds: float, record: TxRecord | None = None, duplicate: bool = False
+    ) -> None:
+        """A Hub88 request (``request``: the endpoint, ``status``: the reply's ``RS_*``)."""
+        self.observe("hub88", request, status, seconds)
+        if status != "RS_OK":
+            self._child(self.refusals, "hub88", request, status).inc()
+        if duplicate:
+            self._child(self.duplicates, "hub88", request).inc()
+        elif record is not None and (moved := record.real + record.bonus):
+            direction = "debit" if request == "bet" else "credit"
+            self._child(self.money, "hub88", request, record.currency, direction).inc(approx(moved))
 
     def observe_entries(self, entries: Sequence[JournalEntry]) -> None:
         """Count the journal entries of one committed write (hold/capture entries that only
@@ -324,6 +342,8 @@ def new_request_id() -> str:
 def _face(path: str) -> str:
     if path.startswith("/groove"):
         return "groove"
+    if path.startswith("/hub88"):
+        return "hub88"
     if path.startswith("/admin"):
         return "admin"
     if path.startswith("/api/private"):
@@ -364,7 +384,12 @@ async def observe_middleware(
             "duration_ms": round(seconds * 1000, 3),
         }
         if g:
-            fields |= {"request": g["request"], "account": g["account"], "code": g["code"]}
+            fields |= {
+                "aggregator": g.get("aggregator", "groove"),
+                "request": g["request"],
+                "account": g["account"],
+                "code": g["code"],
+            }
         else:
             route = request.match_info.route.resource
             # An unmatched path is the caller's text (it may carry an e-mail) and unbounded in

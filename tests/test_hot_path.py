@@ -206,6 +206,9 @@ def test_money_and_refusal_counters() -> None:
     m.observe_groove("wager", 1006, 0.001, None)
     m.observe_groove("wager", 200, 0.001, MoneyOutcome(record=rec, wallet=w, order="cash_money", duplicate=True))
     text = m.render().decode()
-    assert _sample(text, "gw_money_moved_total", 'currency="EUR",direction="debit",request="wager"') == 5.0
-    assert _sample(text, "gw_refusals_total", 'code="1006",request="wager"') == 1
-    assert _sample(text, "gw_duplicate_replays_total", 'request="wager"') == 1
+    assert (
+        _sample(text, "gw_money_moved_total", 'aggregator="groove",currency="EUR",direction="debit",request="wager"')
+        == 5.0
+    )
+    assert _sample(text, "gw_refusals_total", 'aggregator="groove",code="1006",request="wager"') == 1
+    assert _sample(text, "gw_duplicate_replays_total", 'aggregator="groove",request="wager"') == 1

@@ -24,6 +24,7 @@ from groove_adapter.app import create_app
 from groove_adapter.jsonout import loads
 from tests import pgutil
 from tests.conftest import ADMIN_TOKEN, FakeClock
+from tests.hub88_helpers import SIGNER
 from tests.test_cli import run
 from wallet_store.postgres.store import PostgresStore
 from wallet_store.sqlite.store import SqliteStore
@@ -260,6 +261,8 @@ async def test_migrate_sqlite_to_postgres(aiohttp_client: Any, tmp_path: Path) -
     w = await _flows_traffic(api, clock, "11", "5001", "5002", "g1")
     before = {acct: await api.groove("getbalance", **q, nogsgameid="80102") for acct, q in sessions.items()}
     snap = await _snapshot(api, w)
+    hub88 = {"enabled": True, "public_key_pem": SIGNER.public_pem(), "games": ["clt_dragonrising"]}
+    hub88_settings = await api.admin("PUT", "/admin/operators/11/hub88", hub88)
     # two holds open on 5001: the unverified transfer and the verified send
     assert snap["balances"][("5001", "EUR")][1] == D("5.25")
     assert (snap["transfer"]["state"], snap["transfer"]["hold"]["state"]) == ("pending", "open"), snap["transfer"]
@@ -278,6 +281,7 @@ async def test_migrate_sqlite_to_postgres(aiohttp_client: Any, tmp_path: Path) -
             "2 SMS",
             "1 phones",
             "1 game rate limits",
+            "1 Hub88 settings",
         ):
             assert part in proc.stdout, (part, proc.stdout)
         assert "OK" in proc.stdout, proc.stdout
@@ -313,6 +317,7 @@ async def test_migrate_sqlite_to_postgres(aiohttp_client: Any, tmp_path: Path) -
         # the flows, the SMS outbox (order, bodies, states, times), the override and the
         # balances (available and reserved) look exactly as they did on SQLite
         assert await _snapshot(pg, w) == snap
+        assert await pg.admin("GET", "/admin/operators/11/hub88") == hub88_settings  # Hub88 settings came along
         for acct, q in sessions.items():
             after = await pg.groove("getbalance", **q, nogsgameid="80102")  # the sessions came along
             assert after["code"] == 200, after

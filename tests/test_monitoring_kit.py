@@ -219,7 +219,7 @@ async def test_every_metric_the_kit_queries_is_exported(live: TestClient) -> Non
     # the money and refusal series carry the labels the panels group by
     assert re.search(r'^gw_money_moved_total\{[^}]*currency="EUR"[^}]*direction="debit"', text, re.M)
     assert re.search(r'^gw_money_moved_total\{[^}]*direction="credit"', text, re.M)
-    assert re.search(r'^gw_refusals_total\{code="1006",request="wager"\} 1\.0$', text, re.M)
+    assert re.search(r'^gw_refusals_total\{aggregator="groove",code="1006",request="wager"\} 1\.0$', text, re.M)
     assert "gw_audit_problems 0.0" in text
     assert "gw_rounds_open 1.0" in text  # r4 has a wager and no result
 

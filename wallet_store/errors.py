@@ -39,6 +39,14 @@ class NotLoggedOn(Invalid):
     """Not logged on."""
 
 
+class TokenExpired(NotLoggedOn):
+    """Session expired."""
+
+
+class InvalidPartner(Invalid):
+    """The operator does not take this aggregator's requests (not configured or disabled)."""
+
+
 class AuthenticationFailed(Invalid):
     """Authentication failed."""
 
@@ -71,6 +79,10 @@ class TechnicalError(WalletError):
     """Technical error."""
 
 
+class UnrepresentableAmount(TechnicalError):
+    """An amount the aggregator's wire cannot carry exactly (never rounded)."""
+
+
 class StoreUnavailable(TechnicalError):
     """The wallet store is unreachable."""
 
@@ -84,6 +96,10 @@ class Refusal(WalletError):
 
 class OperationNotAllowed(Refusal):
     """Operation not allowed."""
+
+
+class GameNotAllowed(OperationNotAllowed):
+    """Game not allowed."""
 
 
 class UnknownAccount(OperationNotAllowed):
@@ -123,6 +139,7 @@ REFUSALS: dict[str, type[Refusal]] = {
     for cls in (
         Refusal,
         OperationNotAllowed,
+        GameNotAllowed,
         UnknownAccount,
         AmountOutOfRange,
         WagerNotFound,

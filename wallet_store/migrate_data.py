@@ -57,6 +57,7 @@ from decimal import Decimal
 from typing import Any
 
 from . import money
+from .domain.hub88 import Hub88Settings
 from .errors import WalletError
 from .model import (
     Currency,
@@ -112,6 +113,7 @@ class MigrationReport:
     sms: int = 0
     phones: int = 0
     game_rate_limits: int = 0
+    hub88_settings: int = 0
     accounts: set[str] = field(default_factory=set, repr=False)
 
     def text(self) -> str:
@@ -122,7 +124,8 @@ class MigrationReport:
             f" {self.admin_ops} admin ops, {self.games} games, {self.currencies} currencies,"
             f" {self.identities} external identities, {self.holds} holds ({self.open_holds} open),"
             f" {self.flows} transfers/sends, {self.payments} payments, {self.item_purchases} item purchases,"
-            f" {self.sms} SMS, {self.phones} phones, {self.game_rate_limits} game rate limits"
+            f" {self.sms} SMS, {self.phones} phones, {self.game_rate_limits} game rate limits,"
+            f" {self.hub88_settings} Hub88 settings"
         )
 
 
@@ -150,6 +153,8 @@ class _Source:
     phones: list[tuple[str, str, str]] = field(default_factory=list)  # account, phone, updated_at (ISO)
     # schema version 5, when the source has it
     game_limits: list[GameRateLimits] = field(default_factory=list)
+    # schema version 8, when the source has it
+    hub88: list[Hub88Settings] = field(default_factory=list)
 
 
 def _read_sqlite(path: str, operator_id: str | None) -> _Source:
@@ -208,6 +213,8 @@ def _read_sqlite(path: str, operator_id: str | None) -> _Source:
             _read_v4(conn, source, operator_ids, accounts)
         if _has_table(conn, "game_rate_limits"):
             _read_v5(conn, source, {g.game_id for g in games})
+        if _has_table(conn, "hub88_operators"):
+            _read_v8(conn, source, operator_ids)
     finally:
         conn.close()
     return source
@@ -293,6 +300,15 @@ def _read_v4(conn: sqlite3.Connection, src: _Source, operators: set[str], accoun
         for r in conn.execute("SELECT account_id, phone, updated_at FROM player_phones ORDER BY account_id")
         if r[0] in accounts
     ]
+
+
+def _read_v8(conn: sqlite3.Connection, src: _Source, operator_ids: set[str]) -> None:
+    """Hub88 settings (schema version 8) of the operators being copied."""
+    from .sql.rows import HUB88_COLS
+    from .sqlite.store import ROWS
+
+    rows = conn.execute(f"SELECT {HUB88_COLS} FROM hub88_operators ORDER BY operator_id")
+    src.hub88 = [h for h in map(ROWS.hub88, rows) if h.operator_id in operator_ids]
 
 
 def _read_v5(conn: sqlite3.Connection, src: _Source, games: set[str]) -> None:
@@ -537,6 +553,8 @@ async def migrate_data(source: WalletStore, target: WalletStore, operator_id: st
 
     await _write_all(target, src.game_limits, lambda tx, lim: tx.save_game_limits(lim))
     report.game_rate_limits = len(src.game_limits)
+    await _write_all(target, src.hub88, lambda tx, h: tx.save_hub88_settings(h))
+    report.hub88_settings = len(src.hub88)
 
     await _copy_wallets(source, target, wallets, accounts, report)
 

@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Protocol, TypeVar
 
+from .domain.hub88 import Hub88Settings
 from .model import (
     AdminOp,
     ChainHead,
@@ -247,6 +248,16 @@ class Tx(Protocol):
 
     async def save_game_limits(self, limits: GameRateLimits) -> None:
         """Insert or replace a game's rate-limit overrides."""
+        ...
+
+    # Hub88 operator settings (schema version 8)
+    async def get_hub88_settings(self, operator_id: str) -> Hub88Settings | None: ...
+    async def list_hub88_settings(self) -> list[Hub88Settings]:
+        """Every operator's Hub88 settings, by operator id."""
+        ...
+
+    async def save_hub88_settings(self, settings: Hub88Settings) -> None:
+        """Insert or replace an operator's Hub88 settings."""
         ...
 
 

@@ -31,6 +31,9 @@ result / jackpot            ``result`` / ``jackpot``, ``<kind>:<txid>``, +amount
 rollback                    ``rollback``, ``rollback:<txid>``, +amount
 reversewin                  ``reversewin``, ``reversewin:<txid>``, -amount
 rollbackrollback            ``rollbackrollback``, ``rollbackrollback:<txid>``, -amount
+hub88_bet                   ``hub88_bet``, ``hub88_bet:<transaction_uuid>``, -amount (kept
+                            when rolled back, like a wager; a tombstone moves nothing)
+hub88_win / hub88_rollback  ``<kind>``, ``<kind>:<transaction_uuid>``, +amount
 holds (any state)           ``hold`` (reference = the flow id): available -amount, reserved
                             +amount; released: ``hold_release`` back; captured:
                             ``hold_capture`` (reserved -amount)

@@ -77,6 +77,6 @@ async def _round_totals(store: WalletStore) -> dict[tuple[str, str, str], Round]
     async for t in store.transactions():
         if rounds.standing_effect(t) is None:
             continue
-        key = (t.account_id, t.scope, t.round_id)
+        key = rounds.round_key(t)
         sums[key] = rounds.tally(sums.get(key) or Round(*key, currency=""), t)
     return sums

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from .. import money
+from ..domain.aggregators import HUB88_BET, HUB88_ROLLBACK, HUB88_WIN
 from ..flows import CREDIT_KIND
 from ..holds import HOLD, HOLD_CAPTURE, HOLD_RELEASE
 from ..model import (
@@ -89,8 +90,10 @@ def _tx_expected(t: TxRecord) -> Iterator[Expected]:
                 yield one("result", win)
     if t.kind in ("result", "jackpot", "rollback") and t.amount > 0:
         yield one(t.kind, t.amount)
-    if t.kind in ("reversewin", "rollbackrollback") and t.amount > 0:
+    if t.kind in ("reversewin", "rollbackrollback", HUB88_BET) and t.amount > 0:
         yield one(t.kind, -t.amount)
+    if t.kind in (HUB88_WIN, HUB88_ROLLBACK) and t.amount > 0:
+        yield one(t.kind, t.amount)
 
 
 def _hold_expected(h: Hold) -> Iterator[Expected]:

@@ -32,6 +32,7 @@ from typing import Final, Literal
 
 from wallet_store import money
 from wallet_store.commands import Jackpot, MoneyOutcome, Result, ReverseWin, Rollback, RollbackRollback, WagerAndResult
+from wallet_store.domain.aggregators import HUB88_KINDS
 from wallet_store.errors import (
     GamingLimit,
     NotLoggedOn,
@@ -43,6 +44,9 @@ from wallet_store.errors import (
 from wallet_store.model import JournalEntry, Limits, Operator, Player, Round, TxRecord, Wallet
 
 GAME_KINDS: Final = frozenset({"wager", "result", "rollback", "jackpot", "reversewin", "rollbackrollback"})
+# The journal kinds of game play of every aggregator: what the loss limits count (a Hub88 bet
+# and a Groove wager lose from the same balance).
+PLAY_KINDS: Final = GAME_KINDS | HUB88_KINDS
 # Requests that correct an earlier transaction named by its transaction id (the target).
 CORRECTIONS: Final = frozenset({"rollback", "reversewin", "rollbackrollback"})
 # Corrections whose refusals never stick (see decide_afresh); a rollback's do, as tombstones.
@@ -333,7 +337,7 @@ def loss_check(limits: Limits | None, recent: tuple[JournalEntry, ...], amount: 
             continue
         loss = money.ZERO
         for e in recent:
-            if e.kind in GAME_KINDS and e.created_at >= start:
+            if e.kind in PLAY_KINDS and e.created_at >= start:
                 loss = money.sub(loss, money.add(e.real_delta, e.bonus_delta))
         if money.add(loss, amount) > limit:
             raise GamingLimit("bet would exceed the player's loss limit")

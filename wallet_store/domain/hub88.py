@@ -17,6 +17,8 @@ multiplied by 100 000, for every currency (EUR 3.56 is ``356000``, JPY 1 is ``10
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Final
@@ -141,3 +143,25 @@ ENDPOINTS: Final[dict[Status, frozenset[str]]] = {
 
 # On a bet, Hub88 sends a rollback after every status but these (reference section 12).
 NO_ROLLBACK_AFTER: Final = frozenset({Status.OK, Status.NOT_ENOUGH_MONEY, Status.LIMIT_REACHED})
+
+
+@dataclass(frozen=True, slots=True)
+class Hub88Settings:
+    """One operator's Hub88 configuration (schema version 8).
+
+    ``public_key_pem``: Hub88's public key, which verifies every request's
+    ``X-Hub88-Signature``; ``private_key_pem``: the operator's own key, only when replies must be
+    signed; ``games``: the game codes the operator allows (empty: every game).  A disabled
+    operator's requests are answered ``RS_ERROR_INVALID_PARTNER``.
+    """
+
+    operator_id: str
+    enabled: bool
+    public_key_pem: str
+    updated_at: datetime
+    private_key_pem: str | None = None
+    games: tuple[str, ...] = ()
+
+    def allows(self, game: str | None) -> bool:
+        """Whether ``game`` may be played (no list: every game; no game named: allowed)."""
+        return not self.games or game is None or game in self.games

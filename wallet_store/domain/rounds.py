@@ -16,6 +16,10 @@ whether it counts as a result.  Everything else follows from it:
 * the liability report signs each record's split by its kind's bet sign (events up to a
   cutoff, so a later rollback does not change a past month).
 
+Hub88's bet, win and rollback (:mod:`wallet_store.domain.hub88_engine`) have the effects of a
+wager, a result and a rollback; their round is keyed by the game the record names
+(:func:`round_key`), since their scope is the integration, not the game.
+
 Jackpots are payouts beside the round: no effect.  Pure: no I/O, no driver or store import.
 """
 
@@ -28,6 +32,7 @@ from decimal import Decimal
 from typing import Final
 
 from wallet_store import money
+from wallet_store.domain.aggregators import HUB88_BET, HUB88_KINDS, HUB88_ROLLBACK, HUB88_WIN
 from wallet_store.model import Round, TxRecord
 
 Split = tuple[Decimal, Decimal]  # (real, bonus)
@@ -54,10 +59,13 @@ EFFECTS: Final[dict[str, Effect]] = {
     "result": Effect(win=1, result=1),
     "reversewin": Effect(win=-1),
     "wagerAndResult": Effect(bet=1, win=1, result=1),
+    HUB88_BET: Effect(bet=1),
+    HUB88_ROLLBACK: Effect(bet=-1),
+    HUB88_WIN: Effect(win=1, result=1),
 }
 
 # The records a round's totals are made of; corrections only change their state.
-_STANDING = ("wager", "wagerAndResult", "result")
+_STANDING = ("wager", "wagerAndResult", "result", HUB88_BET, HUB88_WIN)
 # The correction that put a record in its state (a restored wager is "applied" again: its
 # rollback and rollbackrollback cancel out).
 _CORRECTED_BY: Final[dict[str, str]] = {"rolled_back": "rollback", "reversed": "reversewin"}
@@ -133,6 +141,17 @@ def bet_sign(kind: str) -> int:
 def in_round(kind: str) -> bool:
     """Whether a record of ``kind`` counts in its round (a jackpot does not)."""
     return kind in EFFECTS
+
+
+def round_key(t: TxRecord) -> tuple[str, str, str]:
+    """(account, game, round) of the round a record counts in.  A Groove record's scope is its
+    game; a Hub88 record's scope is the integration, and its ``extra`` names the round's game
+    (``round_game``: the game of the bet that opened the round)."""
+    if t.kind in HUB88_KINDS and t.extra:
+        game = json.loads(t.extra).get("round_game")
+        if isinstance(game, str):
+            return (t.account_id, game, t.round_id)
+    return (t.account_id, t.scope, t.round_id)
 
 
 def standing_effect(t: TxRecord) -> Effect | None:

@@ -405,6 +405,22 @@ ALTER TABLE operators ADD COLUMN signature_scheme text NOT NULL DEFAULT 'concat'
     CHECK (signature_scheme IN ('concat', 'pairs'));
 """,
     ),
+    (
+        8,
+        """
+-- Per-operator Hub88 settings (issue 18): Hub88's public key (PEM) verifies X-Hub88-Signature;
+-- the operator's own private key (PEM, optional) signs replies; games is a JSON array of the
+-- allowed game codes ([]: every game).
+CREATE TABLE hub88_operators (
+    operator_id     text COLLATE "C" PRIMARY KEY REFERENCES operators(operator_id),
+    enabled         smallint NOT NULL CHECK (enabled IN (0, 1)),
+    public_key_pem  text NOT NULL,
+    private_key_pem text,
+    games           text NOT NULL,
+    updated_at      timestamptz NOT NULL
+);
+""",
+    ),
 ]
 
 

@@ -68,6 +68,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import asyncpg
 
 from .. import model
+from ..domain.hub88 import Hub88Settings
 from ..domain.selection import REFUSED
 from ..errors import Conflict, StoreUnavailable, TechnicalError, WalletError
 from ..money import check
@@ -840,6 +841,25 @@ class PostgresTx(SqlReads):
             " write_per_min = excluded.write_per_min, burst_percent = excluded.burst_percent,"
             " updated_at = excluded.updated_at",
             *PARAMS.game_limits(lim),
+        )
+
+    # Hub88 operator settings (schema version 8)
+
+    async def get_hub88_settings(self, operator_id: str) -> Hub88Settings | None:
+        r = await self._one(f"SELECT {cols.HUB88_COLS} FROM hub88_operators WHERE operator_id = $1", operator_id)
+        return None if r is None else ROWS.hub88(r)
+
+    async def list_hub88_settings(self) -> list[Hub88Settings]:
+        rows = await self._all(f"SELECT {cols.HUB88_COLS} FROM hub88_operators ORDER BY operator_id")
+        return [ROWS.hub88(r) for r in rows]
+
+    async def save_hub88_settings(self, settings: Hub88Settings) -> None:
+        await self._exec(
+            f"INSERT INTO hub88_operators ({cols.HUB88_COLS}) VALUES ($1,$2,$3,$4,$5,$6)"
+            " ON CONFLICT (operator_id) DO UPDATE SET enabled = excluded.enabled,"
+            " public_key_pem = excluded.public_key_pem, private_key_pem = excluded.private_key_pem,"
+            " games = excluded.games, updated_at = excluded.updated_at",
+            *PARAMS.hub88(settings),
         )
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from ..domain.rounds import bet_sign, live_wagers, open_at
+from ..domain.rounds import bet_sign, live_wagers, open_at, round_key
 from ..errors import Invalid, TechnicalError
 from ..model import JournalEntry, iso
 from ..ports import WalletStore
@@ -183,7 +183,7 @@ async def liability(
                 sign = bet_sign(t.kind)
                 if sign == 0 or not t.ok or _when(t.created_at, "transaction") >= cutoff:
                     continue
-                stake = stakes.get((t.account_id, t.scope, t.round_id))
+                stake = stakes.get(round_key(t))
                 if stake is None:
                     continue
                 if sign > 0:

@@ -10,10 +10,11 @@ from __future__ import annotations
 from wallet_store.model import DebitOrder, Wallet, game_mode
 from wallet_store.services.admin import AdminService
 from wallet_store.services.groove import GrooveService
+from wallet_store.services.hub88 import Hub88Service
 
 
-class WalletService(GrooveService, AdminService):
-    """getaccount, getbalance, the money requests, and operator/player administration."""
+class WalletService(GrooveService, Hub88Service, AdminService):
+    """getaccount, getbalance, the money requests (Groove and Hub88), and operator/player administration."""
 
 
 def wallet_game_mode(wallet: Wallet, order: DebitOrder) -> int:

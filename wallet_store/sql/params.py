@@ -8,9 +8,11 @@ unpacks it into ``$1..$n``.  Built once per codec as closures, like the row mapp
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from ..domain.hub88 import Hub88Settings
 from ..domain.selection import normalize_email
 from ..model import (
     Currency,
@@ -53,6 +55,7 @@ class Params(NamedTuple):
     currency: Callable[[Currency], Values]
     rate_change: Callable[[RateChange], Values]
     game_limits: Callable[[GameRateLimits], Values]
+    hub88: Callable[[Hub88Settings], Values]
     hold: Callable[[Hold], Values]
     flow: Callable[[Flow], Values]
     payment: Callable[[Payment], Values]
@@ -80,6 +83,7 @@ def params(c: Codec) -> Params:
         currency=_currency(c),
         rate_change=_rate_change(c),
         game_limits=_game_limits(c),
+        hub88=_hub88(c),
         hold=_hold(c),
         flow=_flow(c),
         payment=_payment(c),
@@ -344,6 +348,17 @@ def _game_limits(c: Codec) -> Callable[[GameRateLimits], Values]:
         )
 
     return game_limits
+
+
+def _hub88(c: Codec) -> Callable[[Hub88Settings], Values]:
+    ts = c.ts_out
+
+    def hub88(h: Hub88Settings) -> Values:
+        """HUB88_COLS."""
+        games = json.dumps(list(h.games), separators=(",", ":"))
+        return (h.operator_id, int(h.enabled), h.public_key_pem, h.private_key_pem, games, ts(h.updated_at))
+
+    return hub88
 
 
 def _hold(c: Codec) -> Callable[[Hold], Values]:

@@ -12,12 +12,14 @@ A row is anything indexable in column order (``sqlite3`` tuples, asyncpg Records
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple, TypeVar
 
+from ..domain.hub88 import Hub88Settings
 from ..model import (
     Currency,
     Flow,
@@ -87,6 +89,7 @@ LIMITS_ON_CONFLICT = (
 FREE_ROUNDS_COLS = "frbid, account_id, operator_id, pays_into, created_at"
 RATE_CHANGE_COLS = "operator_id, code, usd_rate, set_at, note"
 # rate limits (schema version 5)
+HUB88_COLS = "operator_id, enabled, public_key_pem, private_key_pem, games, updated_at"
 GAME_LIMIT_COLS = "game_id, individual_per_min, batch_per_min, email_per_min, write_per_min, burst_percent, updated_at"
 # holds and flows (schema version 4)
 HOLD_COLS = (
@@ -148,6 +151,7 @@ class Rows(NamedTuple):
     limits: Callable[[Any], Limits]
     free_rounds: Callable[[Any], FreeRoundAward]
     game_limits: Callable[[Any], GameRateLimits]
+    hub88: Callable[[Any], Hub88Settings]
     hold: Callable[[Any], Hold]
     flow: Callable[[Any], Flow]
     payment: Callable[[Any], Payment]
@@ -171,6 +175,7 @@ def rows(c: Codec) -> Rows:
         limits=_limits(c),
         free_rounds=_free_rounds(c),
         game_limits=_game_limits(c),
+        hub88=_hub88(c),
         hold=_hold(c),
         flow=_flow(c),
         payment=_payment(c),
@@ -400,6 +405,22 @@ def _game_limits(c: Codec) -> Callable[[Any], GameRateLimits]:
         )
 
     return game_limits
+
+
+def _hub88(c: Codec) -> Callable[[Any], Hub88Settings]:
+    ts = c.ts_in
+
+    def hub88(r: Any) -> Hub88Settings:
+        return Hub88Settings(
+            operator_id=r[0],
+            enabled=bool(r[1]),
+            public_key_pem=r[2],
+            private_key_pem=r[3],
+            games=tuple(json.loads(r[4])),
+            updated_at=ts(r[5]),
+        )
+
+    return hub88
 
 
 def _hold(c: Codec) -> Callable[[Any], Hold]:

@@ -383,4 +383,20 @@ ALTER TABLE operators ADD COLUMN signature_scheme TEXT NOT NULL DEFAULT 'concat'
     CHECK (signature_scheme IN ('concat', 'pairs'));
 """,
     ),
+    (
+        8,
+        """
+-- Per-operator Hub88 settings (issue 18): Hub88's public key (PEM) verifies X-Hub88-Signature;
+-- the operator's own private key (PEM, optional) signs replies; games is a JSON array of the
+-- allowed game codes ([]: every game).
+CREATE TABLE hub88_operators (
+    operator_id     TEXT PRIMARY KEY REFERENCES operators(operator_id),
+    enabled         INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+    public_key_pem  TEXT NOT NULL,
+    private_key_pem TEXT,
+    games           TEXT NOT NULL,
+    updated_at      TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+""",
+    ),
 ]

@@ -61,6 +61,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from .. import model
+from ..domain.hub88 import Hub88Settings
 from ..domain.selection import REFUSED
 from ..errors import Conflict, StoreUnavailable, TechnicalError
 from ..model import iso, parse_iso
@@ -505,6 +506,22 @@ class SqliteTx(SqlReads):
         await self._exec(
             f"INSERT OR REPLACE INTO game_rate_limits ({cols.GAME_LIMIT_COLS}) VALUES (?,?,?,?,?,?,?)",
             PARAMS.game_limits(lim),
+        )
+
+    # Hub88 operator settings (schema version 8)
+
+    async def get_hub88_settings(self, operator_id: str) -> Hub88Settings | None:
+        r = await self._one(f"SELECT {cols.HUB88_COLS} FROM hub88_operators WHERE operator_id = ?", (operator_id,))
+        return None if r is None else ROWS.hub88(r)
+
+    async def list_hub88_settings(self) -> list[Hub88Settings]:
+        rows = await self._all(f"SELECT {cols.HUB88_COLS} FROM hub88_operators ORDER BY operator_id")
+        return [ROWS.hub88(r) for r in rows]
+
+    async def save_hub88_settings(self, settings: Hub88Settings) -> None:
+        await self._exec(
+            f"INSERT OR REPLACE INTO hub88_operators ({cols.HUB88_COLS}) VALUES (?,?,?,?,?,?)",
+            PARAMS.hub88(settings),
         )
 
 
