@@ -81,9 +81,14 @@ class Hub88Service(ServiceBase):
 
     # ------------------------------------------------------------------ authentication
 
-    async def _authenticate_hub88(self, tx: Tx, operator_id: str, verify: Verify) -> tuple[Operator, Hub88Settings]:
+    async def _authenticate_hub88(
+        self, tx: Tx, operator_id: str, verify: Verify, op: Operator | None = None
+    ) -> tuple[Operator, Hub88Settings]:
+        """The operator (``op`` when already loaded) and its Hub88 settings, once the body's
+        signature verifies with its Hub88 key."""
         settings = await tx.get_hub88_settings(operator_id)
-        op = await tx.get_operator(operator_id)
+        if op is None:
+            op = await tx.get_operator(operator_id)
         if settings is None or not settings.enabled or op is None:
             raise InvalidPartner("Hub88 is not enabled for this operator")
         if not verify(settings):
@@ -165,10 +170,10 @@ class Hub88Service(ServiceBase):
 
         async def unit(tx: Tx) -> Hub88Answer:
             now = self.clock.now()
-            player = await tx.lock_player(cmd.user)
+            player, loaded_op = await tx.lock_player_and_operator(cmd.user)
             if player is None:
                 await self._stranger(tx, verify, UnknownAccount("unknown user"))
-            op, settings = await self._authenticate_hub88(tx, player.operator_id, verify)
+            op, settings = await self._authenticate_hub88(tx, player.operator_id, verify, loaded_op)
             s = await self._load(tx, cmd, Hub88State(player, op, settings), now)
             decided = _DECIDE[cmd.kind](s, cmd, now)
             await persist(tx, decided.effects)
@@ -193,11 +198,11 @@ class Hub88Service(ServiceBase):
 
 
 async def _existing(tx: Tx, operator_id: str, cmd: Hub88Tx) -> TxRecord | None:
-    """The record under the request's ``transaction_uuid``, of any Hub88 kind (its own first)."""
-    for kind in (cmd.kind, *sorted(HUB88_KINDS - {cmd.kind})):
-        if (rec := await tx.get_tx(operator_id, HUB88_SCOPE, kind, cmd.transaction_uuid)) is not None:
-            return rec
-    return None
+    """The record under the request's ``transaction_uuid``, of any Hub88 kind (its own first),
+    read in one statement."""
+    kinds = (cmd.kind, *sorted(HUB88_KINDS - {cmd.kind}))
+    found = await tx.get_txs(operator_id, HUB88_SCOPE, cmd.transaction_uuid, kinds)
+    return next((found[k] for k in kinds if k in found), None)
 
 
 async def _load_bet(tx: Tx, cmd: Hub88Tx, s: Hub88State, now: datetime) -> Hub88State:
