@@ -175,6 +175,33 @@ async def test_bad_bodies_and_signatures(api: Api, client: TestClient) -> None:
     assert (await h.balance("nobody", "no-token"))["status"] == "RS_ERROR_UNKNOWN"
 
 
+async def test_a_header_that_cannot_be_a_signature_is_refused_before_the_store(
+    api: Api, client: TestClient, monkeypatch: Any
+) -> None:
+    """Missing, not Base64, too short for a 2048-bit key: RS_ERROR_INVALID_SIGNATURE with the
+    request_uuid echoed, and no unit of work (an unauthenticated flood never reaches the writer)."""
+    import base64
+
+    from groove_adapter.keys import SERVICE
+
+    h = Hub88Api(client)
+    token = await hub88_player(api, USER)
+    body = bet_body(USER, token, 1)
+    raw = json.dumps(body).encode()
+    store = client.app[SERVICE].store
+
+    async def no_store(unit: Any) -> Any:
+        raise AssertionError("the store was asked")
+
+    monkeypatch.setattr(store, "write", no_store)
+    monkeypatch.setattr(store, "read", no_store)
+    for header in (None, "", "not base64 !", base64.b64encode(b"x" * 255).decode(), "A" * 3000):
+        reply = await h.raw("bet", raw, header)
+        assert reply == {"status": "RS_ERROR_INVALID_SIGNATURE", "request_uuid": body["request_uuid"]}
+    monkeypatch.undo()
+    assert (await api.balances(USER)) == (Decimal(100), Decimal(50))
+
+
 async def test_admin_hub88_settings(api: Api, client: TestClient) -> None:
     await api.operator("11")
     await api.admin("GET", "/admin/operators/11/hub88", expect=404)

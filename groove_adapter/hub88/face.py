@@ -191,10 +191,13 @@ def handler(endpoint: str) -> Any:
         settings: Hub88Settings | None = None
         answer: Hub88Answer | None = None
         user: str | None = None
+        header = request.headers.get(signature.HEADER)
         if raw is None:
             reply: Reply | UserInfoReply = Reply(status=Status.WRONG_SYNTAX, request_uuid=None)
+        elif signature.decoded(header) is None:  # no store read, no unit of work for it
+            reply = Reply(status=Status.INVALID_SIGNATURE, request_uuid=_echo(raw))
         else:
-            verify = verifier(raw, request.headers.get(signature.HEADER))
+            verify = verifier(raw, header)
             req = parse(MODELS[endpoint], raw)
             user = getattr(req, "user", None)
             try:
