@@ -1,4 +1,5 @@
-"""``groove-wallet`` command line: serve, migrate, demo, add-player, open-session, audit, report, certify, simulate."""
+"""``groove-wallet`` command line: serve, migrate, demo, add-player, open-session, audit, report, certify, simulate,
+reconcile."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from .checks import cmd_audit, cmd_migrate_data, cmd_report
 from .clients import cmd_certify, cmd_simulate
 from .common import MAX_SESSION_TTL, CliError, Parser, _redacted_database, _ttl
 from .data import cmd_add_player, cmd_demo, cmd_open_session
+from .reconcile import add_parser as add_reconcile
 from .serve import cmd_migrate, cmd_serve
 
 __all__ = ["CliError", "_redacted_database", "build_parser", "main"]
@@ -169,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     si.add_argument("--format", choices=["text", "json"], default="text")
     si.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     si.set_defaults(fn=cmd_simulate)
+
+    add_reconcile(sub)
     return p
 
 
