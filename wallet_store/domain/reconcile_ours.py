@@ -23,7 +23,7 @@ from typing import Any, Final
 from .. import money
 from .aggregators import GROOVE_KINDS, HUB88_KINDS, Aggregator
 from .model import TxRecord, iso
-from .reconcile import Line, Record, Report, Totals
+from .reconcile import Line, Outcome, Record, Report, Totals
 
 #: Our records are read this much beyond the period on each side, so that a transaction the
 #: aggregator lists inside the period is matched even when our clock put it just outside
@@ -31,7 +31,7 @@ from .reconcile import Line, Record, Report, Totals
 EDGE: Final = timedelta(hours=1)
 
 _HUB88_NAMES: Final = {"hub88_bet": "bet", "hub88_win": "win", "hub88_rollback": "rollback"}
-OUTCOMES: Final = ("missing_ours", "missing_theirs", "different")
+OUTCOMES: Final[tuple[Outcome, ...]] = ("missing_ours", "missing_theirs", "different")
 
 
 def kinds_of(aggregator: Aggregator) -> frozenset[str]:
