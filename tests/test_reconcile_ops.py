@@ -376,3 +376,38 @@ def test_edge_of_the_period_is_matched() -> None:
     assert low <= ours.time < high
     report = reconcile([ours], [theirs], start, end)
     assert [x.outcome for x in report.lines] == ["equal"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "outcome", "state", "status", "amount"),
+    [
+        ("wager", "ok", "applied", "ok", "2"),
+        ("wager", "ok", "rolled_back", "rolled_back", "2"),
+        ("result", "ok", "reversed", "rolled_back", "2"),
+        ("wager", "OutOfMoney", "refused", "refused", "2"),
+        ("rollback", "WagerNotFound", "tombstone", "refused", "2"),
+        ("hub88_bet", "ok", "applied", "ok", "2"),
+        ("hub88_bet", "RoundClosed", "tombstone", "refused", None),
+        ("hub88_rollback", "ok", "applied", "ok", "2"),
+    ],
+)
+def test_our_records_as_reconciliation_sees_them(
+    kind: str, outcome: str, state: str, status: str, amount: str | None
+) -> None:
+    from wallet_store.domain.reconcile_ours import from_tx
+
+    at = datetime(2026, 1, 15, 12, tzinfo=UTC)
+    rec = TxRecord(
+        operator_id="11", scope="g", kind=kind, transaction_id="t1", account_id="a", round_id="",
+        amount=Decimal(2), currency="EUR", outcome=outcome, message="", wallet_tx="w",
+        state=state,  # type: ignore[arg-type]
+        created_at=at,
+    )  # fmt: skip
+    r = from_tx(rec)
+    assert (r.kind, r.status, r.amount, r.round, r.time) == (
+        kind.removeprefix("hub88_"),
+        status,
+        None if amount is None else Decimal(amount),
+        None,
+        at,
+    )

@@ -10,8 +10,11 @@ Hub88's list), its ``transaction_id`` being the ``transaction_uuid``.
 nothing moved.  An applied record later rolled back (``rolled_back``) or reversed
 (``reversed``, a Groove win taken back) is ``rolled_back``; any other applied record ``ok``.
 
-**Amount** is the record's amount: for a ``wagerAndResult`` the stake (the win is not stated).
-A round id we store empty is no round (``None``).
+**Amount** is the record's amount: for a ``wagerAndResult`` the stake (the win is not stated),
+for a rollback the stake it refunded.  A Hub88 tombstone (the ``hub88_bet`` record a rollback of
+an unknown bet leaves, so the late bet never debits) states no amount: it stands for a bet we
+never took, ``refused``, equal to the late bet Hub88 lists as declined.  A round id we store
+empty is no round (``None``).
 """
 
 from __future__ import annotations
@@ -52,12 +55,13 @@ def from_tx(rec: TxRecord) -> Record:
         status = "rolled_back"
     else:
         status = "ok"
+    tombstone = rec.state == "tombstone" and rec.kind in HUB88_KINDS
     return Record(
         id=rec.transaction_id,
         kind=_HUB88_NAMES.get(rec.kind, rec.kind),
         account=rec.account_id,
         round=rec.round_id or None,
-        amount=rec.amount,
+        amount=None if tombstone else rec.amount,
         currency=rec.currency,
         status=status,
         time=(rec.created_at or datetime.min.replace(tzinfo=UTC)).astimezone(UTC),
