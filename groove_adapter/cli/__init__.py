@@ -157,6 +157,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Sets up its own operator and players through the admin API. Exit 0 when every balance matched.",
     )
     si.add_argument("--url", required=True, help="the wallet's /groove endpoint")
+    si.add_argument(
+        "--protocol",
+        choices=["groove", "hub88", "mixed"],
+        default="groove",
+        help="hub88: Hub88 requests only; mixed: Groove and Hub88 rounds on the same players (docs/hub88.md)",
+    )
+    si.add_argument("--hub88-url", help="the wallet's Hub88 prefix (default: the --url's origin + /hub88)")
+    si.add_argument("--hub88-key", help="PEM private key signing as Hub88 (default: a fresh key pair)")
     si.add_argument("--admin-token", required=True, help="admin API token (players and sessions are created there)")
     si.add_argument("--admin-url", help="admin API base URL (default: the --url's origin)")
     si.add_argument("--players", type=int, default=10)
