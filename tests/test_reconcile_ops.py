@@ -411,3 +411,18 @@ def test_our_records_as_reconciliation_sees_them(
         None,
         at,
     )
+
+
+def test_cli_is_read_only_and_errors_are_one_line(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """As ``audit`` and ``report``: a missing database is created by nobody (exit 1); a usage
+    mistake is exit 2; each on one line (tests/test_cli_errors.py)."""
+    from tests.test_cli_errors import MISSING_SQLITE, assert_one_line, cli, files_under
+
+    listing = tmp_path_factory.mktemp("lists") / "list.json"
+    listing.write_text("[]", encoding="utf-8")
+    base = ["reconcile", "--aggregator", "groove", "--file", str(listing), "--from", "2026-01-01", "--to", "2026-02-01"]
+    line = assert_one_line(cli(*base, "--database", MISSING_SQLITE, cwd=tmp_path), 1)
+    assert "no SQLite database at 'nonexistent/dir/w.db'" in line
+    assert files_under(tmp_path) == []
+    assert "--aggregator" in assert_one_line(cli(*base[:1], "--file", str(listing), cwd=tmp_path), 2)
+    assert "--from" in assert_one_line(cli(*base[:-4], "--from", "soon", "--to", "2026-02-01", cwd=tmp_path), 2)
