@@ -3,7 +3,9 @@
 Until our Hub88 face exists, the Hub88 load runs against ``tests/hub88_fake_wallet.py`` behind a
 stand-in of the few admin routes ``simulate`` uses (operator, its Hub88 key, players, sessions
 as tokens, free rounds): an honest wallet ends with every balance as expected, one that debits
-a duplicate bet twice is caught.  The mixed load runs on the real server once it serves /hub88.
+a duplicate bet twice is caught.  The mixed load runs on the real server through a test-only
+Hub88-to-Groove translation (:class:`Hub88OverGroove`: one ledger, both protocols' balances),
+and on the real Hub88 face once the server serves /hub88.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 
 from groove_adapter.jsonout import loads
 from groove_client import hub88
+from groove_client.money import wire
 from groove_client.simulate import SimConfig, SimulationError
 from groove_client.simulate_hub88 import run
 from tests.broken_wallet import serve
@@ -156,6 +160,86 @@ async def test_bad_protocol_or_key_is_a_setup_error(tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.startswith("groove-wallet: --hub88-key")
+
+
+class Hub88OverGroove:
+    """Test-only stand-in for our Hub88 face in front of the real server: /admin and /groove are
+    passed through; a Hub88 bet / win / rollback / balance is sent as a Groove wager / result /
+    rollback / getbalance of the same player (``token`` = game session), its answer read back as
+    Hub88's (``RS_OK`` with the balance x 100 000; 1006 as not enough money; a rollback of a bet
+    never seen, 102, as ``RS_OK``).  So both protocols move one real ledger."""
+
+    def __init__(self, upstream: str, http: aiohttp.ClientSession) -> None:
+        self.upstream = upstream
+        self.http = http
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_put("/admin/operators/{op}/hub88", self.set_key)
+        app.router.add_route("*", "/admin/{path:.*}", self.proxy)
+        app.router.add_route("*", "/groove", self.proxy)
+        app.router.add_post("/hub88/{path:.*}", self.hub88)
+        return app
+
+    async def set_key(self, request: web.Request) -> web.Response:
+        return web.json_response(await request.json())
+
+    async def proxy(self, request: web.Request) -> web.Response:
+        headers = {k: v for k, v in request.headers.items() if k.lower() in ("authorization", "content-type")}
+        async with self.http.request(
+            request.method, self.upstream + request.path_qs, data=await request.read(), headers=headers
+        ) as resp:
+            return web.Response(status=resp.status, body=await resp.read(), content_type=resp.content_type)
+
+    async def groove(self, body: dict[str, Any], request: str, **q: str) -> dict[str, Any]:
+        common = {"accountid": body["user"], "gamesessionid": body["token"], "device": "desktop", "apiversion": "1.2"}
+        async with self.http.get(f"{self.upstream}/groove", params={"request": request, **common, **q}) as resp:
+            reply: dict[str, Any] = loads(await resp.text())
+            return reply
+
+    async def hub88(self, request: web.Request) -> web.Response:
+        body = loads(await request.read())
+        endpoint = request.match_info["path"]
+        game = {"gameid": body.get("game_code") or "80102", "roundid": body.get("round") or "none"}
+        if endpoint == "transaction/bet":
+            reply = await self.groove(body, "wager", **game, transactionid=body["transaction_uuid"],
+                                      betamount=wire(hub88.value(body["amount"])))  # fmt: skip
+        elif endpoint == "transaction/win":
+            reply = await self.groove(body, "result", **game, transactionid=body["transaction_uuid"],
+                                      result=wire(hub88.value(body["amount"])), gamestatus="completed")  # fmt: skip
+        elif endpoint == "transaction/rollback":
+            reply = await self.groove(body, "rollback", **game, transactionid=body["reference_transaction_uuid"])
+            reply["code"] = 200 if reply["code"] == 102 else reply["code"]
+        else:
+            reply = await self.groove(body, "getbalance", nogsgameid=game["gameid"])
+        status = {200: "RS_OK", 1006: "RS_ERROR_NOT_ENOUGH_MONEY"}.get(reply["code"], "RS_ERROR_UNKNOWN")
+        if "balance" not in reply:
+            reply = await self.groove(body, "getbalance", nogsgameid=game["gameid"])
+        out = {"status": status, "request_uuid": body["request_uuid"], "user": body.get("user"),
+               "currency": "EUR", "balance": hub88.units(Decimal(str(reply["balance"])))}  # fmt: skip
+        return web.json_response(out)
+
+
+async def test_mixed_load_on_one_ledger_of_the_real_server(tmp_path: Path) -> None:
+    """Groove rounds and (translated) Hub88 rounds on the same players of our server: every
+    reply of either shows the balance the simulator expects, and the audit is clean."""
+    from tests.broken_wallet import ADMIN_TOKEN, broken_app
+    from tests.test_cli import run as cli_run
+
+    async with (
+        serve(broken_app(tmp_path)) as upstream,
+        aiohttp.ClientSession() as http,
+        serve(Hub88OverGroove(upstream, http).app()) as base,
+    ):
+        cfg = SimConfig(url=f"{base}/groove", admin_token=ADMIN_TOKEN, players=4, rounds=40, seed=13,
+                        progress=False, signed=False, protocol="mixed")  # fmt: skip
+        result = await run(cfg)
+    assert result.ok, result.text()
+    by_request = result.to_json()["by_request"]
+    for request in ("hub88 bet", "hub88 win", "hub88 rollback", "hub88 balance", "wager", "result", "getbalance"):
+        assert by_request.get(request, 0) > 0, by_request
+    audit = cli_run("audit", "--database", f"sqlite:///{tmp_path / 'broken.db'}")
+    assert "OK" in audit.stdout, audit.stdout
 
 
 async def test_mixed_load_on_the_real_server(tmp_path: Path) -> None:
