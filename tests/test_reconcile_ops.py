@@ -360,6 +360,10 @@ async def test_bad_input_exit_2_and_400(
         assert resp.status == 400, (q, body, await resp.text())
     resp = await client.post("/admin/reconcile?" + urlencode({"aggregator": "groove", **PERIOD}), data=b"[]")
     assert resp.status == 401
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("groove_adapter.reconcile.MAX_BODY", 64)
+        status, body = await via_route(client, "groove", "[" + " " * 100 + "]", "application/json")
+        assert (status, "larger than 64 bytes" in body["error"]) == (400, True), body
     assert not [k for k in await gauges(client) if "differences{" in k]  # no run, no gauge
 
 
