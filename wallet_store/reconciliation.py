@@ -19,7 +19,6 @@ from .errors import Invalid
 from .ports import Tx, WalletStore
 
 Format = Literal["json", "csv"]
-FORMATS: tuple[Format, ...] = ("json", "csv")
 
 
 def check_aggregator(value: str | None) -> Aggregator:
@@ -27,13 +26,6 @@ def check_aggregator(value: str | None) -> Aggregator:
         if value == a:
             return a
     raise Invalid(f"aggregator must be one of {', '.join(AGGREGATORS)}")
-
-
-def check_format(value: str | None) -> Format:
-    for f in FORMATS:
-        if value == f:
-            return f
-    raise Invalid(f"format must be one of {', '.join(FORMATS)}")
 
 
 def parse_list(text: str, aggregator: Aggregator, fmt: Format) -> list[core.Record]:
