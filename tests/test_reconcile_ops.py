@@ -430,3 +430,50 @@ def test_cli_is_read_only_and_errors_are_one_line(tmp_path: Path, tmp_path_facto
     assert files_under(tmp_path) == []
     assert "--aggregator" in assert_one_line(cli(*base[:1], "--file", str(listing), cwd=tmp_path), 2)
     assert "--from" in assert_one_line(cli(*base[:-4], "--from", "soon", "--to", "2026-02-01", cwd=tmp_path), 2)
+
+
+async def test_hub88_records_of_the_real_face_reconcile(
+    api: Api, client: TestClient, clock: FakeClock
+) -> None:  # fmt: skip
+    """Once the server serves /hub88: bets, a win, a rollback, a rollback of an unknown bet and a
+    refused bet sent through the face reconcile equal against the list Hub88 would give."""
+    from groove_client.hub88 import HEADER, PATH, Bodies, Player, Signer, encode
+
+    if not any(r.canonical.startswith("/hub88") for r in client.server.app.router.resources()):
+        pytest.skip("the Hub88 face is not in this build yet (issue #18, h18-face)")
+    signer = Signer.generate()
+    await api.operator("11")
+    await api.admin("PUT", "/admin/operators/11/hub88", {"enabled": True, "public_key_pem": signer.public_pem()})
+    await api.player("p10042", real="10", bonus="0")
+    bodies = Bodies(Player(user="p10042", token=await api.session("p10042"), currency="EUR", game="80102"))
+    items: list[Item] = []
+
+    async def send(endpoint: str, body: dict[str, Any], expect: str, item: Item) -> None:
+        raw = encode(body)
+        resp = await client.post(f"/hub88{PATH[endpoint]}", data=raw, headers={HEADER: signer.sign(raw)})
+        reply = loads(await resp.text())
+        assert reply["status"] == expect, reply
+        at = clock.now().strftime("%Y-%m-%dT%H:%M:%S")
+        items.append({"transaction_uuid": body["transaction_uuid"], "type": endpoint, "user": "p10042",
+                      "round": body.get("round"), "currency": "EUR", "created_at": at} | item)  # fmt: skip
+        clock.advance(seconds=2)
+
+    bet = bodies.bet(250_000, rnd="R1")
+    await send("bet", bet, "RS_OK", {"amount": 250_000, "status": "TS_SUCCESS"})
+    await send("win", bodies.win(bet["transaction_uuid"], 100_001, round="R1"), "RS_OK",
+               {"amount": 100_001, "status": "TS_SUCCESS"})  # fmt: skip
+    bet2 = bodies.bet(300_000, rnd="R2")
+    await send("bet", bet2, "RS_OK", {"amount": 300_000, "status": "TS_ROLLED_BACK"})
+    await send("rollback", bodies.rollback(bet2["transaction_uuid"], rnd="R2"), "RS_OK",
+               {"amount": None, "status": "TS_SUCCESS"})  # fmt: skip
+    await send("bet", bodies.bet(99_900_000, rnd="R3"), "RS_ERROR_NOT_ENOUGH_MONEY",
+               {"amount": 99_900_000, "status": "TS_DECLINED"})  # fmt: skip
+    await send(
+        "rollback", bodies.rollback("never-seen-bet", rnd="R4"), "RS_OK", {"amount": None, "status": "TS_SUCCESS"}
+    )
+    status, body = await via_route(client, "hub88", json.dumps(items), "application/json", all="true")
+    assert status == 200, body
+    different = [x for x in body["lines"] if x["outcome"] != "equal"]
+    # the tombstone the unknown rollback left is ours alone: the bet Hub88 never sent
+    assert [(x["outcome"], x["kind"], x["id"]) for x in different] == [("missing_theirs", "bet", "never-seen-bet")]
+    assert body["counts"]["equal"] == len(items)
