@@ -1,5 +1,4 @@
-"""``groove-wallet`` command line: serve, migrate, demo, add-player, open-session, audit, report, certify, simulate,
-reconcile."""
+"""``groove-wallet`` command line: serve, migrate, demo, add-player, open-session, audit, report, certify, simulate."""
 
 from __future__ import annotations
 
@@ -9,11 +8,11 @@ from collections.abc import Callable, Sequence
 
 from wallet_store import errors as E
 
+from . import reconcile
 from .checks import cmd_audit, cmd_migrate_data, cmd_report
 from .clients import cmd_certify, cmd_simulate
 from .common import MAX_SESSION_TTL, CliError, Parser, _redacted_database, _ttl
 from .data import cmd_add_player, cmd_demo, cmd_open_session
-from .reconcile import add_parser as add_reconcile
 from .serve import cmd_migrate, cmd_serve
 
 __all__ = ["CliError", "_redacted_database", "build_parser", "main"]
@@ -102,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("--to", dest="end", required=True, help="exclusive; same forms as --from")
     rs.add_argument("--currency", help="only this wallet")
     rp.set_defaults(fn=cmd_report)
+    reconcile.add_parser(sub)  # reconcile: an aggregator's list against our records
 
     md = sub.add_parser("migrate-data", help="copy operators, players, wallets and journal to an empty store")
     md.add_argument("--from", dest="source", required=True, help="source store, sqlite:///PATH")
@@ -179,8 +179,6 @@ def build_parser() -> argparse.ArgumentParser:
     si.add_argument("--format", choices=["text", "json"], default="text")
     si.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     si.set_defaults(fn=cmd_simulate)
-
-    add_reconcile(sub)
     return p
 
 
