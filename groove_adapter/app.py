@@ -17,7 +17,7 @@ from wallet_store.rest_service import RestService
 from wallet_store.service import WalletService
 from wallet_store.sms import SmsSender
 
-from . import admin, events, flows, ratelimit, reports, rest, ws
+from . import admin, events, flows, ratelimit, reconcile, reports, rest, ws
 from .events import BUS
 from .groove import groove
 from .hub88 import admin as hub88_admin
@@ -72,6 +72,7 @@ def create_app(
     the_clock: Clock = clock or SystemClock()
     app[SETTINGS] = settings
     app[METRICS] = metrics
+    app[reconcile.GAUGES] = reconcile.ReconcileGauges(metrics)
     app[STORE] = instrumented
     app[CLOCK] = the_clock
     app[SERVICE] = WalletService(instrumented, the_clock, session_ttl=settings.session_ttl_seconds)
@@ -118,6 +119,7 @@ def create_app(
     app.router.add_routes(admin.routes())
     app.router.add_routes(hub88_admin.routes())
     app.router.add_routes(reports.routes())
+    app.router.add_routes(reconcile.routes())
     app.router.add_routes(rest.routes())
     app.router.add_routes(flows.routes())
     app.router.add_routes(flows.admin_routes())

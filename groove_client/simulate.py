@@ -61,6 +61,9 @@ class SimConfig:
     signed: bool = True
     signature_scheme: str = "concat"
     progress: bool = True
+    protocol: str = "groove"  # groove | hub88 | mixed (groove_client.simulate_hub88)
+    hub88_url: str | None = None  # the Hub88 prefix (default: the --url's origin + /hub88)
+    hub88_key_pem: str | None = None  # signs as Hub88 (default: a fresh key pair)
 
 
 @dataclass
@@ -111,6 +114,7 @@ class SimResult:
         total = sum(s.requests.values())
         return {
             "url": self.cfg.url,
+            "protocol": self.cfg.protocol,
             "operator": self.operator,
             "players": self.cfg.players,
             "rounds_per_player": self.cfg.rounds,
@@ -143,7 +147,8 @@ class SimResult:
         rate = total / self.seconds if self.seconds else 0.0
         lines = [
             f"simulate: {self.cfg.players} players x {self.cfg.rounds} rounds against {self.cfg.url}"
-            f" (operator {self.operator}) in {self.seconds:.1f}s",
+            + (f" ({self.cfg.protocol})" if self.cfg.protocol != "groove" else "")
+            + f" (operator {self.operator}) in {self.seconds:.1f}s",
             f"requests: {total} ({rate:.0f}/s): " + ", ".join(f"{k} {v}" for k, v in sorted(s.requests.items())),
             f"duplicates sent: {s.duplicates_sent}, lost replies retried: {s.lost_replies}, rollbacks: {s.rollbacks},"
             f" refusals expected: {s.refusals_expected}, new sessions: {s.new_sessions},"
@@ -180,6 +185,9 @@ class Lost(Exception):
 
 
 class Simulation:
+    #: starting bonus balances, in cents, one chosen per player
+    bonus_cents: tuple[int, ...] = (0, 0, 1_000, 2_550)
+
     def __init__(self, cfg: SimConfig, http: aiohttp.ClientSession) -> None:
         self.cfg = cfg
         self.http = http
@@ -206,6 +214,10 @@ class Simulation:
         return loads(text) if text else None
 
     async def setup(self) -> None:
+        await self.create_operator()
+        await self.create_players()
+
+    async def create_operator(self) -> None:
         await self.admin(
             "POST",
             "/admin/operators",
@@ -218,12 +230,14 @@ class Simulation:
                 "signature_scheme": self.cfg.signature_scheme,
             },
         )
+
+    async def create_players(self) -> None:
         sem = asyncio.Semaphore(16)
 
         async def make(i: int) -> Player:
             rng = random.Random(f"{self.seed}-{i}")
             real = Decimal(rng.randint(2_000, 50_000)) / 100
-            bonus = Decimal(rng.choice([0, 0, 1_000, 2_550])) / 100
+            bonus = Decimal(rng.choice(self.bonus_cents)) / 100
             acct = f"{self.operator}p{i}"
             async with sem:
                 body = await self.admin(
@@ -623,13 +637,14 @@ def _print_progress(sim: Simulation, total: int, started: float, tty: bool) -> N
     print(("\r" + line) if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
 
 
-async def run_simulation(cfg: SimConfig) -> SimResult:
+async def run_simulation(cfg: SimConfig, kind: type[Simulation] = Simulation) -> SimResult:
+    """Run the load; ``kind``: the simulation class (``simulate_hub88.MixedSimulation`` for Hub88)."""
     if cfg.players < 1 or cfg.rounds < 0:
         raise SimulationError("--players must be at least 1 and --rounds not negative")
     timeout = aiohttp.ClientTimeout(total=cfg.timeout)
     connector = aiohttp.TCPConnector(limit=max(cfg.concurrency * 2, 20))
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as http:
-        sim = Simulation(cfg, http)
+        sim = kind(cfg, http)
         await sim.setup()
         started = time.perf_counter()
         total = cfg.players * cfg.rounds

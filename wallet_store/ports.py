@@ -22,7 +22,7 @@ Locking contract (what makes concurrent duplicates move money once):
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from datetime import datetime
 from typing import Protocol, TypeVar
 
@@ -188,6 +188,13 @@ class Tx(Protocol):
         direction is one of them (``credit``: real + bonus went up, ``debit``: down, ``none``:
         unchanged, e.g. a hold capture); ``since`` is inclusive, ``until`` exclusive.
         """
+        ...
+
+    async def list_tx_between(
+        self, start: datetime, end: datetime, kinds: Collection[str], operator_id: str | None = None
+    ) -> list[TxRecord]:
+        """The money request records of ``kinds`` (of one operator, or of all) created in
+        ``[start, end)``, in (created_at, kind, transaction_id) order (reconciliation)."""
         ...
 
     # reports

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 
 from wallet_store import errors as E
 
+from . import reconcile
 from .checks import cmd_audit, cmd_migrate_data, cmd_report
 from .clients import cmd_certify, cmd_simulate
 from .common import MAX_SESSION_TTL, CliError, Parser, _redacted_database, _ttl
@@ -102,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("--to", dest="end", required=True, help="exclusive; same forms as --from")
     rs.add_argument("--currency", help="only this wallet")
     rp.set_defaults(fn=cmd_report)
+    reconcile.add_parser(sub)  # reconcile: an aggregator's list against our records
 
     md = sub.add_parser("migrate-data", help="copy operators, players, wallets and journal to an empty store")
     md.add_argument("--from", dest="source", required=True, help="source store, sqlite:///PATH")
@@ -157,6 +159,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Sets up its own operator and players through the admin API. Exit 0 when every balance matched.",
     )
     si.add_argument("--url", required=True, help="the wallet's /groove endpoint")
+    si.add_argument(
+        "--protocol",
+        choices=["groove", "hub88", "mixed"],
+        default="groove",
+        help="hub88: Hub88 requests only; mixed: Groove and Hub88 rounds on the same players (docs/hub88.md)",
+    )
+    si.add_argument("--hub88-url", help="the wallet's Hub88 prefix (default: the --url's origin + /hub88)")
+    si.add_argument("--hub88-key", help="PEM private key signing as Hub88 (default: a fresh key pair)")
     si.add_argument("--admin-token", required=True, help="admin API token (players and sessions are created there)")
     si.add_argument("--admin-url", help="admin API base URL (default: the --url's origin)")
     si.add_argument("--players", type=int, default=10)

@@ -7,6 +7,7 @@ import asyncio
 import sys
 
 from .common import (
+    CliError,
     _http_url,
 )
 
@@ -76,12 +77,23 @@ def cmd_certify(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _pem(path: str | None, option: str) -> str | None:
+    if path is None:
+        return None
+    try:
+        with open(path, encoding="ascii") as f:
+            return f.read(16_384)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"{option} {path}: {getattr(exc, 'strerror', None) or exc}", 2) from None
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from groove_client import simulate
+    from groove_client import simulate, simulate_hub88
 
     _http_url(args.url, "--url")
-    if args.admin_url:
-        _http_url(args.admin_url, "--admin-url")
+    for option, value in (("--admin-url", args.admin_url), ("--hub88-url", args.hub88_url)):
+        if value:
+            _http_url(value, option)
     cfg = simulate.SimConfig(
         url=args.url,
         admin_url=args.admin_url,
@@ -96,9 +108,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         signed=not args.unsigned,
         signature_scheme=args.signature_scheme,
         progress=not args.quiet,
+        protocol=args.protocol,
+        hub88_url=args.hub88_url,
+        hub88_key_pem=_pem(args.hub88_key, "--hub88-key"),
     )
     try:
-        result = asyncio.run(simulate.run_simulation(cfg))
+        result = asyncio.run(simulate_hub88.run(cfg))
     except simulate.SimulationError as exc:
         print(f"groove-wallet simulate: {exc}", file=sys.stderr)
         return 2

@@ -15,7 +15,7 @@ timestamp is written); each Tx supplies :meth:`SqlReads._fetch` over its own con
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -143,6 +143,20 @@ class SqlReads:
         sql = f"SELECT {HOLD_COLS} FROM holds WHERE {w} ORDER BY expires_at, hold_id LIMIT {w.next()}"
         rows = await self._fetch(sql, [*w.params, limit])
         return [self._rows.hold(r) for r in rows]
+
+    async def list_tx_between(
+        self, start: datetime, end: datetime, kinds: Collection[str], operator_id: str | None = None
+    ) -> list[model.TxRecord]:
+        ts = self._codec.ts_out
+        w = self._where()
+        if operator_id is not None:
+            w.add("operator_id = {}", operator_id)
+        # No kind asked for selects nothing (an empty IN list is not valid everywhere).
+        w.add(f"kind IN ({', '.join('{}' for _ in kinds)})" if kinds else "0 = 1", *sorted(kinds))
+        w.add("created_at >= {}", ts(start))
+        w.add("created_at < {}", ts(end))
+        sql = f"SELECT {TX_COLS} FROM transactions WHERE {w} ORDER BY created_at, kind, transaction_id"
+        return [self._rows.tx(r) for r in await self._fetch(sql, w.params)]
 
     async def journal_page(
         self,
