@@ -15,9 +15,10 @@ Business refusals are written as records too (and returned, not raised, from the
 savepoint keeps them); the service raises them after the commit.  Invalid requests (1000,
 1008, 1001, 400) raise inside the unit and leave nothing behind.
 
-The reads are the ones the happy path needs, in the order the PostgreSQL store reads ahead
-(the operator with the player lock, a wager's rollback tombstone with its record); a refusal
-path may read a little more than it strictly needs.
+The reads are the ones the happy path needs, through the port's loaders
+(``lock_player_and_operator``: the operator with the player lock; ``get_txs``: the records
+under one transaction id that the decision needs, such as a wager's rollback tombstone, in one
+statement); a refusal path may read a little more than it strictly needs.
 """
 
 from __future__ import annotations
