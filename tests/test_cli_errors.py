@@ -306,6 +306,7 @@ def test_serve_prints_one_startup_line_without_secrets(tmp_path: Path) -> None:
         "/api/private",
         "/api/transfers",
         "/groove",
+        "/hub88",
         "/metrics",
         "/openapi.json",
         "/ws",

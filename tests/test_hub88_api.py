@@ -202,6 +202,36 @@ async def test_a_header_that_cannot_be_a_signature_is_refused_before_the_store(
     assert (await api.balances(USER)) == (Decimal(100), Decimal(50))
 
 
+async def test_one_operators_hub88_key_never_reaches_another_operators_players(api: Api, client: TestClient) -> None:
+    """Operator 12 has its own Hub88 key: a request signed with operator 11's key that names
+    12's player (or 12's token) is RS_ERROR_INVALID_SIGNATURE on every endpoint, and nothing
+    moves; 12's own key works (the control)."""
+    from groove_client import hub88 as client_hub88
+
+    mine = Hub88Api(client)
+    other_key = client_hub88.Signer.generate()
+    theirs = Hub88Api(client, other_key)
+    await hub88_player(api, USER)
+    await api.operator("12")
+    await enable_hub88(api, "12", public_key_pem=other_key.public_pem())
+    await api.player("p12000", operator_id="12")
+    token = await api.session("p12000")
+
+    bet = bet_body("p12000", token, 100_000)
+    assert (await theirs.call("bet", bet))["status"] == "RS_OK"  # control: 12's key on 12's player
+    probes = [
+        ("info", {"user": "p12000", "request_uuid": new_id()}),
+        ("balance", {"user": "p12000", "token": token, "request_uuid": new_id(), "game_code": GAME}),
+        ("bet", bet_body("p12000", token, 100_000)),
+        ("win", bet_body("p12000", token, 100_000, reference_transaction_uuid=bet["transaction_uuid"])),
+    ]
+    for endpoint, body in probes:
+        assert (await mine.call(endpoint, body))["status"] == "RS_ERROR_INVALID_SIGNATURE", endpoint
+    rollback = await mine.rollback("p12000", bet["transaction_uuid"])
+    assert rollback["status"] == "RS_ERROR_INVALID_SIGNATURE"
+    assert (await api.balances("p12000")) == (Decimal(99), Decimal(50))
+
+
 async def test_admin_hub88_settings(api: Api, client: TestClient) -> None:
     await api.operator("11")
     await api.admin("GET", "/admin/operators/11/hub88", expect=404)

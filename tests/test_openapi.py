@@ -22,6 +22,7 @@ SPEC = spec()  # the served document, built once for these tests
 # The faces that are not REST faces of a game key, and where they are described instead.
 NOT_IN_THE_DOCUMENT = {
     "/groove": "the aggregator's query-string protocol (README, docs/security.md)",
+    "/hub88": "the Hub88 aggregator protocol: signed JSON POSTs (README, docs/hub88.md)",
     "/admin": "the operator's admin API, Bearer token (README)",
     "/ws": "live balance updates over WebSocket (README)",
     "/healthz": "probe",

@@ -170,6 +170,19 @@ NOT_TENANT_SCOPED: dict[tuple[str, str], str] = {
     ("GET", "/groove"): "aggregator protocol: the operator is the account's own, never the caller's claim;"
     " per-operator signature and IP allow-list are tested in test_groove_security.py",
     ("POST", "/groove"): "wagerbybatch: as GET /groove",
+    ("POST", "/hub88/user/info"): "aggregator protocol: signed with the Hub88 key of the named player's operator;"
+    " another operator's key is refused (test_hub88_api.py::test_one_operators_hub88_key_never_reaches...)",
+    ("POST", "/hub88/user/balance"): "aggregator protocol: signed with the Hub88 key of the named player's operator;"
+    " another operator's key is refused (test_hub88_api.py::test_one_operators_hub88_key_never_reaches...)",
+    ("POST", "/hub88/transaction/bet"): "aggregator protocol: signed with the Hub88 key of the named player's operator;"
+    " another operator's key is refused (test_hub88_api.py::test_one_operators_hub88_key_never_reaches...)",
+    ("POST", "/hub88/transaction/win"): "aggregator protocol: signed with the Hub88 key of the named player's operator;"
+    " another operator's key is refused (test_hub88_api.py::test_one_operators_hub88_key_never_reaches...)",
+    (
+        "POST",
+        "/hub88/transaction/rollback",
+    ): "aggregator protocol: signed with the Hub88 key of the named player's operator;"
+    " another operator's key is refused (test_hub88_api.py::test_one_operators_hub88_key_never_reaches...)",
     ("GET", "/healthz"): "no tenant data",
     ("GET", "/readyz"): "no tenant data",
     ("GET", "/metrics"): "aggregate counters only, no ids, keys or e-mails (test_observability.py)",
