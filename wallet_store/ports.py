@@ -22,7 +22,8 @@ Locking contract (what makes concurrent duplicates move money once):
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, TypeVar
 
@@ -57,6 +58,28 @@ T = TypeVar("T")
 LedgerRecord = Hold | Flow | Payment | ItemPurchase | AdminOp
 
 
+@dataclass(frozen=True, slots=True)
+class BetRows:
+    """What :meth:`Tx.load_bet` loads for a bet (a wager or a wagerAndResult): the rows, no decision.
+
+    ``records``: the records under the request's transaction id, by kind (absent: none).
+    ``wallet``: in the currency of the request's own record (the first kind) if there is one,
+    else in the session's currency (a replayed refusal shows none: a backend may leave it
+    empty).  When the own record exists (a replay) or there is no
+    session, only ``player``, ``operator``, ``records`` and ``wallet`` are meaningful: a backend
+    may leave the rest empty.  No player: nothing else is loaded.
+    """
+
+    player: Player | None = None
+    operator: Operator | None = None
+    records: Mapping[str, TxRecord] = field(default_factory=dict)
+    session: GameSession | None = None
+    wallet: Wallet | None = None
+    round: Round | None = None
+    limits: Limits | None = None
+    award: FreeRoundAward | None = None
+
+
 class Tx(Protocol):
     """Operations available inside one transaction."""
 
@@ -74,6 +97,24 @@ class Tx(Protocol):
         """Load what every money request starts from: the player, locked as by
         :meth:`lock_player`, and its operator (read, not locked), in one statement where the
         backend can."""
+        ...
+
+    async def load_bet(
+        self,
+        account_id: str,
+        game_id: str,
+        round_id: str,
+        transaction_id: str,
+        kinds: Sequence[str],
+        session_id: str,
+        frbid: str | None,
+    ) -> BetRows:
+        """Everything a bet decides on (:class:`BetRows`): the player locked as by
+        :meth:`lock_player_and_operator` and its operator, the records of ``kinds`` under
+        (the player's operator, ``game_id``, ``transaction_id``) as by :meth:`get_txs`, the
+        session, the wallet, the round, the limits and the free-round award ``frbid`` -- every
+        read after the lock is granted, in one round trip where the backend can
+        (:func:`wallet_store.loads.load_bet_by_reads` composes it from the point reads)."""
         ...
 
     async def get_player(self, account_id: str) -> Player | None: ...

@@ -154,27 +154,26 @@ class GrooveService(ServiceBase):
         return await _persisted(tx, decide_wager(await self._load_bet(tx, cmd, caller, now), cmd, now))
 
     async def _load_bet(self, tx: Tx, cmd: Bet, caller: Caller, now: datetime) -> WagerState:
-        locked, loaded_op = await tx.lock_player_and_operator(cmd.account_id)
-        player = bettor(locked)
-        op = self._authenticate(loaded_op, caller)
         # the request's own record and the rollback that may have come before it (a tombstone)
-        found = await tx.get_txs(op.operator_id, cmd.game_id, cmd.transaction_id, (bet_kind(cmd), "rollback"))
-        existing = found.get(bet_kind(cmd))
+        kind = bet_kind(cmd)
+        rows = await tx.load_bet(
+            cmd.account_id, cmd.game_id, cmd.round_id, cmd.transaction_id, (kind, "rollback"), cmd.session_id, cmd.frbid
+        )
+        player = bettor(rows.player)
+        op = self._authenticate(rows.operator, caller)
+        existing = rows.records.get(kind)
         if existing is not None:
-            return WagerState(player, op, existing, await _replay_wallet(tx, cmd.account_id, existing))
-        session = await tx.get_session(cmd.session_id)
+            return WagerState(player, op, existing, rows.wallet if existing.ok else None)
+        session = rows.session
         if session is None:
             return WagerState(player, op)
-        tomb = found.get("rollback")
-        award = await tx.get_free_rounds(cmd.frbid) if cmd.frbid is not None else None
-        wallet = await tx.get_wallet(cmd.account_id, session.currency)
-        rnd = await tx.get_round(cmd.account_id, cmd.game_id, cmd.round_id)
-        limits = await tx.get_limits(player.account_id)
+        limits = rows.limits
         recent: tuple[JournalEntry, ...] = ()
         if limits is not None and limits.any_loss_limit:
             since = loss_window_start(now)
             recent = tuple(await tx.journal_since(player.account_id, session.currency, since))
-        return WagerState(player, op, None, None, session, tomb, award, wallet, rnd, limits, recent)
+        tomb = rows.records.get("rollback")
+        return WagerState(player, op, None, None, session, tomb, rows.award, rows.wallet, rows.round, limits, recent)
 
     async def _load_settle(
         self, tx: Tx, cmd: Settling, caller: Caller, kind: str, targets: tuple[str, ...] = ()
