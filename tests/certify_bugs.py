@@ -43,8 +43,8 @@ from wallet_store.commands import (
     Wager,
     WagerAndResult,
 )
-from wallet_store.model import Limits, Round, TxRecord
 from wallet_store.loads import load_bet_by_reads
+from wallet_store.model import Limits, Round, TxRecord
 from wallet_store.ports import BetRows, Tx
 from wallet_store.service import WalletService
 

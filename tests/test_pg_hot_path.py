@@ -335,10 +335,14 @@ async def test_load_bet_after_waiting_for_the_lock_sees_what_the_holder_committe
     release.set()
     await first
     rows = await second
-    assert rows.player.account_id == "p1" and rows.operator.operator_id == "op1"
-    assert set(rows.records) == {"wager"} and rows.records["wager"].amount == D("1")
-    assert rows.wallet.real == D("9") and rows.wallet.seq == 2  # the record's currency
-    assert rows.round.wagers == 1 and rows.session is None
+    assert rows.player.account_id == "p1"
+    assert rows.operator.operator_id == "op1"
+    assert set(rows.records) == {"wager"}
+    assert rows.records["wager"].amount == D("1")
+    assert rows.wallet.real == D("9")
+    assert rows.wallet.seq == 2
+    assert rows.round.wagers == 1
+    assert rows.session is None
 
 
 async def test_load_bet_loads_the_rows_the_point_reads_load(store: PostgresStore) -> None:
@@ -352,5 +356,7 @@ async def test_load_bet_loads_the_rows_the_point_reads_load(store: PostgresStore
     ):
         one = await store.write(lambda tx, a=args: tx.load_bet(*a))
         composed = await store.write(lambda tx, a=args: load_bet_by_reads(tx, *a))
-        assert one.player == composed.player and one.operator == composed.operator
-        assert dict(one.records) == dict(composed.records) and one.wallet == composed.wallet
+        assert one.player == composed.player
+        assert one.operator == composed.operator
+        assert dict(one.records) == dict(composed.records)
+        assert one.wallet == composed.wallet

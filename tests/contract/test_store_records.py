@@ -381,13 +381,16 @@ async def test_load_bet_loads_a_bets_rows(store: Any) -> None:
     kinds = ("wager", "rollback")
     for run in (store.write, store.read):
         new = await run(lambda tx: tx.load_bet("p1", "game-1", "r-1", "t2", kinds, "s1", "fr1"))
-        assert new.player is not None and new.player.account_id == "p1"
-        assert new.operator is not None and new.operator.operator_id == "op1"
+        assert new.player is not None
+        assert new.player.account_id == "p1"
+        assert new.operator is not None
+        assert new.operator.operator_id == "op1"
         assert list(new.records) == ["rollback"]
         assert_same(tomb, new.records["rollback"])
         assert (new.session, new.wallet, new.round, new.limits, new.award) == (session, wallet, rnd, limits, award)
         replay = await run(lambda tx: tx.load_bet("p1", "game-1", "r-1", "t1", kinds, "gone", None))
-        assert sorted(replay.records) == ["wager"] and replay.wallet == wallet
+        assert sorted(replay.records) == ["wager"]
+        assert replay.wallet == wallet
         bare = await run(lambda tx: tx.load_bet("p1", "game-1", "r-9", "t9", kinds, "gone", None))
         assert (bare.player is not None, dict(bare.records), bare.session, bare.wallet) == (True, {}, None, None)
         nobody = await run(lambda tx: tx.load_bet("nobody", "game-1", "r-1", "t1", kinds, "s1", None))

@@ -49,9 +49,10 @@ filtered reads (open rounds, due holds, a journal page, a player by e-mail) are
 served by an index: the unique keys (a concurrent duplicate fails at commit and is re-run),
 the optimistic ``seq`` check of ``save_wallet`` and the forward-only chain head,
 ``drop_refusal``'s state condition (the state is a parameter from the domain), and the
-indexed filters (see :mod:`wallet_store.sql.reads`).  The prefetches (the operator with the
-player lock, a wager's tombstone with its record) are reads of what the unit reads next,
-kept for the hot path's round trips; they decide nothing.
+indexed filters (see :mod:`wallet_store.sql.reads`).  The loaders (the operator with the
+player lock, a request's records under one id, a bet's whole state: ``load_bet``, a session
+function that locks, then reads on a fresh snapshot) only load, for the hot path's round
+trips; they decide nothing.
 """
 
 from __future__ import annotations

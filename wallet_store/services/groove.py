@@ -15,9 +15,10 @@ Business refusals are written as records too (and returned, not raised, from the
 savepoint keeps them); the service raises them after the commit.  Invalid requests (1000,
 1008, 1001, 400) raise inside the unit and leave nothing behind.
 
-The reads are the ones the happy path needs, in the order the PostgreSQL store reads ahead
-(the operator with the player lock, a wager's rollback tombstone with its record); a refusal
-path may read a little more than it strictly needs.
+A bet loads its whole state with :meth:`~wallet_store.ports.Tx.load_bet` (one round trip on
+PostgreSQL; the loss-window journal is a second read only when the player has a loss limit);
+the settling requests load the player with its operator, then the id's records, then what
+they need.  A refusal path may read a little more than it strictly needs.
 """
 
 from __future__ import annotations
