@@ -24,6 +24,7 @@ from tests import pgutil
 from wallet_store import model, money
 from wallet_store.errors import Conflict, OutOfMoney, TechnicalError
 from wallet_store.model import Operator, Player, Round, TxRecord, Wallet
+from wallet_store.ports import BetQuery
 from wallet_store.postgres.store import PostgresStore, PostgresTx
 
 pytestmark = pytest.mark.postgres
@@ -304,12 +305,13 @@ async def test_the_services_requests_cost_the_statements_they_should(
     assert await count(svc.wager(Wager("p1", sid, "g1", "r1", "t1", D("1")), caller)) == 2
     # replay: load_bet
     assert await count(svc.wager(Wager("p1", sid, "g1", "r1", "t1", D("1")), caller)) == 1
-    # result: player + operator, own record, session, round, wallet, the writes
-    assert await count(svc.result(Result("p1", sid, "g1", "r1", "r-t1", D("2"), "pending"), caller)) == 6
-    # rollback: player + operator, own record + wager + wagerAndResult, session, round, wallet,
-    # the writes (two: the wager's new state and the rollback's record are both in transactions)
+    # result: load_settle (player locked, operator, own record, session, round, wallets), the writes
+    assert await count(svc.result(Result("p1", sid, "g1", "r1", "r-t1", D("2"), "pending"), caller)) == 2
+    # rollback: load_settle (own record + wager + wagerAndResult, ...), the writes (two: the
+    # wager's new state and the rollback's record are both in transactions)
     assert await count(svc.wager(Wager("p1", sid, "g1", "r2", "t2", D("1")), caller)) == 2
-    assert await count(svc.rollback(Rollback("p1", sid, "g1", "r2", "t2"), caller)) == 7
+    assert await count(svc.rollback(Rollback("p1", sid, "g1", "r2", "t2"), caller)) == 3
+    # with BEGIN and COMMIT: 4 round trips for a wager, a result or a jackpot, 5 for a rollback
 
 
 async def test_load_bet_after_waiting_for_the_lock_sees_what_the_holder_committed(store: PostgresStore) -> None:
@@ -325,7 +327,7 @@ async def test_load_bet_after_waiting_for_the_lock_sees_what_the_holder_committe
         await release.wait()
 
     async def waiter(tx: Any) -> Any:
-        return await tx.load_bet("p1", "g1", "r-t1", "t1", ("wager", "rollback"), "none", None)
+        return await tx.load_bet(BetQuery("p1", "g1", "r-t1", "t1", ("wager", "rollback"), "none", None))
 
     first = asyncio.ensure_future(store.write(holder))
     await holding.wait()
@@ -354,8 +356,8 @@ async def test_load_bet_loads_the_rows_the_point_reads_load(store: PostgresStore
         ("p1", "g1", "r-t2", "t2", ("wager", "rollback"), "none", None),
         ("nobody", "g1", "r-t1", "t1", ("wager",), "none", None),
     ):
-        one = await store.write(lambda tx, a=args: tx.load_bet(*a))
-        composed = await store.write(lambda tx, a=args: load_bet_by_reads(tx, *a))
+        one = await store.write(lambda tx, a=args: tx.load_bet(BetQuery(*a)))
+        composed = await store.write(lambda tx, a=args: load_bet_by_reads(tx, BetQuery(*a)))
         assert one.player == composed.player
         assert one.operator == composed.operator
         assert dict(one.records) == dict(composed.records)

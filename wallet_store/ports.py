@@ -59,6 +59,21 @@ LedgerRecord = Hold | Flow | Payment | ItemPurchase | AdminOp
 
 
 @dataclass(frozen=True, slots=True)
+class BetQuery:
+    """Which rows :meth:`Tx.load_bet` loads: the player ``account_id``; the records of ``kinds``
+    (the request's own kind first) under (the player's operator, ``game_id``,
+    ``transaction_id``); the session; the round (``game_id``, ``round_id``); the award ``frbid``."""
+
+    account_id: str
+    game_id: str
+    round_id: str | None
+    transaction_id: str
+    kinds: tuple[str, ...]
+    session_id: str | None
+    frbid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class BetRows:
     """What :meth:`Tx.load_bet` loads for a bet (a wager or a wagerAndResult): the rows, no decision.
 
@@ -77,6 +92,22 @@ class BetRows:
     wallet: Wallet | None = None
     round: Round | None = None
     limits: Limits | None = None
+    award: FreeRoundAward | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SettleRows:
+    """What :meth:`Tx.load_settle` loads for a settling request (result, jackpot, rollback): the
+    player and its operator, the records by kind, the session (when asked), the round, every
+    wallet of the player by currency (the one a decision needs depends on the records and the
+    round: the engine picks it), the free-round award (when asked).  No player: nothing else."""
+
+    player: Player | None = None
+    operator: Operator | None = None
+    records: Mapping[str, TxRecord] = field(default_factory=dict)
+    session: GameSession | None = None
+    round: Round | None = None
+    wallets: Mapping[str, Wallet] = field(default_factory=dict)
     award: FreeRoundAward | None = None
 
 
@@ -99,22 +130,17 @@ class Tx(Protocol):
         backend can."""
         ...
 
-    async def load_bet(
-        self,
-        account_id: str,
-        game_id: str,
-        round_id: str,
-        transaction_id: str,
-        kinds: Sequence[str],
-        session_id: str,
-        frbid: str | None,
-    ) -> BetRows:
+    async def load_bet(self, q: BetQuery) -> BetRows:
         """Everything a bet decides on (:class:`BetRows`): the player locked as by
-        :meth:`lock_player_and_operator` and its operator, the records of ``kinds`` under
-        (the player's operator, ``game_id``, ``transaction_id``) as by :meth:`get_txs`, the
-        session, the wallet, the round, the limits and the free-round award ``frbid`` -- every
-        read after the lock is granted, in one round trip where the backend can
+        :meth:`lock_player_and_operator` and its operator, the records as by :meth:`get_txs`,
+        the session, the wallet, the round, the limits and the free-round award (:class:`BetQuery`)
+        -- every read after the lock is granted, in one round trip where the backend can
         (:func:`wallet_store.loads.load_bet_by_reads` composes it from the point reads)."""
+        ...
+
+    async def load_settle(self, q: BetQuery) -> SettleRows:
+        """Everything a settling request decides on (:class:`SettleRows`), loaded as
+        :meth:`load_bet` loads a bet (``q.session_id`` None: no session is read)."""
         ...
 
     async def get_player(self, account_id: str) -> Player | None: ...

@@ -30,6 +30,7 @@ from wallet_store.model import (
     Round,
     SmsMessage,
 )
+from wallet_store.ports import BetQuery
 from wallet_store.rate_limits import GameRateLimits
 
 HERE = Path(__file__).resolve().parent
@@ -380,7 +381,7 @@ async def test_load_bet_loads_a_bets_rows(store: Any) -> None:
     wallet = await store.read(lambda tx: tx.get_wallet("p1", "EUR"))
     kinds = ("wager", "rollback")
     for run in (store.write, store.read):
-        new = await run(lambda tx: tx.load_bet("p1", "game-1", "r-1", "t2", kinds, "s1", "fr1"))
+        new = await run(lambda tx: tx.load_bet(BetQuery("p1", "game-1", "r-1", "t2", kinds, "s1", "fr1")))
         assert new.player is not None
         assert new.player.account_id == "p1"
         assert new.operator is not None
@@ -388,13 +389,46 @@ async def test_load_bet_loads_a_bets_rows(store: Any) -> None:
         assert list(new.records) == ["rollback"]
         assert_same(tomb, new.records["rollback"])
         assert (new.session, new.wallet, new.round, new.limits, new.award) == (session, wallet, rnd, limits, award)
-        replay = await run(lambda tx: tx.load_bet("p1", "game-1", "r-1", "t1", kinds, "gone", None))
+        replay = await run(lambda tx: tx.load_bet(BetQuery("p1", "game-1", "r-1", "t1", kinds, "gone", None)))
         assert sorted(replay.records) == ["wager"]
         assert replay.wallet == wallet
-        bare = await run(lambda tx: tx.load_bet("p1", "game-1", "r-9", "t9", kinds, "gone", None))
+        bare = await run(lambda tx: tx.load_bet(BetQuery("p1", "game-1", "r-9", "t9", kinds, "gone", None)))
         assert (bare.player is not None, dict(bare.records), bare.session, bare.wallet) == (True, {}, None, None)
-        nobody = await run(lambda tx: tx.load_bet("nobody", "game-1", "r-1", "t1", kinds, "s1", None))
+        nobody = await run(lambda tx: tx.load_bet(BetQuery("nobody", "game-1", "r-1", "t1", kinds, "s1", None)))
         assert (nobody.player, nobody.operator, dict(nobody.records)) == (None, None, {})
+
+
+async def test_load_settle_loads_a_settling_requests_rows(store: Any) -> None:
+    """load_settle: the player and operator, the id's records, the session (when asked), the
+    round, every wallet by currency, the award (when asked)."""
+    await seed(store, ["p1"], real=BIG)
+    session = model.GameSession("s1", "p1", "op1", "EUR", "game-1", T0, T0 + timedelta(days=1))
+    rnd = model.Round("p1", "game-1", "r-1", "EUR", wagers=1, real_bet=TINY, created_at=T0)
+    award = model.FreeRoundAward("fr1", "p1", "op1", "real", T0)
+    wager = make_tx(transaction_id="t1")
+
+    async def unit(tx: Any) -> None:
+        await tx.insert_session(session)
+        await tx.save_round(rnd)
+        await tx.insert_free_rounds(award)
+        await tx.insert_wallet(model.Wallet(account_id="p1", currency="USD"))
+        await tx.insert_tx(wager)
+
+    await store.write(unit)
+    wallets = {w.currency: w for w in await store.read(lambda tx: tx.list_wallets("p1"))}
+    kinds = ("rollback", "wager", "wagerAndResult")
+    for run in (store.write, store.read):
+        got = await run(lambda tx: tx.load_settle(BetQuery("p1", "game-1", "r-1", "t1", kinds, "s1", "fr1")))
+        assert got.player is not None
+        assert got.operator is not None
+        assert list(got.records) == ["wager"]
+        assert_same(wager, got.records["wager"])
+        assert (got.session, got.round, dict(got.wallets), got.award) == (session, rnd, wallets, award)
+        assert sorted(got.wallets) == ["EUR", "USD"]
+        bare = await run(lambda tx: tx.load_settle(BetQuery("p1", "game-1", None, "t9", kinds, None, None)))
+        assert (dict(bare.records), bare.session, bare.round, bare.award) == ({}, None, None, None)
+        nobody = await run(lambda tx: tx.load_settle(BetQuery("nobody", "game-1", "r-1", "t1", kinds, "s1", None)))
+        assert (nobody.player, nobody.operator, dict(nobody.wallets)) == (None, None, {})
 
 
 async def test_player_by_email_uses_the_domain_normalisation(store: Any) -> None:

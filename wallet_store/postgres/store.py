@@ -73,7 +73,7 @@ from ..domain.hub88 import Hub88Settings
 from ..domain.selection import REFUSED
 from ..errors import Conflict, StoreUnavailable, TechnicalError, WalletError
 from ..money import check
-from ..ports import BetRows, LedgerRecord
+from ..ports import BetQuery, BetRows, LedgerRecord, SettleRows
 from ..rate_limits import GameRateLimits
 from ..sql import rows as cols
 from ..sql.params import params as build_params
@@ -300,29 +300,43 @@ def _combined(writes: Sequence[_Write]) -> tuple[str, tuple[int, ...]]:
 # point reads would see.  It is created in each pooled session's own temporary schema
 # (pg_temp: no schema change, nothing shared between sessions) once the schema is migrated;
 # its columns are the tables' row types, mapped by column name (:func:`_named`).
-_LOAD_BET_FN = """
-CREATE FUNCTION pg_temp.gw_load_bet(a text, sc text, rid text, tid text, kinds text[], sid text, fr text)
-RETURNS TABLE (p players, o operators, recs transactions[], s sessions, w wallets, r rounds, l limits,
-               f free_rounds)
-LANGUAGE sql VOLATILE AS $fn$
-SELECT 1 FROM players WHERE account_id = a FOR UPDATE;
-SELECT p, o,
-       ARRAY(SELECT t FROM unnest(kinds) AS k(kind) JOIN transactions t ON t.operator_id = p.operator_id
-             AND t.scope = sc AND t.kind = k.kind AND t.transaction_id = tid),
-       s, w, r, l, f
+_LOAD_ARGS = "a text, sc text, rid text, tid text, kinds text[], sid text, fr text"
+_LOCK_THEN = "SELECT 1 FROM players WHERE account_id = a FOR UPDATE;"
+_RECORDS = (
+    "ARRAY(SELECT t FROM unnest(kinds) AS k(kind) JOIN transactions t ON t.operator_id = p.operator_id"
+    " AND t.scope = sc AND t.kind = k.kind AND t.transaction_id = tid)"
+)
+_JOINS = """
   FROM players p
   LEFT JOIN operators o ON o.operator_id = p.operator_id
   LEFT JOIN sessions s ON s.session_id = sid
+  LEFT JOIN rounds r ON r.account_id = a AND r.game_id = sc AND r.round_id = rid
+  LEFT JOIN free_rounds f ON f.frbid = fr"""
+_LOAD_BET_FN = f"""
+CREATE FUNCTION pg_temp.gw_load_bet({_LOAD_ARGS})
+RETURNS TABLE (p players, o operators, recs transactions[], s sessions, w wallets, r rounds, l limits,
+               f free_rounds)
+LANGUAGE sql VOLATILE AS $fn$
+{_LOCK_THEN}
+SELECT p, o, {_RECORDS}, s, w, r, l, f {_JOINS}
   LEFT JOIN wallets w ON w.account_id = a AND w.currency = COALESCE(
        (SELECT t.currency FROM transactions t WHERE t.operator_id = p.operator_id AND t.scope = sc
            AND t.kind = kinds[1] AND t.transaction_id = tid), s.currency)
-  LEFT JOIN rounds r ON r.account_id = a AND r.game_id = sc AND r.round_id = rid
   LEFT JOIN limits l ON l.account_id = a
-  LEFT JOIN free_rounds f ON f.frbid = fr
+ WHERE p.account_id = a
+$fn$
+"""
+_LOAD_SETTLE_FN = f"""
+CREATE FUNCTION pg_temp.gw_load_settle({_LOAD_ARGS})
+RETURNS TABLE (p players, o operators, recs transactions[], s sessions, r rounds, ws wallets[], f free_rounds)
+LANGUAGE sql VOLATILE AS $fn$
+{_LOCK_THEN}
+SELECT p, o, {_RECORDS}, s, r, ARRAY(SELECT w FROM wallets w WHERE w.account_id = a), f {_JOINS}
  WHERE p.account_id = a
 $fn$
 """
 _LOAD_BET_SQL = "SELECT p, o, recs, s, w, r, l, f FROM pg_temp.gw_load_bet($1, $2, $3, $4, $5, $6, $7)"
+_LOAD_SETTLE_SQL = "SELECT p, o, recs, s, r, ws, f FROM pg_temp.gw_load_settle($1, $2, $3, $4, $5, $6, $7)"
 
 
 def _names(columns: str) -> tuple[str, ...]:
@@ -344,19 +358,41 @@ def _named(rec: Any, names: tuple[str, ...], mapper: Callable[[Any], R]) -> R | 
     return None if rec is None else mapper(tuple(rec[n] for n in names))
 
 
+def _load_args(q: BetQuery) -> tuple[Any, ...]:
+    return (q.account_id, q.game_id, q.round_id, q.transaction_id, list(q.kinds), q.session_id, q.frbid)
+
+
+def _records(recs: Any) -> dict[str, model.TxRecord]:
+    return {(t := ROWS.tx(tuple(rec[n] for n in _TX_NAMES))).kind: t for rec in recs}
+
+
 def _bet_rows(r: Any) -> BetRows:
     if r is None:
         return BetRows()
-    recs = (ROWS.tx(tuple(t[n] for n in _TX_NAMES)) for t in r[2])
     return BetRows(
         _named(r[0], _PLAYER_NAMES, ROWS.player),
         _named(r[1], _OPERATOR_NAMES, ROWS.operator),
-        {t.kind: t for t in recs},
+        _records(r[2]),
         _named(r[3], _SESSION_NAMES, ROWS.session),
         _named(r[4], _WALLET_NAMES, ROWS.wallet),
         _named(r[5], _ROUND_NAMES, ROWS.round),
         _named(r[6], _LIMITS_NAMES, ROWS.limits),
         _named(r[7], _FREE_ROUNDS_NAMES, ROWS.free_rounds),
+    )
+
+
+def _settle_rows(r: Any) -> SettleRows:
+    if r is None:
+        return SettleRows()
+    wallets = (ROWS.wallet(tuple(w[n] for n in _WALLET_NAMES)) for w in r[5])
+    return SettleRows(
+        _named(r[0], _PLAYER_NAMES, ROWS.player),
+        _named(r[1], _OPERATOR_NAMES, ROWS.operator),
+        _records(r[2]),
+        _named(r[3], _SESSION_NAMES, ROWS.session),
+        _named(r[4], _ROUND_NAMES, ROWS.round),
+        {w.currency: w for w in wallets},
+        _named(r[6], _FREE_ROUNDS_NAMES, ROWS.free_rounds),
     )
 
 
@@ -514,20 +550,15 @@ class PostgresTx(SqlReads):
             return None, None
         return ROWS.player(r), None if r[10] is None else ROWS.operator(r[10:])
 
-    async def load_bet(
-        self,
-        account_id: str,
-        game_id: str,
-        round_id: str,
-        transaction_id: str,
-        kinds: Sequence[str],
-        session_id: str,
-        frbid: str | None,
-    ) -> BetRows:
+    async def load_bet(self, q: BetQuery) -> BetRows:
         if not self._writable:
-            return await super().load_bet(account_id, game_id, round_id, transaction_id, kinds, session_id, frbid)
-        args = (account_id, game_id, round_id, transaction_id, list(kinds), session_id, frbid)
-        return _bet_rows(await self._one(_LOAD_BET_SQL, *args))
+            return await super().load_bet(q)
+        return _bet_rows(await self._one(_LOAD_BET_SQL, *_load_args(q)))
+
+    async def load_settle(self, q: BetQuery) -> SettleRows:
+        if not self._writable:
+            return await super().load_settle(q)
+        return _settle_rows(await self._one(_LOAD_SETTLE_SQL, *_load_args(q)))
 
     async def get_player(self, account_id: str) -> model.Player | None:
         r = await self._one(f"SELECT {cols.PLAYER_COLS} FROM players WHERE account_id = $1", account_id)
@@ -1025,9 +1056,9 @@ class PostgresStore:
         self._pool = pool
 
     async def _init_connection(self, conn: Any) -> None:
-        """A new pooled session: its own load function (see ``_LOAD_BET_FN``), once migrated."""
+        """A new pooled session: its own load functions (see ``_LOAD_BET_FN``), once migrated."""
         if self._version:
-            await conn.execute(_LOAD_BET_FN)
+            await conn.execute(_LOAD_BET_FN + ";" + _LOAD_SETTLE_FN)
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None
