@@ -17,8 +17,10 @@ savepoint keeps them); the service raises them after the commit.  Invalid reques
 
 A bet loads its whole state with :meth:`~wallet_store.ports.Tx.load_bet` (one round trip on
 PostgreSQL; the loss-window journal is a second read only when the player has a loss limit);
-the settling requests load the player with its operator, then the id's records, then what
-they need.  A refusal path may read a little more than it strictly needs.
+the settling requests load theirs with :meth:`~wallet_store.ports.Tx.load_settle` (every wallet
+of the player: which one a decision needs is the engine's to say); a sportsbook correction
+whose target is in a round reads that round next.  A refusal path may read a little more than
+it strictly needs.
 """
 
 from __future__ import annotations
