@@ -34,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,18 +129,62 @@ def _start_server(
     if scenario == "baseline":
         cmd = [str(PYTHON), str(BENCH / "baseline_server.py"), "--port", str(port)]
     else:
-        copy = work / f"cpu-{label}-{scenario}.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(copy) + suffix).unlink(missing_ok=True)
-        shutil.copyfile(db, copy)
+        database = args.pg_dbs.get(label) or _sqlite_copy(label, scenario, db)
         # cwd=code: `python -c` puts the working directory first on sys.path, before PYTHONPATH.
         cmd = [str(PYTHON), "-c", "import sys; from groove_adapter.cli import main; sys.exit(main())", "serve"]
-        cmd += ["--database", f"sqlite:///{copy}", "--host", "127.0.0.1", "--port", str(port)]
+        cmd += ["--database", database, "--host", "127.0.0.1", "--port", str(port)]
         cmd += ["--admin-token", "bench-admin-token"]
     cmd = ["taskset", "-c", str(args.server_cpu), *cmd]
     with open(work / f"cpu-{label}-{scenario}.log", "wb") as log:
         proc = subprocess.Popen(cmd, cwd=code, env=env, stdout=log, stderr=subprocess.STDOUT)
     return proc, port
+
+
+def _sqlite_copy(label: str, scenario: str, db: Path) -> str:
+    copy = BENCH / ".work" / f"cpu-{label}-{scenario}.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(copy) + suffix).unlink(missing_ok=True)
+    shutil.copyfile(db, copy)
+    return f"sqlite:///{copy}"
+
+
+def _pg(url: str, *sql: str) -> None:
+    import asyncio
+
+    import asyncpg  # only for --pg-url
+
+    async def go() -> None:
+        conn = await asyncpg.connect(url, timeout=10)
+        try:
+            for q in sql:
+                await conn.execute(q)
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
+def _pg_databases(args: argparse.Namespace, codes: list[tuple[str, Path]], db: Path) -> dict[str, str]:
+    """--pg-url: one fresh database per code tree, the dataset copied in by ``migrate-data``
+    (run from that tree); dropped by :func:`_drop_pg_databases`."""
+    parts = urllib.parse.urlsplit(args.pg_url)
+    made: dict[str, str] = {}
+    for i, (label, code) in enumerate(codes):
+        name = f"gw_cpu_{os.getpid()}_{i}"
+        _pg(args.pg_url, f'CREATE DATABASE "{name}"')
+        made[label] = urllib.parse.urlunsplit(parts._replace(path="/" + name))
+        args.pg_dbs = made  # dropped at the end even if a later copy fails
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GW_")} | {"PYTHONPATH": str(code)}
+        cli = [str(PYTHON), "-c", "import sys; from groove_adapter.cli import main; sys.exit(main())"]
+        copy = [*cli, "migrate-data", "--from", f"sqlite:///{db}", "--to", made[label]]
+        subprocess.run(copy, check=True, cwd=code, env=env, stdout=subprocess.DEVNULL)
+    return made
+
+
+def _drop_pg_databases(args: argparse.Namespace) -> None:
+    for url in args.pg_dbs.values():
+        name = urllib.parse.urlsplit(url).path.lstrip("/")
+        _pg(args.pg_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -178,7 +223,7 @@ def measure_group(
     finally:
         for label, proc, _ in servers:
             _stop(proc)
-            for suffix in ("", "-wal", "-shm"):  # the copy of the dataset (tens of MB each)
+            for suffix in ("", "-wal", "-shm"):  # the copy (SQLite) of the dataset (tens of MB each)
                 Path(f"{BENCH / '.work'}/cpu-{label}-{scenario}.db{suffix}").unlink(missing_ok=True)
     figures = []
     for (label, _, _), r, (cpu0, main0), (cpu1, main1) in zip(servers, results, before, after, strict=True):
@@ -213,7 +258,13 @@ def main() -> int:
         action="store_true",
         help="load every --code server at the same time (same interference for all; ratios only)",
     )
+    p.add_argument(
+        "--pg-url",
+        help="serve getbalance/wager on PostgreSQL: a fresh database per --code tree created through this"
+        " admin URL (e.g. postgresql://postgres@127.0.0.1:5432/postgres), dropped at the end",
+    )
     args = p.parse_args()
+    args.pg_dbs = {}
     codes = [(c.partition("=")[0], Path(c.partition("=")[2]).resolve()) for c in args.code] or [("tree", ROOT)]
     scenarios = [s for s in args.scenarios.split(",") if s]
     for s in scenarios:
@@ -225,6 +276,16 @@ def main() -> int:
     if "getbalance" in scenarios or "wager" in scenarios:
         gen = [str(PYTHON), str(BENCH / "gen_dataset.py"), "--database", f"sqlite:///{db}"]
         subprocess.run([*gen, "--accounts", str(args.accounts), "--force"], check=True, cwd=codes[0][1])
+    try:
+        if args.pg_url and db.exists():
+            _pg_databases(args, codes, db)
+        figures = run_all(args, codes, scenarios, db)
+    finally:
+        _drop_pg_databases(args)
+    return report(args, codes, scenarios, figures)
+
+
+def run_all(args: argparse.Namespace, codes: list[tuple[str, Path]], scenarios: list[str], db: Path) -> list[Figure]:
     figures: list[Figure] = []
     for n in range(args.repeat):
         for scenario in scenarios:
@@ -239,7 +300,12 @@ def main() -> int:
                     file=sys.stderr,
                     flush=True,
                 )
-    print(f"\nmedian of {args.repeat}, server CPU µs per request (all threads / event-loop thread):")
+    return figures
+
+
+def report(args: argparse.Namespace, codes: list[tuple[str, Path]], scenarios: list[str], figures: list[Figure]) -> int:
+    backend = "PostgreSQL" if args.pg_dbs else "SQLite"
+    print(f"\n{backend}: median of {args.repeat}, server CPU µs per request (all threads / event-loop thread):")
     first = codes[0][0]
     print(
         f"| scenario | {' | '.join(label for label, _ in codes)} |"

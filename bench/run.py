@@ -66,10 +66,13 @@ ADMIN_TOKEN = "bench-admin-token"
 PYSPY_FALLBACK = "/tmp/pyspy/bin/py-spy"
 
 TARGETS_TEXT = {
-    "getbalance": "getbalance ≥ 0.8 x baseline req/s",
-    "wager": "durable wager ≥ 0.6 x baseline req/s, p99 ≤ 30 ms at 64 connections",
+    "getbalance": "SQLite getbalance ≥ 0.8 x the floor getbalance req/s",
+    "wager": "SQLite durable wager ≥ 0.5 x the floor wager req/s, p99 ≤ 30 ms at 64 connections",
     "scale": "getbalance p99 at 10M accounts ≤ 1.2 x p99 at 10k",
-    "pg": "PostgreSQL, 2 instances: ≥ 2,000 durable wagers/s",
+    "scale_wager": "wager at 10M accounts ≤ 1.2 x its 10k figure",
+    "pg": "PostgreSQL, 2 instances: ≥ 0.10 x bare aiohttp req/s, p99 ≤ 60 ms at 64 connections",
+    "pg_cpu": "PostgreSQL: service CPU per wager ≤ 350 µs",
+    "pg_trips": "PostgreSQL: ≤ 3 round trips per money request",
 }
 
 # The REST rows use a game registered through the admin API after the server starts (its
@@ -1156,42 +1159,37 @@ class Bench:
         return result
 
     def targets(self, baseline: dict[str, Any]) -> list[dict[str, Any]]:
-        def find(scenario: str, mode: str, accounts: int | None = None) -> Measurement | None:
-            for m in self.measurements:
-                if m.scenario == scenario and m.mode == mode and (accounts is None or m.accounts == accounts):
-                    return m
-            return None
+        """Issue 17's goals, each with the ratio measured in this run (``met`` None: not measured)."""
+        out = [
+            self._vs_floor("getbalance", "floor_getbalance", 0.8, None),
+            self._vs_floor("wager", "floor_wager", 0.5, 30.0),
+        ]
+        out += self._scale_targets()
+        out += self._pg_targets(baseline)
+        return out
 
-        def floor(scenario: str) -> str:
-            f = find(scenario, "load")
-            if f is None or f.ratio_rps is None:
-                return ""
-            return f"; floor {f.ratio_rps:.2f} x ({f.rps:,.0f} req/s, p99 {f.latency_ms['p99']:.1f} ms)"
+    def _find(self, scenario: str, mode: str, accounts: int | None = None) -> Measurement | None:
+        for m in self.measurements:
+            if m.scenario == scenario and m.mode == mode and (accounts is None or m.accounts == accounts):
+                return m
+        return None
 
+    def _vs_floor(self, scenario: str, floor: str, ratio: float, p99_ms: float | None) -> dict[str, Any]:
+        target = TARGETS_TEXT[scenario]
+        m, f = self._find(scenario, "load", self.a.accounts), self._find(floor, "load")
+        if m is None or f is None or not f.rps:
+            return {"target": target, "measured": "not measured (needs the service and the floor rows)", "met": None}
+        r = m.rps / f.rps
+        p99 = m.latency_ms["p99"]
+        met = r >= ratio and m.bad == 0 and (p99_ms is None or p99 <= p99_ms)
+        measured = f"{r:.2f} x floor ({m.rps:,.0f} vs {f.rps:,.0f} req/s), p99 {p99:.1f} ms, {m.bad} non-200"
+        return {"target": target, "measured": measured, "met": met}
+
+    def _scale_targets(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
-        gb = find("getbalance", "load", self.a.accounts)
-        if gb and gb.ratio_rps is not None:
-            out.append(
-                {
-                    "target": TARGETS_TEXT["getbalance"],
-                    "measured": f"{gb.ratio_rps:.2f} x ({gb.rps:,.0f} vs {baseline['rps']:,.0f} req/s)"
-                    + floor("floor_getbalance"),
-                    "met": gb.ratio_rps >= 0.8,
-                }
-            )
-        wg = find("wager", "load", self.a.accounts)
-        if wg and wg.ratio_rps is not None:
-            out.append(
-                {
-                    "target": TARGETS_TEXT["wager"],
-                    "measured": f"{wg.ratio_rps:.2f} x ({wg.rps:,.0f} req/s), p99 {wg.latency_ms['p99']:.1f} ms"
-                    + floor("floor_wager"),
-                    "met": wg.ratio_rps >= 0.6 and wg.latency_ms["p99"] <= 30.0 and wg.bad == 0,
-                }
-            )
         for mode in ("load", "paced"):
-            small = find("getbalance", mode, self.a.accounts)
-            big = find("getbalance", mode, 10_000_000) or find("getbalance", mode, 1_000_000)
+            small = self._find("getbalance", mode, self.a.accounts)
+            big = self._find("getbalance", mode, 10_000_000) or self._find("getbalance", mode, 1_000_000)
             if small and big:
                 r = big.latency_ms["p99"] / small.latency_ms["p99"]
                 at = _fmt_count(big.accounts)
@@ -1203,30 +1201,41 @@ class Bench:
                         "met": (r <= 1.2) if big.accounts == 10_000_000 else None,
                     }
                 )
-        if not any(t["target"].startswith(TARGETS_TEXT["scale"]) for t in out):
-            out.append({"target": TARGETS_TEXT["scale"], "measured": "not run (use --huge)", "met": None})
-        pg2 = find("pg_wager_2", "load")
-        pg_audits = [x for x in self.audits if x["after"].startswith("pg_")]
-        if pg2:
-            checks = (self.pg_info or {}).get("journal_check", {})
-            durable = ((self.pg_info or {}).get("settings") or {}).get("synchronous_commit") == "on"
-            out.append(
-                {
-                    "target": TARGETS_TEXT["pg"],
-                    "measured": f"{pg2.rps:,.0f} wagers/s (p99 {pg2.latency_ms['p99']:.1f} ms, {pg2.bad} non-200; "
-                    f"synchronous_commit={'on' if durable else 'NOT on'})",
-                    "met": pg2.rps >= 2000
-                    and pg2.bad == 0
-                    and durable
-                    and bool(checks.get("ok"))
-                    and bool(pg_audits)
-                    and all(x["ok"] for x in pg_audits),
-                }
-            )
-        else:
-            why = (self.pg_info or {}).get("skipped") or "not run"
-            out.append({"target": TARGETS_TEXT["pg"], "measured": why, "met": None})
+        if not out:
+            out.append({"target": TARGETS_TEXT["scale"], "measured": "not measured (use --huge)", "met": None})
+        out.append({"target": TARGETS_TEXT["scale_wager"], "measured": "not measured (no 10M wager row)", "met": None})
         return out
+
+    def _pg_targets(self, baseline: dict[str, Any]) -> list[dict[str, Any]]:
+        pg2 = self._find("pg_wager_2", "load")
+        trips = {"target": TARGETS_TEXT["pg_trips"], "measured": "not measured by the bench", "met": None}
+        if pg2 is None or not baseline.get("rps"):
+            why = "not measured: " + ((self.pg_info or {}).get("skipped") or "no PostgreSQL rows in this run")
+            return [
+                {"target": t, "measured": why, "met": None} for t in (TARGETS_TEXT["pg"], TARGETS_TEXT["pg_cpu"])
+            ] + [trips]
+        checks = (self.pg_info or {}).get("journal_check", {})
+        durable = ((self.pg_info or {}).get("settings") or {}).get("synchronous_commit") == "on"
+        pg_audits = [x for x in self.audits if x["after"].startswith("pg_")]
+        sound = (
+            pg2.bad == 0 and durable and bool(checks.get("ok")) and bool(pg_audits) and all(x["ok"] for x in pg_audits)
+        )
+        r, p99 = pg2.rps / baseline["rps"], pg2.latency_ms["p99"]
+        out = [
+            {
+                "target": TARGETS_TEXT["pg"],
+                "measured": f"{r:.3f} x ({pg2.rps:,.0f} wagers/s), p99 {p99:.1f} ms, {pg2.bad} non-200, "
+                f"synchronous_commit={'on' if durable else 'NOT on'}, audits {'pass' if sound else 'see checks'}",
+                "met": r >= 0.10 and p99 <= 60.0 and sound,
+            }
+        ]
+        cpu = (pg2.server_cpu or {}).get("cpu_us_per_request")
+        if cpu is None:
+            out.append({"target": TARGETS_TEXT["pg_cpu"], "measured": "not measured", "met": None})
+        else:
+            measured = f"{cpu:.0f} µs (both instances, all threads, per wager of pg_wager_2)"
+            out.append({"target": TARGETS_TEXT["pg_cpu"], "measured": measured, "met": cpu <= 350.0})
+        return [*out, trips]
 
 
 def _generator_version() -> int:
@@ -1584,9 +1593,9 @@ def markdown(res: dict[str, Any]) -> str:
                     f"{jc['transactions_by_outcome']}"
                 )
             lines.append("")
-    lines += ["## Targets (issue 7)", "", "| target | measured | met |", "|---|---|---|"]
+    lines += ["## Goals (issue 17)", "", "| target | measured | met |", "|---|---|---|"]
     for t in res["targets"]:
-        met = {True: "yes", False: "**no**", None: "n/a"}[t["met"]]
+        met = {True: "met", False: "**not met**", None: "not measured"}[t["met"]]
         lines.append(f"| {t['target']} | {t['measured']} | {met} |")
     lines += ["", "## Checks", ""]
     for a in res["audits"]:

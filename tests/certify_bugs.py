@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
@@ -43,8 +43,9 @@ from wallet_store.commands import (
     Wager,
     WagerAndResult,
 )
+from wallet_store.loads import load_bet_by_reads, load_settle_by_reads
 from wallet_store.model import Limits, Round, TxRecord
-from wallet_store.ports import Tx
+from wallet_store.ports import BetQuery, BetRows, SettleRows, Tx
 from wallet_store.service import WalletService
 
 Query = dict[str, str]
@@ -392,6 +393,13 @@ class _TxProxy:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
+
+    async def load_bet(self, q: BetQuery) -> BetRows:
+        # composed from this proxy's point reads, so that a bug planted in one of them shows
+        return await load_bet_by_reads(cast(Tx, self), q)
+
+    async def load_settle(self, q: BetQuery) -> SettleRows:
+        return await load_settle_by_reads(cast(Tx, self), q)
 
 
 class RoundsNeverClose(_TxProxy):

@@ -24,6 +24,7 @@ from tests import pgutil
 from wallet_store import model, money
 from wallet_store.errors import Conflict, OutOfMoney, TechnicalError
 from wallet_store.model import Operator, Player, Round, TxRecord, Wallet
+from wallet_store.ports import BetQuery
 from wallet_store.postgres.store import PostgresStore, PostgresTx
 
 pytestmark = pytest.mark.postgres
@@ -299,13 +300,65 @@ async def test_the_services_requests_cost_the_statements_they_should(
     caller = Caller()
     # getbalance: player, session, operator, wallet
     assert await count(svc.get_balance(SessionQuery("p1", sid), caller)) == 4
-    # wager: player + operator (locked), own record + tombstone, session, wallet, round, limits, the writes
-    assert await count(svc.wager(Wager("p1", sid, "g1", "r1", "t1", D("1")), caller)) == 7
-    # replay: player + operator, own record + tombstone, wallet
-    assert await count(svc.wager(Wager("p1", sid, "g1", "r1", "t1", D("1")), caller)) == 3
-    # result: player + operator, own record, session, round, wallet, the writes
-    assert await count(svc.result(Result("p1", sid, "g1", "r1", "r-t1", D("2"), "pending"), caller)) == 6
-    # rollback: player + operator, own record + wager + wagerAndResult, session, round, wallet,
-    # the writes (two: the wager's new state and the rollback's record are both in transactions)
-    assert await count(svc.wager(Wager("p1", sid, "g1", "r2", "t2", D("1")), caller)) == 7
-    assert await count(svc.rollback(Rollback("p1", sid, "g1", "r2", "t2"), caller)) == 7
+    # wager: load_bet (the player locked, then operator, own record + tombstone, session, wallet,
+    # round, limits in the same round trip), the writes
+    assert await count(svc.wager(Wager("p1", sid, "g1", "r1", "t1", D("1")), caller)) == 2
+    # replay: load_bet
+    assert await count(svc.wager(Wager("p1", sid, "g1", "r1", "t1", D("1")), caller)) == 1
+    # result: load_settle (player locked, operator, own record, session, round, wallets), the writes
+    assert await count(svc.result(Result("p1", sid, "g1", "r1", "r-t1", D("2"), "pending"), caller)) == 2
+    # rollback: load_settle (own record + wager + wagerAndResult, ...), the writes (two: the
+    # wager's new state and the rollback's record are both in transactions)
+    assert await count(svc.wager(Wager("p1", sid, "g1", "r2", "t2", D("1")), caller)) == 2
+    assert await count(svc.rollback(Rollback("p1", sid, "g1", "r2", "t2"), caller)) == 3
+    # with BEGIN and COMMIT: 4 round trips for a wager, a result or a jackpot, 5 for a rollback
+
+
+async def test_load_bet_after_waiting_for_the_lock_sees_what_the_holder_committed(store: PostgresStore) -> None:
+    """One round trip, yet every read after the lock: a load that waited for the player lock
+    sees the holder's wallet, record and round (one statement's snapshot would predate the
+    wait: the reason load_bet is a VOLATILE function, a new snapshot per statement)."""
+    holding = asyncio.Event()
+    release = asyncio.Event()
+
+    async def holder(tx: Any) -> None:
+        await _wager(tx, tid="t1")
+        holding.set()
+        await release.wait()
+
+    async def waiter(tx: Any) -> Any:
+        return await tx.load_bet(BetQuery("p1", "g1", "r-t1", "t1", ("wager", "rollback"), "none", None))
+
+    first = asyncio.ensure_future(store.write(holder))
+    await holding.wait()
+    second = asyncio.ensure_future(store.write(waiter))
+    await asyncio.sleep(0.2)
+    assert not second.done()  # waiting for the lock
+    release.set()
+    await first
+    rows = await second
+    assert rows.player.account_id == "p1"
+    assert rows.operator.operator_id == "op1"
+    assert set(rows.records) == {"wager"}
+    assert rows.records["wager"].amount == D("1")
+    assert rows.wallet.real == D("9")
+    assert rows.wallet.seq == 2
+    assert rows.round.wagers == 1
+    assert rows.session is None
+
+
+async def test_load_bet_loads_the_rows_the_point_reads_load(store: PostgresStore) -> None:
+    from wallet_store.loads import load_bet_by_reads
+
+    await store.write(_wager)
+    for args in (
+        ("p1", "g1", "r-t1", "t1", ("wager", "rollback"), "none", None),
+        ("p1", "g1", "r-t2", "t2", ("wager", "rollback"), "none", None),
+        ("nobody", "g1", "r-t1", "t1", ("wager",), "none", None),
+    ):
+        one = await store.write(lambda tx, a=args: tx.load_bet(BetQuery(*a)))
+        composed = await store.write(lambda tx, a=args: load_bet_by_reads(tx, BetQuery(*a)))
+        assert one.player == composed.player
+        assert one.operator == composed.operator
+        assert dict(one.records) == dict(composed.records)
+        assert one.wallet == composed.wallet

@@ -22,7 +22,8 @@ Locking contract (what makes concurrent duplicates move money once):
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, TypeVar
 
@@ -57,6 +58,59 @@ T = TypeVar("T")
 LedgerRecord = Hold | Flow | Payment | ItemPurchase | AdminOp
 
 
+@dataclass(frozen=True, slots=True)
+class BetQuery:
+    """Which rows :meth:`Tx.load_bet` loads: the player ``account_id``; the records of ``kinds``
+    (the request's own kind first) under (the player's operator, ``game_id``,
+    ``transaction_id``); the session; the round (``game_id``, ``round_id``); the award ``frbid``."""
+
+    account_id: str
+    game_id: str
+    round_id: str | None
+    transaction_id: str
+    kinds: tuple[str, ...]
+    session_id: str | None
+    frbid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BetRows:
+    """What :meth:`Tx.load_bet` loads for a bet (a wager or a wagerAndResult): the rows, no decision.
+
+    ``records``: the records under the request's transaction id, by kind (absent: none).
+    ``wallet``: in the currency of the request's own record (the first kind) if there is one,
+    else in the session's currency (a replayed refusal shows none: a backend may leave it
+    empty).  When the own record exists (a replay) or there is no
+    session, only ``player``, ``operator``, ``records`` and ``wallet`` are meaningful: a backend
+    may leave the rest empty.  No player: nothing else is loaded.
+    """
+
+    player: Player | None = None
+    operator: Operator | None = None
+    records: Mapping[str, TxRecord] = field(default_factory=dict)
+    session: GameSession | None = None
+    wallet: Wallet | None = None
+    round: Round | None = None
+    limits: Limits | None = None
+    award: FreeRoundAward | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SettleRows:
+    """What :meth:`Tx.load_settle` loads for a settling request (result, jackpot, rollback): the
+    player and its operator, the records by kind, the session (when asked), the round, every
+    wallet of the player by currency (the one a decision needs depends on the records and the
+    round: the engine picks it), the free-round award (when asked).  No player: nothing else."""
+
+    player: Player | None = None
+    operator: Operator | None = None
+    records: Mapping[str, TxRecord] = field(default_factory=dict)
+    session: GameSession | None = None
+    round: Round | None = None
+    wallets: Mapping[str, Wallet] = field(default_factory=dict)
+    award: FreeRoundAward | None = None
+
+
 class Tx(Protocol):
     """Operations available inside one transaction."""
 
@@ -74,6 +128,19 @@ class Tx(Protocol):
         """Load what every money request starts from: the player, locked as by
         :meth:`lock_player`, and its operator (read, not locked), in one statement where the
         backend can."""
+        ...
+
+    async def load_bet(self, q: BetQuery) -> BetRows:
+        """Everything a bet decides on (:class:`BetRows`): the player locked as by
+        :meth:`lock_player_and_operator` and its operator, the records as by :meth:`get_txs`,
+        the session, the wallet, the round, the limits and the free-round award (:class:`BetQuery`)
+        -- every read after the lock is granted, in one round trip where the backend can
+        (:func:`wallet_store.loads.load_bet_by_reads` composes it from the point reads)."""
+        ...
+
+    async def load_settle(self, q: BetQuery) -> SettleRows:
+        """Everything a settling request decides on (:class:`SettleRows`), loaded as
+        :meth:`load_bet` loads a bet (``q.session_id`` None: no session is read)."""
         ...
 
     async def get_player(self, account_id: str) -> Player | None: ...

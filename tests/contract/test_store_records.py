@@ -30,6 +30,7 @@ from wallet_store.model import (
     Round,
     SmsMessage,
 )
+from wallet_store.ports import BetQuery
 from wallet_store.rate_limits import GameRateLimits
 
 HERE = Path(__file__).resolve().parent
@@ -356,6 +357,78 @@ async def test_the_money_loaders(store: Any) -> None:
         assert await run(lambda tx: tx.get_txs("op1", "game-1", "t1", ())) == {}
         assert await run(lambda tx: tx.get_txs("op2", "game-1", "t1", ("wager",))) == {}
         assert await run(lambda tx: tx.get_txs("op1", "game-2", "t1", ("wager",))) == {}
+
+
+async def test_load_bet_loads_a_bets_rows(store: Any) -> None:
+    """load_bet: the player and operator, the id's records, the session, the wallet (in the own
+    record's currency for a replay, else the session's), the round, the limits and the award."""
+    await seed(store, ["p1"], real=BIG)
+    session = model.GameSession("s1", "p1", "op1", "EUR", "game-1", T0, T0 + timedelta(days=1))
+    rnd = model.Round("p1", "game-1", "r-1", "EUR", wagers=1, real_bet=TINY, created_at=T0)
+    limits = model.Limits("p1", max_bet=BIG)
+    award = model.FreeRoundAward("fr1", "p1", "op1", "real", T0)
+    tomb = make_tx(transaction_id="t2", kind="rollback")
+
+    async def unit(tx: Any) -> None:
+        await tx.insert_session(session)
+        await tx.save_round(rnd)
+        await tx.save_limits(limits)
+        await tx.insert_free_rounds(award)
+        await tx.insert_tx(make_tx(transaction_id="t1"))
+        await tx.insert_tx(tomb)
+
+    await store.write(unit)
+    wallet = await store.read(lambda tx: tx.get_wallet("p1", "EUR"))
+    kinds = ("wager", "rollback")
+    for run in (store.write, store.read):
+        new = await run(lambda tx: tx.load_bet(BetQuery("p1", "game-1", "r-1", "t2", kinds, "s1", "fr1")))
+        assert new.player is not None
+        assert new.player.account_id == "p1"
+        assert new.operator is not None
+        assert new.operator.operator_id == "op1"
+        assert list(new.records) == ["rollback"]
+        assert_same(tomb, new.records["rollback"])
+        assert (new.session, new.wallet, new.round, new.limits, new.award) == (session, wallet, rnd, limits, award)
+        replay = await run(lambda tx: tx.load_bet(BetQuery("p1", "game-1", "r-1", "t1", kinds, "gone", None)))
+        assert sorted(replay.records) == ["wager"]
+        assert replay.wallet == wallet
+        bare = await run(lambda tx: tx.load_bet(BetQuery("p1", "game-1", "r-9", "t9", kinds, "gone", None)))
+        assert (bare.player is not None, dict(bare.records), bare.session, bare.wallet) == (True, {}, None, None)
+        nobody = await run(lambda tx: tx.load_bet(BetQuery("nobody", "game-1", "r-1", "t1", kinds, "s1", None)))
+        assert (nobody.player, nobody.operator, dict(nobody.records)) == (None, None, {})
+
+
+async def test_load_settle_loads_a_settling_requests_rows(store: Any) -> None:
+    """load_settle: the player and operator, the id's records, the session (when asked), the
+    round, every wallet by currency, the award (when asked)."""
+    await seed(store, ["p1"], real=BIG)
+    session = model.GameSession("s1", "p1", "op1", "EUR", "game-1", T0, T0 + timedelta(days=1))
+    rnd = model.Round("p1", "game-1", "r-1", "EUR", wagers=1, real_bet=TINY, created_at=T0)
+    award = model.FreeRoundAward("fr1", "p1", "op1", "real", T0)
+    wager = make_tx(transaction_id="t1")
+
+    async def unit(tx: Any) -> None:
+        await tx.insert_session(session)
+        await tx.save_round(rnd)
+        await tx.insert_free_rounds(award)
+        await tx.insert_wallet(model.Wallet(account_id="p1", currency="USD"))
+        await tx.insert_tx(wager)
+
+    await store.write(unit)
+    wallets = {w.currency: w for w in await store.read(lambda tx: tx.list_wallets("p1"))}
+    kinds = ("rollback", "wager", "wagerAndResult")
+    for run in (store.write, store.read):
+        got = await run(lambda tx: tx.load_settle(BetQuery("p1", "game-1", "r-1", "t1", kinds, "s1", "fr1")))
+        assert got.player is not None
+        assert got.operator is not None
+        assert list(got.records) == ["wager"]
+        assert_same(wager, got.records["wager"])
+        assert (got.session, got.round, dict(got.wallets), got.award) == (session, rnd, wallets, award)
+        assert sorted(got.wallets) == ["EUR", "USD"]
+        bare = await run(lambda tx: tx.load_settle(BetQuery("p1", "game-1", None, "t9", kinds, None, None)))
+        assert (dict(bare.records), bare.session, bare.round, bare.award) == ({}, None, None, None)
+        nobody = await run(lambda tx: tx.load_settle(BetQuery("nobody", "game-1", "r-1", "t1", kinds, "s1", None)))
+        assert (nobody.player, nobody.operator, dict(nobody.wallets)) == (None, None, {})
 
 
 async def test_player_by_email_uses_the_domain_normalisation(store: Any) -> None:

@@ -49,9 +49,10 @@ filtered reads (open rounds, due holds, a journal page, a player by e-mail) are
 served by an index: the unique keys (a concurrent duplicate fails at commit and is re-run),
 the optimistic ``seq`` check of ``save_wallet`` and the forward-only chain head,
 ``drop_refusal``'s state condition (the state is a parameter from the domain), and the
-indexed filters (see :mod:`wallet_store.sql.reads`).  The prefetches (the operator with the
-player lock, a wager's tombstone with its record) are reads of what the unit reads next,
-kept for the hot path's round trips; they decide nothing.
+indexed filters (see :mod:`wallet_store.sql.reads`).  The loaders (the operator with the
+player lock, a request's records under one id, a bet's whole state: ``load_bet``, a session
+function that locks, then reads on a fresh snapshot) only load, for the hot path's round
+trips; they decide nothing.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ from ..domain.hub88 import Hub88Settings
 from ..domain.selection import REFUSED
 from ..errors import Conflict, StoreUnavailable, TechnicalError, WalletError
 from ..money import check
-from ..ports import LedgerRecord
+from ..ports import BetQuery, BetRows, LedgerRecord, SettleRows
 from ..rate_limits import GameRateLimits
 from ..sql import rows as cols
 from ..sql.params import params as build_params
@@ -81,6 +82,7 @@ from ..sql.rows import Codec, rows
 from .migrations import MIGRATIONS, migrate
 
 T = TypeVar("T")
+R = TypeVar("R")
 log = logging.getLogger(__name__)
 
 _SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
@@ -290,6 +292,110 @@ def _combined(writes: Sequence[_Write]) -> tuple[str, tuple[int, ...]]:
     return hit
 
 
+# load_bet in one round trip.  One statement cannot do it: under READ COMMITTED its snapshot is
+# taken when it starts, so a statement that waited for the player lock would read what the
+# lock's previous holder wrote as it was before (EvalPlanQual re-reads only the locked row).
+# A VOLATILE SQL function takes a new snapshot for each of its statements: the first takes
+# the lock, the second reads everything else after the lock is granted, exactly what the
+# point reads would see.  It is created in each pooled session's own temporary schema
+# (pg_temp: no schema change, nothing shared between sessions) once the schema is migrated;
+# its columns are the tables' row types, mapped by column name (:func:`_named`).
+_LOAD_ARGS = "a text, sc text, rid text, tid text, kinds text[], sid text, fr text"
+_LOCK_THEN = "SELECT 1 FROM players WHERE account_id = a FOR UPDATE;"
+_RECORDS = (
+    "ARRAY(SELECT t FROM unnest(kinds) AS k(kind) JOIN transactions t ON t.operator_id = p.operator_id"
+    " AND t.scope = sc AND t.kind = k.kind AND t.transaction_id = tid)"
+)
+_JOINS = """
+  FROM players p
+  LEFT JOIN operators o ON o.operator_id = p.operator_id
+  LEFT JOIN sessions s ON s.session_id = sid
+  LEFT JOIN rounds r ON r.account_id = a AND r.game_id = sc AND r.round_id = rid
+  LEFT JOIN free_rounds f ON f.frbid = fr"""
+_LOAD_BET_FN = f"""
+CREATE FUNCTION pg_temp.gw_load_bet({_LOAD_ARGS})
+RETURNS TABLE (p players, o operators, recs transactions[], s sessions, w wallets, r rounds, l limits,
+               f free_rounds)
+LANGUAGE sql VOLATILE AS $fn$
+{_LOCK_THEN}
+SELECT p, o, {_RECORDS}, s, w, r, l, f {_JOINS}
+  LEFT JOIN wallets w ON w.account_id = a AND w.currency = COALESCE(
+       (SELECT t.currency FROM transactions t WHERE t.operator_id = p.operator_id AND t.scope = sc
+           AND t.kind = kinds[1] AND t.transaction_id = tid), s.currency)
+  LEFT JOIN limits l ON l.account_id = a
+ WHERE p.account_id = a
+$fn$
+"""
+_LOAD_SETTLE_FN = f"""
+CREATE FUNCTION pg_temp.gw_load_settle({_LOAD_ARGS})
+RETURNS TABLE (p players, o operators, recs transactions[], s sessions, r rounds, ws wallets[], f free_rounds)
+LANGUAGE sql VOLATILE AS $fn$
+{_LOCK_THEN}
+SELECT p, o, {_RECORDS}, s, r, ARRAY(SELECT w FROM wallets w WHERE w.account_id = a), f {_JOINS}
+ WHERE p.account_id = a
+$fn$
+"""
+_LOAD_BET_SQL = "SELECT p, o, recs, s, w, r, l, f FROM pg_temp.gw_load_bet($1, $2, $3, $4, $5, $6, $7)"
+_LOAD_SETTLE_SQL = "SELECT p, o, recs, s, r, ws, f FROM pg_temp.gw_load_settle($1, $2, $3, $4, $5, $6, $7)"
+
+
+def _names(columns: str) -> tuple[str, ...]:
+    return tuple(columns.split(", "))
+
+
+_PLAYER_NAMES = _names(cols.PLAYER_COLS)
+_OPERATOR_NAMES = _names(cols.OPERATOR_COLS)
+_TX_NAMES = _names(cols.TX_COLS)
+_SESSION_NAMES = _names(cols.SESSION_COLS)
+_WALLET_NAMES = _names(cols.WALLET_COLS)
+_ROUND_NAMES = _names(cols.ROUND_COLS)
+_LIMITS_NAMES = _names(cols.LIMITS_COLS)
+_FREE_ROUNDS_NAMES = _names(cols.FREE_ROUNDS_COLS)
+
+
+def _named(rec: Any, names: tuple[str, ...], mapper: Callable[[Any], R]) -> R | None:
+    """A table's row value (a composite, its columns by name) through the row mapper."""
+    return None if rec is None else mapper(tuple(rec[n] for n in names))
+
+
+def _load_args(q: BetQuery) -> tuple[Any, ...]:
+    return (q.account_id, q.game_id, q.round_id, q.transaction_id, list(q.kinds), q.session_id, q.frbid)
+
+
+def _records(recs: Any) -> dict[str, model.TxRecord]:
+    return {(t := ROWS.tx(tuple(rec[n] for n in _TX_NAMES))).kind: t for rec in recs}
+
+
+def _bet_rows(r: Any) -> BetRows:
+    if r is None:
+        return BetRows()
+    return BetRows(
+        _named(r[0], _PLAYER_NAMES, ROWS.player),
+        _named(r[1], _OPERATOR_NAMES, ROWS.operator),
+        _records(r[2]),
+        _named(r[3], _SESSION_NAMES, ROWS.session),
+        _named(r[4], _WALLET_NAMES, ROWS.wallet),
+        _named(r[5], _ROUND_NAMES, ROWS.round),
+        _named(r[6], _LIMITS_NAMES, ROWS.limits),
+        _named(r[7], _FREE_ROUNDS_NAMES, ROWS.free_rounds),
+    )
+
+
+def _settle_rows(r: Any) -> SettleRows:
+    if r is None:
+        return SettleRows()
+    wallets = (ROWS.wallet(tuple(w[n] for n in _WALLET_NAMES)) for w in r[5])
+    return SettleRows(
+        _named(r[0], _PLAYER_NAMES, ROWS.player),
+        _named(r[1], _OPERATOR_NAMES, ROWS.operator),
+        _records(r[2]),
+        _named(r[3], _SESSION_NAMES, ROWS.session),
+        _named(r[4], _ROUND_NAMES, ROWS.round),
+        {w.currency: w for w in wallets},
+        _named(r[6], _FREE_ROUNDS_NAMES, ROWS.free_rounds),
+    )
+
+
 # lock_player_and_operator: the player row locked, its operator read along (columns 10..18).  FOR UPDATE
 # OF p locks only the player; a LEFT JOIN so a player is never lost to the join.
 _LOCK_PLAYER_SQL = (
@@ -443,6 +549,16 @@ class PostgresTx(SqlReads):
         if r is None:
             return None, None
         return ROWS.player(r), None if r[10] is None else ROWS.operator(r[10:])
+
+    async def load_bet(self, q: BetQuery) -> BetRows:
+        if not self._writable:
+            return await super().load_bet(q)
+        return _bet_rows(await self._one(_LOAD_BET_SQL, *_load_args(q)))
+
+    async def load_settle(self, q: BetQuery) -> SettleRows:
+        if not self._writable:
+            return await super().load_settle(q)
+        return _settle_rows(await self._one(_LOAD_SETTLE_SQL, *_load_args(q)))
 
     async def get_player(self, account_id: str) -> model.Player | None:
         r = await self._one(f"SELECT {cols.PLAYER_COLS} FROM players WHERE account_id = $1", account_id)
@@ -910,6 +1026,7 @@ class PostgresStore:
     async def open(self) -> None:
         if self._pool is not None:
             return
+        self._version = 0  # no session function before the schema is migrated (_init_connection)
         settings = {"application_name": "groove-wallet", "TimeZone": "UTC"}
         if self.schema is not None:
             settings["search_path"] = self.schema
@@ -922,18 +1039,26 @@ class PostgresStore:
                 command_timeout=self._command_timeout,
                 server_settings=settings,
                 reset=_reset_nothing,
+                init=self._init_connection,
             )
         except _DRIVER_ERRORS as exc:
             raise StoreUnavailable(f"cannot connect to PostgreSQL: {_describe(exc)}") from exc
         try:
             async with pool.acquire(timeout=self._connect_timeout) as conn:
                 self._version = await migrate(conn, self.schema)
+            # The connections opened before the schema existed lack the session's functions.
+            await pool.expire_connections()
         except BaseException as exc:
             await _close_pool(pool)
             if isinstance(exc, _DRIVER_ERRORS):
                 raise StoreUnavailable(f"cannot migrate: {_describe(exc)}") from exc
             raise
         self._pool = pool
+
+    async def _init_connection(self, conn: Any) -> None:
+        """A new pooled session: its own load functions (see ``_LOAD_BET_FN``), once migrated."""
+        if self._version:
+            await conn.execute(_LOAD_BET_FN + ";" + _LOAD_SETTLE_FN)
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None

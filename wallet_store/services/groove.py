@@ -15,10 +15,12 @@ Business refusals are written as records too (and returned, not raised, from the
 savepoint keeps them); the service raises them after the commit.  Invalid requests (1000,
 1008, 1001, 400) raise inside the unit and leave nothing behind.
 
-The reads are the ones the happy path needs, through the port's loaders
-(``lock_player_and_operator``: the operator with the player lock; ``get_txs``: the records
-under one transaction id that the decision needs, such as a wager's rollback tombstone, in one
-statement); a refusal path may read a little more than it strictly needs.
+A bet loads its whole state with :meth:`~wallet_store.ports.Tx.load_bet` (one round trip on
+PostgreSQL; the loss-window journal is a second read only when the player has a loss limit);
+the settling requests load theirs with :meth:`~wallet_store.ports.Tx.load_settle` (every wallet
+of the player: which one a decision needs is the engine's to say); a sportsbook correction
+whose target is in a round reads that round next.  A refusal path may read a little more than
+it strictly needs.
 """
 
 from __future__ import annotations
@@ -68,8 +70,8 @@ from wallet_store.domain.groove_wager import (
     live_session,
     session_wallet,
 )
-from wallet_store.model import JournalEntry, TxRecord, Wallet
-from wallet_store.ports import Tx
+from wallet_store.model import JournalEntry, TxRecord
+from wallet_store.ports import BetQuery, SettleRows, Tx
 from wallet_store.services.base import ServiceBase
 
 
@@ -92,11 +94,6 @@ async def persist(tx: Tx, e: Effects) -> None:
 async def _persisted(tx: Tx, decision: Decision) -> Decision:
     await persist(tx, decision.effects)
     return decision
-
-
-async def _replay_wallet(tx: Tx, account_id: str, rec: TxRecord) -> Wallet | None:
-    """The wallet a replayed outcome shows (a replayed refusal shows none)."""
-    return await tx.get_wallet(account_id, rec.currency) if rec.ok else None
 
 
 class GrooveService(ServiceBase):
@@ -155,42 +152,41 @@ class GrooveService(ServiceBase):
         return await _persisted(tx, decide_wager(await self._load_bet(tx, cmd, caller, now), cmd, now))
 
     async def _load_bet(self, tx: Tx, cmd: Bet, caller: Caller, now: datetime) -> WagerState:
-        locked, loaded_op = await tx.lock_player_and_operator(cmd.account_id)
-        player = bettor(locked)
-        op = self._authenticate(loaded_op, caller)
         # the request's own record and the rollback that may have come before it (a tombstone)
-        found = await tx.get_txs(op.operator_id, cmd.game_id, cmd.transaction_id, (bet_kind(cmd), "rollback"))
-        existing = found.get(bet_kind(cmd))
+        kind = bet_kind(cmd)
+        kinds = (kind, "rollback")
+        q = BetQuery(cmd.account_id, cmd.game_id, cmd.round_id, cmd.transaction_id, kinds, cmd.session_id, cmd.frbid)
+        rows = await tx.load_bet(q)
+        player = bettor(rows.player)
+        op = self._authenticate(rows.operator, caller)
+        existing = rows.records.get(kind)
         if existing is not None:
-            return WagerState(player, op, existing, await _replay_wallet(tx, cmd.account_id, existing))
-        session = await tx.get_session(cmd.session_id)
+            return WagerState(player, op, existing, rows.wallet if existing.ok else None)
+        session = rows.session
         if session is None:
             return WagerState(player, op)
-        tomb = found.get("rollback")
-        award = await tx.get_free_rounds(cmd.frbid) if cmd.frbid is not None else None
-        wallet = await tx.get_wallet(cmd.account_id, session.currency)
-        rnd = await tx.get_round(cmd.account_id, cmd.game_id, cmd.round_id)
-        limits = await tx.get_limits(player.account_id)
+        limits = rows.limits
         recent: tuple[JournalEntry, ...] = ()
         if limits is not None and limits.any_loss_limit:
             since = loss_window_start(now)
             recent = tuple(await tx.journal_since(player.account_id, session.currency, since))
-        return WagerState(player, op, None, None, session, tomb, award, wallet, rnd, limits, recent)
+        tomb = rows.records.get("rollback")
+        return WagerState(player, op, None, None, session, tomb, rows.award, rows.wallet, rows.round, limits, recent)
 
     async def _load_settle(
-        self, tx: Tx, cmd: Settling, caller: Caller, kind: str, targets: tuple[str, ...] = ()
-    ) -> tuple[SettleState, bool, dict[str, TxRecord]]:
-        """Lock, authenticate, read the id's records (its own and those of ``targets``, in one
-        statement); True: a replay (nothing more to load)."""
-        locked, loaded_op = await tx.lock_player_and_operator(cmd.account_id)
-        player = payee(locked)
-        op = self._authenticate(loaded_op, caller)
-        found = await tx.get_txs(op.operator_id, cmd.game_id, cmd.transaction_id, (kind, *targets))
-        existing = found.get(kind)
+        self, tx: Tx, cmd: Settling, caller: Caller, kind: str, targets: tuple[str, ...] = (), frbid: str | None = None
+    ) -> tuple[SettleState, bool, SettleRows]:
+        """Load (:meth:`~wallet_store.ports.Tx.load_settle`: the id's records, its own and those of
+        ``targets``), authenticate; True: a replay (the rest of the rows unused)."""
+        q = BetQuery(cmd.account_id, cmd.game_id, cmd.round_id, cmd.transaction_id, (kind, *targets), None, frbid)
+        rows = await tx.load_settle(replace(q, session_id=cmd.session_id or None))
+        player = payee(rows.player)
+        op = self._authenticate(rows.operator, caller)
+        existing = rows.records.get(kind)
         if existing is not None and is_replay(existing, cmd, kind):
-            return SettleState(player, op, existing, await _replay_wallet(tx, cmd.account_id, existing)), True, found
-        session = await tx.get_session(cmd.session_id) if cmd.session_id else None
-        return SettleState(player, op, existing, session=session), False, found
+            wallet = rows.wallets.get(existing.currency) if existing.ok else None
+            return SettleState(player, op, existing, wallet), True, rows
+        return SettleState(player, op, existing, session=rows.session), False, rows
 
     # ------------------------------------------------------------------ result and jackpot
 
@@ -202,12 +198,11 @@ class GrooveService(ServiceBase):
 
     async def _credit(self, tx: Tx, cmd: Result | Jackpot, caller: Caller) -> Decision:
         now = self.clock.now()
-        s, done, _ = await self._load_settle(tx, cmd, caller, "result" if isinstance(cmd, Result) else "jackpot")
+        kind, frbid = ("result", cmd.frbid) if isinstance(cmd, Result) else ("jackpot", None)
+        s, done, rows = await self._load_settle(tx, cmd, caller, kind, frbid=frbid)
         if not done:
-            s = replace(s, round=await tx.get_round(cmd.account_id, cmd.game_id, cmd.round_id))
-            frbid = cmd.frbid if isinstance(cmd, Result) else None
-            award = await tx.get_free_rounds(frbid) if frbid is not None else None
-            s = replace(s, award=award, wallet=await tx.get_wallet(cmd.account_id, credit_currency(s)))
+            s = replace(s, round=rows.round, award=rows.award)
+            s = replace(s, wallet=rows.wallets.get(credit_currency(s)))
         return await _persisted(tx, decide_credit(s, cmd, now))
 
     # ------------------------------------------------------------------ rollback
@@ -215,15 +210,13 @@ class GrooveService(ServiceBase):
     async def rollback(self, cmd: Rollback, caller: Caller) -> MoneyOutcome:
         async def decide(tx: Tx) -> Decision:
             now = self.clock.now()
-            s, done, found = await self._load_settle(tx, cmd, caller, "rollback", ("wager", "wagerAndResult"))
+            s, done, rows = await self._load_settle(tx, cmd, caller, "rollback", ("wager", "wagerAndResult"))
             if not done:
-                wager = found.get("wager")
+                wager = rows.records.get("wager")
                 if wager is None:
-                    s = replace(s, settled=found.get("wagerAndResult"))
+                    s = replace(s, settled=rows.records.get("wagerAndResult"))
                 else:
-                    rnd = await tx.get_round(cmd.account_id, cmd.game_id, cmd.round_id)
-                    wallet = await tx.get_wallet(cmd.account_id, wager.currency)
-                    s = replace(s, target=wager, round=rnd, wallet=wallet)
+                    s = replace(s, target=wager, round=rows.round, wallet=rows.wallets.get(wager.currency))
             return await _persisted(tx, decide_rollback(s, cmd, now))
 
         return await self._run_money(decide)
@@ -257,11 +250,11 @@ class GrooveService(ServiceBase):
         find: Callable[[dict[str, TxRecord]], TxRecord | None],
     ) -> Decision:
         now = self.clock.now()
-        s, done, found = await self._load_settle(tx, cmd, caller, kind, targets)
+        s, done, rows = await self._load_settle(tx, cmd, caller, kind, targets)
         if not done:
-            t = find(found)
+            t = find(dict(rows.records))
             if t is not None:
-                wallet = await tx.get_wallet(cmd.account_id, t.currency)
+                wallet = rows.wallets.get(t.currency)
                 in_round = rounds.in_round(t.kind)
                 rnd = await tx.get_round(cmd.account_id, cmd.game_id, t.round_id) if in_round else None
                 s = replace(s, target=t, wallet=wallet, round=rnd)

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from .. import model
 from ..domain import selection
+from ..loads import load_bet_by_reads, load_settle_by_reads
+from ..ports import BetQuery, BetRows, SettleRows, Tx
 from .rows import HOLD_COLS, JOURNAL_COLS, PLAYER_COLS, ROUND_COLS, TX_COLS, Codec, Rows
 
 #: Every open hold (what each wallet's ``reserved`` must add up to), for the audit stream.
@@ -94,6 +96,13 @@ class SqlReads:
             parts.append(f"SELECT {TX_COLS} FROM transactions WHERE {w}")
         rows = await self._fetch(" UNION ALL ".join(parts), params)
         return {(rec := self._rows.tx(r)).kind: rec for r in rows}
+
+    async def load_bet(self, q: BetQuery) -> BetRows:
+        # The point reads, composed once (a backend that loads it in one statement overrides this).
+        return await load_bet_by_reads(cast(Tx, self), q)
+
+    async def load_settle(self, q: BetQuery) -> SettleRows:
+        return await load_settle_by_reads(cast(Tx, self), q)
 
     async def get_player_by_email(self, operator_id: str, email: str) -> model.Player | None:
         w = self._where()

@@ -1,0 +1,43 @@
+"""The composite loads of :class:`~wallet_store.ports.Tx`, composed from its point reads.
+
+A backend that can load a request's state in one round trip implements the composite method
+itself (PostgreSQL); the others use these functions, written once (SQLite, through
+:class:`~wallet_store.sql.reads.SqlReads`; test proxies that alter a point read).
+"""
+
+from __future__ import annotations
+
+from .ports import BetQuery, BetRows, SettleRows, Tx
+
+
+async def load_bet_by_reads(tx: Tx, q: BetQuery) -> BetRows:
+    """:meth:`Tx.load_bet` as point reads, skipping what a replay or a missing session leaves unused."""
+    player, op = await tx.lock_player_and_operator(q.account_id)
+    if player is None or op is None:
+        return BetRows(player, op)
+    found = await tx.get_txs(player.operator_id, q.game_id, q.transaction_id, q.kinds)
+    own = found.get(q.kinds[0]) if q.kinds else None
+    if own is not None:
+        wallet = await tx.get_wallet(q.account_id, own.currency) if own.ok else None
+        return BetRows(player, op, found, wallet=wallet)
+    session = await tx.get_session(q.session_id) if q.session_id is not None else None
+    if session is None:
+        return BetRows(player, op, found)
+    award = await tx.get_free_rounds(q.frbid) if q.frbid is not None else None
+    wallet = await tx.get_wallet(q.account_id, session.currency)
+    rnd = await tx.get_round(q.account_id, q.game_id, q.round_id) if q.round_id is not None else None
+    limits = await tx.get_limits(q.account_id)
+    return BetRows(player, op, found, session, wallet, rnd, limits, award)
+
+
+async def load_settle_by_reads(tx: Tx, q: BetQuery) -> SettleRows:
+    """:meth:`Tx.load_settle` as point reads."""
+    player, op = await tx.lock_player_and_operator(q.account_id)
+    if player is None or op is None:
+        return SettleRows(player, op)
+    found = await tx.get_txs(player.operator_id, q.game_id, q.transaction_id, q.kinds)
+    session = await tx.get_session(q.session_id) if q.session_id is not None else None
+    rnd = await tx.get_round(q.account_id, q.game_id, q.round_id) if q.round_id is not None else None
+    wallets = {w.currency: w for w in await tx.list_wallets(q.account_id)}
+    award = await tx.get_free_rounds(q.frbid) if q.frbid is not None else None
+    return SettleRows(player, op, found, session, rnd, wallets, award)
