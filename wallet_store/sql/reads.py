@@ -32,6 +32,9 @@ OPEN_HOLDS_SQL = (
 )
 
 
+_TXS_SQL: dict[tuple[type, int], str] = {}  # get_txs' statement per backend and number of kinds
+
+
 class _Where:
     """A WHERE clause built term by term, its parameters numbered for the dialect."""
 
@@ -80,22 +83,29 @@ class SqlReads:
     async def get_txs(
         self, operator_id: str, scope: str, transaction_id: str, kinds: Sequence[str]
     ) -> dict[str, model.TxRecord]:
-        # One primary-key lookup per kind, joined by UNION ALL: PostgreSQL 15 does not use
-        # "kind IN (...)" on the key's third column as an index condition.
         if not kinds:
             return {}
-        parts: list[str] = []
         params: list[Any] = []
         for kind in kinds:
-            w = _Where(self._placeholder)
-            w.params = params
-            w.add("operator_id = {}", operator_id)
-            w.add("scope = {}", scope)
-            w.add("kind = {}", kind)
-            w.add("transaction_id = {}", transaction_id)
-            parts.append(f"SELECT {TX_COLS} FROM transactions WHERE {w}")
-        rows = await self._fetch(" UNION ALL ".join(parts), params)
+            params += (operator_id, scope, kind, transaction_id)
+        rows = await self._fetch(self._txs_sql(len(kinds)), params)
         return {(rec := self._rows.tx(r)).kind: rec for r in rows}
+
+    def _txs_sql(self, n: int) -> str:
+        """One primary-key lookup per kind, joined by UNION ALL (PostgreSQL 15 does not use
+        "kind IN (...)" on the key's third column as an index condition); built once per
+        backend and number of kinds (it is on every money request's path)."""
+        key = (type(self), n)
+        sql = _TXS_SQL.get(key)
+        if sql is None:
+            w = self._where()
+            parts = []
+            for _ in range(n):
+                w.terms = []
+                w.add("operator_id = {} AND scope = {} AND kind = {} AND transaction_id = {}", *"okst")
+                parts.append(f"SELECT {TX_COLS} FROM transactions WHERE {w}")
+            sql = _TXS_SQL[key] = " UNION ALL ".join(parts)
+        return sql
 
     async def load_bet(self, q: BetQuery) -> BetRows:
         # The point reads, composed once (a backend that loads it in one statement overrides this).
