@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from wallet_store import model
-from wallet_store.postgres import store as pg
+from wallet_store.postgres import codec as pg
 from wallet_store.rate_limits import GameRateLimits
 from wallet_store.sql import rows as cols
-from wallet_store.sqlite import store as lite
+from wallet_store.sqlite import tx as lite
 
 NOW = datetime(2026, 1, 15, 12, 0, 0, 123456, tzinfo=UTC)
 BACKENDS = {"sqlite": lite, "postgres": pg}

@@ -161,7 +161,7 @@ def _read_sqlite(path: str, operator_id: str | None) -> _Source:
     from .sql.rows import FREE_ROUNDS_COLS, LIMITS_COLS, SESSION_COLS
     from .sql.rows import OPERATOR_COLS as _OPERATOR_COLS
     from .sql.rows import PLAYER_COLS as _PLAYER_COLS
-    from .sqlite.store import _OPERATOR_COLS_V1, ROWS
+    from .sqlite.tx import _OPERATOR_COLS_V1, ROWS
 
     _operator, _player = ROWS.operator, ROWS.player
 
@@ -200,7 +200,7 @@ def _read_sqlite(path: str, operator_id: str | None) -> _Source:
         games: list[Any] = []
         if _has_table(conn, "games"):
             from .sql.rows import GAME_COLS as _GAME_COLS
-            from .sqlite.store import ROWS
+            from .sqlite.tx import ROWS
 
             _game = ROWS.game
 
@@ -224,7 +224,7 @@ def _read_v3(conn: sqlite3.Connection, src: _Source, operators: set[str], accoun
     """Currencies, their rate history and external identities (schema version 3)."""
     from .sql.rows import CURRENCY_COLS as _CURRENCY_COLS
     from .sql.rows import RATE_CHANGE_COLS
-    from .sqlite.store import ROWS
+    from .sqlite.tx import ROWS
 
     _currency = ROWS.currency
 
@@ -266,7 +266,7 @@ def _read_v4(conn: sqlite3.Connection, src: _Source, operators: set[str], accoun
     from .sql.rows import ITEM_COLS as _ITEM_COLS
     from .sql.rows import PAYMENT_COLS as _PAYMENT_COLS
     from .sql.rows import SMS_COLS as _SMS_COLS
-    from .sqlite.store import ROWS
+    from .sqlite.tx import ROWS
 
     _flow, _hold, _item_purchase, _payment, _sms = ROWS.flow, ROWS.hold, ROWS.item_purchase, ROWS.payment, ROWS.sms
 
@@ -305,7 +305,7 @@ def _read_v4(conn: sqlite3.Connection, src: _Source, operators: set[str], accoun
 def _read_v8(conn: sqlite3.Connection, src: _Source, operator_ids: set[str]) -> None:
     """Hub88 settings (schema version 8) of the operators being copied."""
     from .sql.rows import HUB88_COLS
-    from .sqlite.store import ROWS
+    from .sqlite.tx import ROWS
 
     rows = conn.execute(f"SELECT {HUB88_COLS} FROM hub88_operators ORDER BY operator_id")
     src.hub88 = [h for h in map(ROWS.hub88, rows) if h.operator_id in operator_ids]
@@ -314,7 +314,7 @@ def _read_v8(conn: sqlite3.Connection, src: _Source, operator_ids: set[str]) -> 
 def _read_v5(conn: sqlite3.Connection, src: _Source, games: set[str]) -> None:
     """Per-game rate-limit overrides (schema version 5) of the games being copied."""
     from .sql.rows import GAME_LIMIT_COLS
-    from .sqlite.store import ROWS
+    from .sqlite.tx import ROWS
 
     src.game_limits = [
         lim
