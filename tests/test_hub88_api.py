@@ -232,6 +232,20 @@ async def test_one_operators_hub88_key_never_reaches_another_operators_players(a
     assert (await api.balances("p12000")) == (Decimal(99), Decimal(50))
 
 
+async def test_a_money_request_for_no_player_of_ours(api: Api, client: TestClient) -> None:
+    """Signed with an enabled operator's key: RS_ERROR_UNKNOWN; with an unknown key:
+    RS_ERROR_INVALID_SIGNATURE; nothing is written either way (the key check runs in a read)."""
+    from groove_client import hub88 as client_hub88
+
+    token = await hub88_player(api, USER)
+    for endpoint in ("bet", "win", "rollback"):
+        body = bet_body("nobody", token, 1, reference_transaction_uuid=new_id())
+        assert (await Hub88Api(client).call(endpoint, body))["status"] == "RS_ERROR_UNKNOWN"
+        stranger = Hub88Api(client, client_hub88.Signer.generate())
+        assert (await stranger.call(endpoint, body))["status"] == "RS_ERROR_INVALID_SIGNATURE"
+    assert (await api.balances(USER)) == (Decimal(100), Decimal(50))
+
+
 async def test_admin_hub88_settings(api: Api, client: TestClient) -> None:
     await api.operator("11")
     await api.admin("GET", "/admin/operators/11/hub88", expect=404)

@@ -168,11 +168,11 @@ class Hub88Service(ServiceBase):
         if cmd.kind not in HUB88_KINDS:
             raise ValueError(f"not a Hub88 kind: {cmd.kind!r}")
 
-        async def unit(tx: Tx) -> Hub88Answer:
+        async def unit(tx: Tx) -> Hub88Answer | None:
             now = self.clock.now()
             player, loaded_op = await tx.lock_player_and_operator(cmd.user)
             if player is None:
-                await self._stranger(tx, verify, UnknownAccount("unknown user"))
+                return None  # a stranger: answered from a read, off the writer (below)
             op, settings = await self._authenticate_hub88(tx, player.operator_id, verify, loaded_op)
             s = await self._load(tx, cmd, Hub88State(player, op, settings), now)
             decided = _DECIDE[cmd.kind](s, cmd, now)
@@ -183,7 +183,10 @@ class Hub88Service(ServiceBase):
             record = decided.effects.record
             return Hub88Answer(settings, player, decided.error, decided.wallet, record, replayed)
 
-        return await self._write(unit)
+        answer = await self._write(unit)
+        if answer is None:  # _stranger always raises
+            return await self.store.read(lambda tx: self._stranger(tx, verify, UnknownAccount("unknown user")))
+        return answer
 
     async def _load(self, tx: Tx, cmd: Hub88Tx, s: Hub88State, now: datetime) -> Hub88State:
         existing = await _existing(tx, s.op.operator_id, cmd)
