@@ -80,7 +80,7 @@ async def main_async(args: argparse.Namespace) -> None:
     store = SqliteStore(args.database.removeprefix("sqlite:///"), synchronous="FULL")
     await store.open()
     svc = WalletService(store, SystemClock())
-    caller = Caller(ip="127.0.0.1", signature=None, signed_payload="")
+    caller = Caller(ip="127.0.0.1", signature=None)
     bet = money.parse(args.bet)
     tag = f"i{int(time.time())}"
     rnd = random.Random(1)

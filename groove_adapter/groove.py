@@ -30,6 +30,8 @@ from wallet_store.commands import (
 )
 from wallet_store.model import Wallet, game_mode
 from wallet_store.service import WalletService
+from wallet_store.services.auth import signed_pairs as signed_pairs  # the signing rules, re-exported
+from wallet_store.services.auth import signed_payload as signed_payload
 
 from .errors import GROOVE, lookup
 from .jsonout import JsonLimitError, json_response, loads
@@ -52,28 +54,6 @@ from .schemas.groove import (
     query_fields,
     validate,
 )
-
-
-def signed_pairs(params: Mapping[str, str]) -> str:
-    """What the "pairs" scheme signs: every query parameter, ``request`` included, as
-    ``name=value`` (URL-decoded, exactly as received), sorted by name, joined with ``&``.
-
-    Unambiguous because no name or value may hold ``&`` or ``=`` (:func:`_single_params`).
-    """
-    return "&".join([f"{k}={params[k]}" for k in sorted(params)])
-
-
-def signed_payload(params: Mapping[str, str]) -> str:
-    """Values of the query parameters sorted by name; `request` excluded, nogsgameid as gameid."""
-    if "nogsgameid" in params:
-        if "gameid" in params:  # two values under one name: they sort by value
-            items = sorted(("gameid" if k == "nogsgameid" else k, v) for k, v in params.items() if k != "request")
-            return "".join(v for _, v in items)
-        renamed = dict(params)
-        renamed["gameid"] = renamed.pop("nogsgameid")
-        params = renamed
-    # Names are unique in a dict, so sorting the names sorts the (name, value) pairs.
-    return "".join([params[k] for k in sorted(params) if k != "request"])
 
 
 def _balances(wallet: Wallet, order: str) -> dict[str, Any]:
@@ -321,8 +301,7 @@ def _caller(request: web.Request, params: Mapping[str, str]) -> Caller:
     return Caller(
         ip=ip,
         signature=request.headers.get("X-Groove-Signature"),
-        signed_payload=signed_payload(params),
-        signed_pairs=signed_pairs(params),
+        params=params,
     )
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from .model import DebitOrder, GameSession, Operator, Player, TxRecord, Wallet
@@ -12,14 +13,14 @@ from .model import DebitOrder, GameSession, Operator, Player, TxRecord, Wallet
 class Caller:
     """Who sent a /groove request: for the per-operator signature and IP allow-list.
 
-    ``signed_payload`` is what the "concat" scheme signs, ``signed_pairs`` what the "pairs"
-    scheme signs; the operator's ``signature_scheme`` picks one.
+    ``params`` are the request's query parameters as received (URL-decoded); what a scheme
+    signs is derived from them only when the operator has a secret
+    (:func:`wallet_store.services.auth.signed_payload` / ``signed_pairs``).
     """
 
     ip: str | None = None
     signature: str | None = None
-    signed_payload: str = ""
-    signed_pairs: str = ""
+    params: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
