@@ -43,9 +43,9 @@ from wallet_store.commands import (
     Wager,
     WagerAndResult,
 )
-from wallet_store.loads import load_bet_by_reads, load_settle_by_reads
+from wallet_store.loads import load_bet_by_reads, load_settle_by_reads, load_view_by_reads
 from wallet_store.model import Limits, Round, TxRecord
-from wallet_store.ports import BetQuery, BetRows, SettleRows, Tx
+from wallet_store.ports import BetQuery, BetRows, SettleRows, Tx, ViewRows
 from wallet_store.service import WalletService
 
 Query = dict[str, str]
@@ -400,6 +400,9 @@ class _TxProxy:
 
     async def load_settle(self, q: BetQuery) -> SettleRows:
         return await load_settle_by_reads(cast(Tx, self), q)
+
+    async def load_view(self, account_id: str, session_id: str) -> ViewRows:
+        return await load_view_by_reads(cast(Tx, self), account_id, session_id)
 
 
 class RoundsNeverClose(_TxProxy):

@@ -298,8 +298,8 @@ async def test_the_services_requests_cost_the_statements_they_should(
 
     monkeypatch.setattr(PostgresTx, "_run", counting)
     caller = Caller()
-    # getbalance: player, session, operator, wallet
-    assert await count(svc.get_balance(SessionQuery("p1", sid), caller)) == 4
+    # getbalance: player, session, operator and wallet in one statement (Tx.load_view)
+    assert await count(svc.get_balance(SessionQuery("p1", sid), caller)) == 1
     # wager: load_bet (the player locked, then operator, own record + tombstone, session, wallet,
     # round, limits in the same round trip), the writes
     assert await count(svc.wager(Wager("p1", sid, "g1", "r1", "t1", D("1")), caller)) == 2

@@ -7,7 +7,7 @@ itself (PostgreSQL); the others use these functions, written once (SQLite, throu
 
 from __future__ import annotations
 
-from .ports import BetQuery, BetRows, SettleRows, Tx
+from .ports import BetQuery, BetRows, SettleRows, Tx, ViewRows
 
 
 async def load_bet_by_reads(tx: Tx, q: BetQuery) -> BetRows:
@@ -41,3 +41,12 @@ async def load_settle_by_reads(tx: Tx, q: BetQuery) -> SettleRows:
     wallets = {w.currency: w for w in await tx.list_wallets(q.account_id)}
     award = await tx.get_free_rounds(q.frbid) if q.frbid is not None else None
     return SettleRows(player, op, found, session, rnd, wallets, award)
+
+
+async def load_view_by_reads(tx: Tx, account_id: str, session_id: str) -> ViewRows:
+    """:meth:`Tx.load_view` as point reads."""
+    player = await tx.get_player(account_id)
+    session = await tx.get_session(session_id)
+    op = await tx.get_operator(player.operator_id) if player is not None else None
+    wallet = await tx.get_wallet(account_id, session.currency) if player is not None and session is not None else None
+    return ViewRows(player, session, op, wallet)

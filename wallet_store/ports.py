@@ -111,6 +111,19 @@ class SettleRows:
     award: FreeRoundAward | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ViewRows:
+    """What :meth:`Tx.load_view` loads for getbalance and getaccount: the player, the session,
+    the player's operator and the player's wallet in the session's currency; each None when
+    absent (no player: no operator; no player or no session: no wallet).  No decision: the
+    service checks them in the protocol's order."""
+
+    player: Player | None = None
+    session: GameSession | None = None
+    operator: Operator | None = None
+    wallet: Wallet | None = None
+
+
 class Tx(Protocol):
     """Operations available inside one transaction."""
 
@@ -141,6 +154,13 @@ class Tx(Protocol):
     async def load_settle(self, q: BetQuery) -> SettleRows:
         """Everything a settling request decides on (:class:`SettleRows`), loaded as
         :meth:`load_bet` loads a bet (``q.session_id`` None: no session is read)."""
+        ...
+
+    async def load_view(self, account_id: str, session_id: str) -> ViewRows:
+        """The player ``account_id``, the session ``session_id``, the player's operator and the
+        player's wallet in the session's currency (:class:`ViewRows`), read together -- one
+        statement where the backend can (:func:`wallet_store.loads.load_view_by_reads`
+        composes it from the point reads)."""
         ...
 
     async def get_player(self, account_id: str) -> Player | None: ...

@@ -18,6 +18,7 @@ from tests.contract.test_store_core import make_tx
 from wallet_store import model
 from wallet_store.domain import selection
 from wallet_store.errors import Conflict, TechnicalError
+from wallet_store.loads import load_view_by_reads
 from wallet_store.model import (
     AdminOp,
     Currency,
@@ -396,6 +397,38 @@ async def test_load_bet_loads_a_bets_rows(store: Any) -> None:
         assert (bare.player is not None, dict(bare.records), bare.session, bare.wallet) == (True, {}, None, None)
         nobody = await run(lambda tx: tx.load_bet(BetQuery("nobody", "game-1", "r-1", "t1", kinds, "s1", None)))
         assert (nobody.player, nobody.operator, dict(nobody.records)) == (None, None, {})
+
+
+async def test_load_view_reads_player_session_operator_and_wallet_together(store: Any) -> None:
+    """load_view: what the composed point reads give, in every combination of present/absent
+    (the wallet is the player's in the session's currency, also for another player's session)."""
+    await seed(store, ["p1", "p2"], real=BIG)
+    mine = model.GameSession("s1", "p1", "op1", "EUR", "game-1", T0, T0 + timedelta(days=1))
+    theirs = model.GameSession("s2", "p2", "op1", "EUR", None, T0, T0 + timedelta(days=1))
+    usd = model.GameSession("s3", "p1", "op1", "USD", "game-1", T0, T0 + timedelta(days=1), closed_at=T0)
+
+    async def unit(tx: Any) -> None:
+        for s in (mine, theirs, usd):
+            await tx.insert_session(s)
+
+    await store.write(unit)
+    p1 = await store.read(lambda tx: tx.get_player("p1"))
+    op = await store.read(lambda tx: tx.get_operator("op1"))
+    wallet = await store.read(lambda tx: tx.get_wallet("p1", "EUR"))
+    cases = {
+        ("p1", "s1"): (p1, mine, op, wallet),
+        ("p1", "s2"): (p1, theirs, op, wallet),  # p1's wallet in the foreign session's currency
+        ("p1", "s3"): (p1, usd, op, None),  # no USD wallet
+        ("p1", "gone"): (p1, None, op, None),
+        ("nobody", "s1"): (None, mine, None, None),
+        ("nobody", "gone"): (None, None, None, None),
+    }
+    for run in (store.write, store.read):
+        for (account, session), expected in cases.items():
+            got = await run(lambda tx, a=account, s=session: tx.load_view(a, s))
+            assert (got.player, got.session, got.operator, got.wallet) == expected, (account, session)
+            composed = await run(lambda tx, a=account, s=session: load_view_by_reads(tx, a, s))
+            assert composed == got
 
 
 async def test_load_settle_loads_a_settling_requests_rows(store: Any) -> None:

@@ -106,10 +106,11 @@ class GrooveService(ServiceBase):
         now = self.clock.now()
 
         async def unit(tx: Tx) -> AccountView:
-            session = account_session(await tx.get_session(q.session_id), now)
-            player = check_owner(session, await tx.get_player(q.account_id))
-            op = self._authenticate(await tx.get_operator(player.operator_id), caller)
-            wallet = session_wallet(await tx.get_wallet(player.account_id, session.currency))
+            rows = await tx.load_view(q.account_id, q.session_id)
+            session = account_session(rows.session, now)
+            player = check_owner(session, rows.player)
+            op = self._authenticate(rows.operator, caller)
+            wallet = session_wallet(rows.wallet)
             if bump:
                 player = replace(player, last_active=now)
                 await tx.touch_player(player.account_id, now)
@@ -122,10 +123,11 @@ class GrooveService(ServiceBase):
         now = self.clock.now()
 
         async def unit(tx: Tx) -> AccountView:
-            player = bettor(await tx.get_player(q.account_id))
-            session = live_session(await tx.get_session(q.session_id), player, now)
-            op = self._authenticate(await tx.get_operator(player.operator_id), caller)
-            wallet = session_wallet(await tx.get_wallet(player.account_id, session.currency))
+            rows = await tx.load_view(q.account_id, q.session_id)  # one statement; checked in order
+            player = bettor(rows.player)
+            session = live_session(rows.session, player, now)
+            op = self._authenticate(rows.operator, caller)
+            wallet = session_wallet(rows.wallet)
             return AccountView(player=player, operator=op, session=session, wallet=wallet)
 
         return await self.store.read(unit)

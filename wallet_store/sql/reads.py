@@ -22,8 +22,19 @@ from typing import Any, cast
 from .. import model
 from ..domain import selection
 from ..loads import load_bet_by_reads, load_settle_by_reads
-from ..ports import BetQuery, BetRows, SettleRows, Tx
-from .rows import HOLD_COLS, JOURNAL_COLS, PLAYER_COLS, ROUND_COLS, TX_COLS, Codec, Rows
+from ..ports import BetQuery, BetRows, SettleRows, Tx, ViewRows
+from .rows import (
+    HOLD_COLS,
+    JOURNAL_COLS,
+    OPERATOR_COLS,
+    PLAYER_COLS,
+    ROUND_COLS,
+    SESSION_COLS,
+    TX_COLS,
+    WALLET_COLS,
+    Codec,
+    Rows,
+)
 
 #: Every open hold (what each wallet's ``reserved`` must add up to), for the audit stream.
 OPEN_HOLDS_SQL = (
@@ -33,6 +44,26 @@ OPEN_HOLDS_SQL = (
 
 
 _TXS_SQL: dict[tuple[type, int], str] = {}  # get_txs' statement per backend and number of kinds
+
+
+def _prefixed(alias: str, cols: str) -> str:
+    return ", ".join(f"{alias}.{c.strip()}" for c in cols.split(","))
+
+
+_N_PLAYER, _N_SESSION, _N_OPERATOR = (len(c.split(",")) for c in (PLAYER_COLS, SESSION_COLS, OPERATOR_COLS))
+
+#: load_view's one statement (``{0}``, ``{1}``: the dialect's first two placeholders).  Every
+#: part is a LEFT JOIN from one constant row, so a missing player or session reads as NULLs
+#: and the service still tells them apart; the wallet is the player's in the session's currency.
+_VIEW_SQL = (
+    f"SELECT {_prefixed('p', PLAYER_COLS)}, {_prefixed('s', SESSION_COLS)}, {_prefixed('o', OPERATOR_COLS)},"
+    f" {_prefixed('w', WALLET_COLS)}"
+    " FROM (SELECT 1 AS one) AS q"
+    " LEFT JOIN players p ON p.account_id = {0}"
+    " LEFT JOIN sessions s ON s.session_id = {1}"
+    " LEFT JOIN operators o ON o.operator_id = p.operator_id"
+    " LEFT JOIN wallets w ON w.account_id = p.account_id AND w.currency = s.currency"
+)
 
 
 class _Where:
@@ -113,6 +144,18 @@ class SqlReads:
 
     async def load_settle(self, q: BetQuery) -> SettleRows:
         return await load_settle_by_reads(cast(Tx, self), q)
+
+    async def load_view(self, account_id: str, session_id: str) -> ViewRows:
+        rows = await self._fetch(_VIEW_SQL.format(self._placeholder(1), self._placeholder(2)), (account_id, session_id))
+        r = tuple(rows[0])
+        a, b, c = _N_PLAYER, _N_PLAYER + _N_SESSION, _N_PLAYER + _N_SESSION + _N_OPERATOR
+        m = self._rows
+        return ViewRows(
+            player=None if r[0] is None else m.player(r[:a]),
+            session=None if r[a] is None else m.session(r[a:b]),
+            operator=None if r[b] is None else m.operator(r[b:c]),
+            wallet=None if r[c] is None else m.wallet(r[c:]),
+        )
 
     async def get_player_by_email(self, operator_id: str, email: str) -> model.Player | None:
         w = self._where()
