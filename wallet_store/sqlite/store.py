@@ -23,8 +23,11 @@ the event loop (which would save the hops): measured both ways, server CPU per r
 both variants loaded at the same time on the same core (``bench/cpu_per_request.py
 --simultaneous``, median of 5): inline point reads cost 1.25x the CPU per getbalance
 (166 vs 134 us), inline units with only COMMIT on the thread 1.07x per durable wager
-(400 vs 379 us).  Interleaving SQLite's work with each request's HTTP work on one thread
-costs more than the hand-off; the threads run queued work back to back.
+(400 vs 379 us).  Measured again with getbalance as one statement (``Tx.load_view``), on a
+plain ``sqlite3`` connection on the loop with ``busy_timeout = 0``: 1.17x (1.13-1.20) the
+CPU per getbalance, and fewer replies per second.  Interleaving SQLite's work with each
+request's HTTP work on one thread costs more than the hand-off; the threads run queued
+work back to back.
 
 One writer means every unit of work sees the effects of all units before it: that is the
 isolation (serializable) and why ``lock_player`` is a plain read here.
