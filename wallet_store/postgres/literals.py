@@ -26,6 +26,7 @@ This renderer is deliberately small and strict:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -43,39 +44,73 @@ def require_standard_strings(settings: Any) -> None:
 def _text(v: str) -> str:
     if "\x00" in v:
         raise ValueError("a string holds NUL, which PostgreSQL text cannot store")
-    try:
-        v.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ValueError("a string holds a lone surrogate (no UTF-8 form)") from exc
+    if not v.isascii():
+        try:
+            v.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError("a string holds a lone surrogate (no UTF-8 form)") from exc
     return v
+
+
+def _bool_text(v: bool) -> str:
+    return "true" if v else "false"
+
+
+def _int_text(v: int) -> str:
+    return str(int(v))
+
+
+def _decimal_text(v: Decimal) -> str:
+    if not v.is_finite():
+        raise ValueError(f"a non-finite decimal: {v}")
+    return str(v)  # exact; an exponent ("1E+3") is numeric input too, same value and scale
+
+
+# The last datetime rendered and its text: a unit's timestamps are mostly one instant.
+_last_dt: tuple[Any, str] = (None, "")
+
+
+def _datetime_text(v: datetime) -> str:
+    global _last_dt
+    last = _last_dt
+    if v.tzinfo is None or v.utcoffset() is None:
+        raise ValueError("a naive datetime (no time zone)")
+    if v == last[0]:  # the same instant (aware datetimes compare as instants): the same UTC text
+        return last[1]
+    try:
+        utc = v.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError(f"a datetime out of range: {v!r}") from exc
+    # asyncpg's binary codec sends datetime.max/min as +/-infinity (and reads them back as
+    # such): the same value whichever way it is sent.
+    if utc == _MAX:
+        text = "infinity"
+    elif utc == _MIN:
+        text = "-infinity"
+    else:
+        text = utc.isoformat()
+    _last_dt = (v, text)
+    return text
+
+
+# Exact types first (a dict lookup); a subclass goes through isinstance in the same order.
+_SCALARS: dict[type, Callable[[Any], str]] = {
+    str: _text,
+    bool: _bool_text,
+    int: _int_text,
+    Decimal: _decimal_text,
+    datetime: _datetime_text,
+}
 
 
 def _scalar_text(v: Any) -> str:
     """A scalar's text form, as the column type's input function reads it (not yet quoted)."""
-    if isinstance(v, str):
-        return _text(v)
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(int(v))
-    if isinstance(v, Decimal):
-        if not v.is_finite():
-            raise ValueError(f"a non-finite decimal: {v}")
-        return format(v, "f")
-    if isinstance(v, datetime):
-        if v.tzinfo is None or v.utcoffset() is None:
-            raise ValueError("a naive datetime (no time zone)")
-        try:
-            utc = v.astimezone(UTC)
-        except OverflowError as exc:
-            raise ValueError(f"a datetime out of range: {v!r}") from exc
-        # asyncpg's binary codec sends datetime.max/min as +/-infinity (and reads them back as
-        # such): the same value whichever way it is sent.
-        if utc == _MAX:
-            return "infinity"
-        if utc == _MIN:
-            return "-infinity"
-        return utc.isoformat()
+    f = _SCALARS.get(type(v))
+    if f is not None:
+        return f(v)
+    for t, g in _SCALARS.items():
+        if isinstance(v, t):
+            return g(v)
     raise ValueError(f"no SQL literal for a {type(v).__name__}")
 
 
@@ -83,19 +118,51 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+_ARRAYS = (list, tuple)
+
+
 def _array_element(v: Any) -> str:
     if v is None:
         return "NULL"
-    if isinstance(v, list | tuple):
+    if isinstance(v, _ARRAYS):
         raise ValueError("nested arrays are not rendered")
     text = _scalar_text(v)
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _array_literal(v: Any) -> str:
+    return _quote("{" + ",".join(map(_array_element, v)) + "}")
+
+
+def _str_literal(v: str) -> str:
+    return "'" + _text(v).replace("'", "''") + "'"
+
+
+def _bare(text: Callable[[Any], str]) -> Callable[[Any], str]:
+    """The literal of a type whose text never holds a quote (digits, signs, ISO dates)."""
+    return lambda v: "'" + text(v) + "'"
+
+
+# Exact types (one dict lookup); anything else goes through isinstance (_literal_slow).
+_LITERALS: dict[type, Callable[[Any], str]] = {
+    str: _str_literal,
+    Decimal: _bare(_decimal_text),
+    datetime: _bare(_datetime_text),
+    int: _bare(_int_text),
+    bool: _bare(_bool_text),
+    type(None): lambda v: "NULL",
+    list: _array_literal,
+    tuple: _array_literal,
+}
+
+
+def _literal_slow(v: Any) -> str:
+    if isinstance(v, _ARRAYS):
+        return _array_literal(v)
+    return _quote(_scalar_text(v))
+
+
 def literal(v: Any) -> str:
     """``v`` as one SQL literal (see the module's rules)."""
-    if v is None:
-        return "NULL"
-    if isinstance(v, list | tuple):
-        return _quote("{" + ",".join(map(_array_element, v)) + "}")
-    return _quote(_scalar_text(v))
+    f = _LITERALS.get(type(v))
+    return f(v) if f is not None else _literal_slow(v)
