@@ -125,6 +125,24 @@ async def test_other_types_round_trip_as_literals(conn: Any) -> None:
     assert await conn.fetchval(f"SELECT {literal(None)}::text IS NULL")
 
 
+def test_datetimes_render_their_own_instant() -> None:
+    """The renderer reuses the last UTC datetime's text: never for another instant, even one
+    that compares equal as a wall time (a DST fold in one zone)."""
+    from zoneinfo import ZoneInfo
+
+    berlin = ZoneInfo("Europe/Berlin")
+    first = datetime(2024, 10, 27, 2, 30, fold=0, tzinfo=berlin)
+    second = datetime(2024, 10, 27, 2, 30, fold=1, tzinfo=berlin)
+    assert first == second  # same zone: compared as wall times
+    assert literal(first) == "'2024-10-27T00:30:00+00:00'"
+    assert literal(second) == "'2024-10-27T01:30:00+00:00'"
+    a = datetime(2024, 1, 1, tzinfo=UTC)
+    assert literal(a) == "'2024-01-01T00:00:00+00:00'"
+    assert literal(a + timedelta(microseconds=1)) == "'2024-01-01T00:00:00.000001+00:00'"
+    assert literal(a.astimezone(berlin)) == "'2024-01-01T00:00:00+00:00'"
+    assert literal(a) == "'2024-01-01T00:00:00+00:00'"
+
+
 @pytest.mark.parametrize(
     "bad",
     [

@@ -75,7 +75,9 @@ def _datetime_text(v: datetime) -> str:
     last = _last_dt
     if v.tzinfo is None or v.utcoffset() is None:
         raise ValueError("a naive datetime (no time zone)")
-    if v == last[0]:  # the same instant (aware datetimes compare as instants): the same UTC text
+    if v.tzinfo is UTC and v == last[0]:
+        # Only UTC values are kept: two datetimes of one other zone compare as wall times
+        # (fold ignored), which may be different instants.
         return last[1]
     try:
         utc = v.astimezone(UTC)
@@ -89,7 +91,8 @@ def _datetime_text(v: datetime) -> str:
         text = "-infinity"
     else:
         text = utc.isoformat()
-    _last_dt = (v, text)
+    if v.tzinfo is UTC:
+        _last_dt = (v, text)
     return text
 
 
