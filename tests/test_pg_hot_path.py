@@ -407,11 +407,19 @@ async def one_conn(store: PostgresStore) -> AsyncIterator[PostgresStore]:
     """The same database through a pool of ONE connection: what a failed unit leaves behind is
     what the next unit gets."""
     s = PostgresStore(store.dsn, schema=store.schema, min_size=1, max_size=1, max_retries=0)
+    # asyncpg's pool rolls back a transaction left open on release, reporting it to the loop's
+    # exception handler: the store must have ended every transaction itself.
+    loop = asyncio.get_running_loop()
+    reported: list[str] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: reported.append(str(context.get("message"))))
     await s.open()
     try:
         yield s
     finally:
         await s.close()
+        loop.set_exception_handler(previous)
+    assert reported == []
 
 
 async def _session_is_clean(s: PostgresStore) -> None:
@@ -499,6 +507,9 @@ async def test_literals_are_not_sent_without_standard_conforming_strings(one_con
     with pytest.raises(StoreUnavailable, match="standard_conforming_strings"):
         await one_conn.write(unit)
     assert await one_conn.read(lambda tx: tx.get_tx("op1", "g1", "wager", "t-scs")) is None
+    await _session_is_clean(one_conn)
+    # a session changed behind the store's back is reset to the connection's "on" (RESET ALL)
+    await one_conn.execute_raw("SET standard_conforming_strings = off")
     await _session_is_clean(one_conn)
 
 
