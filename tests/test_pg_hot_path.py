@@ -1,7 +1,8 @@
 """PostgreSQL hot path: deferred writes, rows read along with others, the pool's reset.
 
 ``PostgresTx`` sends a unit's closing writes (wallet + journal, round, transaction record,
-last_active) as one statement; the port's loaders read the operator with the player lock
+last_active) with its COMMIT as one simple-query message (prepared statements, literal
+values); the port's loaders read the operator with the player lock
 (``lock_player_and_operator``) and a request's records under one id in one statement
 (``get_txs``).  These tests pin what must not change: every statement sees the unit's
 earlier writes, the checks and error mapping stay, and the service's own requests cost the
