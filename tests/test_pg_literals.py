@@ -173,6 +173,12 @@ def test_literals_need_standard_conforming_strings() -> None:
     with pytest.raises(ValueError, match="standard_conforming_strings"):
         require_standard_strings(object())
     Settings.standard_conforming_strings = "on"
+    with pytest.raises(ValueError, match="client_encoding"):
+        require_standard_strings(Settings())
+    Settings.client_encoding = "SJIS"  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="client_encoding"):
+        require_standard_strings(Settings())
+    Settings.client_encoding = "UTF8"  # type: ignore[attr-defined]
     require_standard_strings(Settings())
 
 

@@ -36,9 +36,13 @@ _MIN = datetime.min.replace(tzinfo=UTC)
 
 
 def require_standard_strings(settings: Any) -> None:
-    """Refuse to send literals on a session where a backslash in '...' is an escape."""
+    """Refuse to send literals on a session where a backslash in '...' is an escape, or whose
+    client encoding is not UTF-8 (the only one asyncpg speaks; in UTF-8 no byte of a
+    multi-byte character is a quote)."""
     if getattr(settings, "standard_conforming_strings", None) != "on":
         raise ValueError("standard_conforming_strings is not on for this session")
+    if getattr(settings, "client_encoding", None) != "UTF8":
+        raise ValueError("the session's client_encoding is not UTF8")
 
 
 def _text(v: str) -> str:
