@@ -1,7 +1,8 @@
 """PostgreSQL hot path: deferred writes, rows read along with others, the pool's reset.
 
 ``PostgresTx`` sends a unit's closing writes (wallet + journal, round, transaction record,
-last_active) as one statement; the port's loaders read the operator with the player lock
+last_active) with its COMMIT as one simple-query message (prepared statements, literal
+values); the port's loaders read the operator with the player lock
 (``lock_player_and_operator``) and a request's records under one id in one statement
 (``get_txs``).  These tests pin what must not change: every statement sees the unit's
 earlier writes, the checks and error mapping stay, and the service's own requests cost the
@@ -11,18 +12,20 @@ statements they should.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import asyncpg
 import pytest
 import pytest_asyncio
 
 from tests import pgutil
 from wallet_store import model, money
-from wallet_store.errors import Conflict, OutOfMoney, TechnicalError
+from wallet_store.errors import Conflict, OutOfMoney, StoreUnavailable, TechnicalError
 from wallet_store.model import Operator, Player, Round, TxRecord, Wallet
 from wallet_store.ports import BetQuery
 from wallet_store.postgres.store import PostgresStore, PostgresTx
@@ -274,44 +277,75 @@ async def test_execute_raw_still_resets_the_session(store: PostgresStore) -> Non
         await store.open()
 
 
-async def test_the_services_requests_cost_the_statements_they_should(
+def _count_round_trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every message asyncpg sends for a statement, from now on (appended to the list returned):
+    a simple query (``execute`` without arguments: BEGIN, COMMIT, the closing message) or an
+    extended-protocol statement (``fetch``/``fetchrow``/``fetchval``/``execute`` with arguments,
+    ``executemany``), one round trip each once the statement is in asyncpg's cache."""
+    sent: list[str] = []
+    real_execute = asyncpg.Connection.execute
+    real_execute_ext = asyncpg.Connection._execute
+    real_executemany = asyncpg.Connection._executemany
+
+    def execute(self: Any, query: str, *args: Any, timeout: float | None = None) -> Awaitable[Any]:
+        if not args:
+            sent.append(query)
+        return real_execute(self, query, *args, timeout=timeout)
+
+    def execute_ext(self: Any, query: str, *args: Any, **kw: Any) -> Awaitable[Any]:
+        sent.append(query)
+        return real_execute_ext(self, query, *args, **kw)
+
+    def executemany(self: Any, query: str, *args: Any, **kw: Any) -> Awaitable[Any]:
+        sent.append(query)
+        return real_executemany(self, query, *args, **kw)
+
+    monkeypatch.setattr(asyncpg.Connection, "execute", execute)
+    monkeypatch.setattr(asyncpg.Connection, "_execute", execute_ext)
+    monkeypatch.setattr(asyncpg.Connection, "_executemany", executemany)
+    return sent
+
+
+async def test_the_services_requests_cost_the_round_trips_they_should(
     store: PostgresStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Counted on WalletService itself (not a hand-written unit): a growing loader shows here."""
+    """Counted on WalletService itself (not a hand-written unit), every message to the server
+    including BEGIN and COMMIT: a growing loader or a COMMIT apart from the writes shows here."""
     from wallet_store.commands import Caller, Result, Rollback, SessionQuery, Wager
     from wallet_store.service import WalletService
 
     svc = WalletService(store, model.SystemClock())
     session = await svc.open_session("p1", game_id="g1", currency=None, ttl_seconds=600)
     sid = session.session_id
-    sent: list[int] = []
-    real_run = PostgresTx._run
+    sent = _count_round_trips(monkeypatch)
 
-    def counting(self: PostgresTx, op: Awaitable[Any]) -> Awaitable[Any]:
-        sent.append(1)
-        return real_run(self, op)
-
-    async def count(call: Awaitable[Any]) -> int:
+    async def count(call: Awaitable[Any]) -> list[str]:
         sent.clear()
         await call
-        return len(sent)
+        return [q.split(None, 1)[0].rstrip(";") for q in sent]
 
-    monkeypatch.setattr(PostgresTx, "_run", counting)
     caller = Caller()
-    # getbalance: player, session, operator and wallet in one statement (Tx.load_view)
-    assert await count(svc.get_balance(SessionQuery("p1", sid), caller)) == 1
-    # wager: load_bet (the player locked, then operator, own record + tombstone, session, wallet,
-    # round, limits in the same round trip), the writes
-    assert await count(svc.wager(Wager("p1", sid, "g1", "r1", "t1", D("1")), caller)) == 2
-    # replay: load_bet
-    assert await count(svc.wager(Wager("p1", sid, "g1", "r1", "t1", D("1")), caller)) == 1
-    # result: load_settle (player locked, operator, own record, session, round, wallets), the writes
-    assert await count(svc.result(Result("p1", sid, "g1", "r1", "r-t1", D("2"), "pending"), caller)) == 2
-    # rollback: load_settle (own record + wager + wagerAndResult, ...), the writes (two: the
-    # wager's new state and the rollback's record are both in transactions)
-    assert await count(svc.wager(Wager("p1", sid, "g1", "r2", "t2", D("1")), caller)) == 2
-    assert await count(svc.rollback(Rollback("p1", sid, "g1", "r2", "t2"), caller)) == 3
-    # with BEGIN and COMMIT: 4 round trips for a wager, a result or a jackpot, 5 for a rollback
+    # getbalance (a read unit): BEGIN, player + session + operator + wallet in one statement
+    # (Tx.load_view), COMMIT
+    assert await count(svc.get_balance(SessionQuery("p1", sid), caller)) == ["BEGIN", "SELECT", "COMMIT"]
+    # wager: BEGIN, load_bet (the player locked, then operator, own record + tombstone, session,
+    # wallet, round, limits in the same round trip), the writes with COMMIT in one message
+    assert await count(svc.wager(Wager("p1", sid, "g1", "r1", "t1", D("1")), caller)) == ["BEGIN", "SELECT", "EXECUTE"]
+    assert sent[-1].endswith(";COMMIT")
+    # replay: BEGIN, load_bet, COMMIT (nothing to write)
+    assert await count(svc.wager(Wager("p1", sid, "g1", "r1", "t1", D("1")), caller)) == ["BEGIN", "SELECT", "COMMIT"]
+    # result: BEGIN, load_settle (player locked, operator, own record, session, round, wallets),
+    # the writes with COMMIT
+    result = Result("p1", sid, "g1", "r1", "r-t1", D("2"), "pending")
+    assert await count(svc.result(result, caller)) == ["BEGIN", "SELECT", "EXECUTE"]
+    assert sent[-1].endswith(";COMMIT")
+    # rollback: BEGIN, load_settle (own record + wager + wagerAndResult, ...), the writes (the
+    # wager's new state and the rollback's record, both in transactions, one after the other)
+    # with COMMIT
+    assert len(await count(svc.wager(Wager("p1", sid, "g1", "r2", "t2", D("1")), caller))) == 3
+    assert await count(svc.rollback(Rollback("p1", sid, "g1", "r2", "t2"), caller)) == ["BEGIN", "SELECT", "EXECUTE"]
+    assert sent[-1].count("EXECUTE gw_w_") >= 2
+    assert sent[-1].endswith(";COMMIT")
 
 
 async def test_load_bet_after_waiting_for_the_lock_sees_what_the_holder_committed(store: PostgresStore) -> None:
@@ -362,3 +396,138 @@ async def test_load_bet_loads_the_rows_the_point_reads_load(store: PostgresStore
         assert one.operator == composed.operator
         assert dict(one.records) == dict(composed.records)
         assert one.wallet == composed.wallet
+
+
+# --- the closing message: writes and COMMIT in one simple query --------------------------------
+
+
+T_MARK = datetime(2030, 1, 1, tzinfo=UTC)  # last_active written by a unit that must not commit
+
+
+@pytest_asyncio.fixture
+async def one_conn(store: PostgresStore) -> AsyncIterator[PostgresStore]:
+    """The same database through a pool of ONE connection: what a failed unit leaves behind is
+    what the next unit gets."""
+    s = PostgresStore(store.dsn, schema=store.schema, min_size=1, max_size=1, max_retries=0)
+    # asyncpg's pool rolls back a transaction left open on release, reporting it to the loop's
+    # exception handler: the store must have ended every transaction itself.
+    loop = asyncio.get_running_loop()
+    reported: list[str] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: reported.append(str(context.get("message"))))
+    await s.open()
+    try:
+        yield s
+    finally:
+        await s.close()
+        loop.set_exception_handler(previous)
+    assert reported == []
+
+
+async def _session_is_clean(s: PostgresStore) -> None:
+    pool: Any = s._pool
+    async with pool.acquire() as conn:
+        assert not conn.is_in_transaction()
+        held = (
+            "SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() AND locktype NOT IN ('virtualxid', 'relation')"
+        )
+        assert await conn.fetchval(held) == 0
+        assert await conn.fetchval("SHOW standard_conforming_strings") == "on"
+    # and a unit runs on it, the player's lock free
+    before = await s.read(lambda tx: tx.get_wallet("p1", "EUR"))
+    w = await s.write(lambda tx: _wager(tx, tid=f"after-{before.seq}"))
+    assert w.seq == before.seq + 1
+
+
+async def _last_active(s: PostgresStore) -> Any:
+    return (await s.read(lambda tx: tx.get_player("p1"))).last_active
+
+
+async def test_a_commit_answered_rollback_is_never_acknowledged(one_conn: PostgresStore) -> None:
+    """The transaction aborted behind the Tx's back (a statement it did not send): PostgreSQL
+    answers ROLLBACK to the COMMIT, which must fail the unit."""
+
+    async def aborted(tx: Any, queue: bool) -> str:
+        await tx.lock_player("p1")
+        if queue:
+            await tx.touch_player("p1", T_MARK)
+        with contextlib.suppress(asyncpg.DivisionByZeroError):
+            await tx._c.execute("SELECT 1/0")  # not through the Tx: tx.failed stays None
+        return "acknowledged"
+
+    with pytest.raises(StoreUnavailable, match="COMMIT answered 'ROLLBACK'"):
+        await one_conn.write(lambda tx: aborted(tx, False))
+    await _session_is_clean(one_conn)
+    with pytest.raises(StoreUnavailable):  # the writes are refused by the aborted transaction
+        await one_conn.write(lambda tx: aborted(tx, True))
+    assert await _last_active(one_conn) != T_MARK
+    await _session_is_clean(one_conn)
+
+
+async def test_a_failed_write_in_the_closing_message_rolls_back_the_whole_unit(one_conn: PostgresStore) -> None:
+    await one_conn.write(lambda tx: tx.insert_tx(_rec(transaction_id="dup")))
+
+    async def unit(tx: Any) -> None:
+        await tx.lock_player("p1")
+        await tx.touch_player("p1", T_MARK)  # before the failing write, in the same message
+        await tx.insert_tx(_rec(transaction_id="dup"))  # unique violation
+        await tx.insert_tx(_rec(transaction_id="after-dup"))  # after it: skipped
+
+    with pytest.raises(Conflict):  # max_retries=0: the unique violation is a Conflict at once
+        await one_conn.write(unit)
+    assert await _last_active(one_conn) != T_MARK
+    assert await one_conn.read(lambda tx: tx.get_tx("op1", "g1", "wager", "after-dup")) is None
+    await _session_is_clean(one_conn)
+
+
+async def test_a_failed_check_in_the_closing_message_rolls_back_the_whole_unit(one_conn: PostgresStore) -> None:
+    stale = await _stale_wallet(one_conn)
+
+    async def unit(tx: Any) -> None:
+        await tx.touch_player("p1", T_MARK)
+        await _stale_debit(tx, stale, "t9")  # the check fails in the message, the record after it skipped
+
+    with pytest.raises(TechnicalError, match="wallet changed"):
+        await one_conn.write(unit)
+    assert await _seq_and_record(one_conn, "t9") == (2, None)
+    assert await _last_active(one_conn) != T_MARK
+    await _session_is_clean(one_conn)
+
+
+async def test_drop_refusal_check_stays(one_conn: PostgresStore) -> None:
+    with pytest.raises(TechnicalError, match="refusal to replace"):
+        await one_conn.write(lambda tx: tx.drop_refusal(_rec(transaction_id="none", state="refused")))
+    await _session_is_clean(one_conn)
+
+
+async def test_literals_are_not_sent_without_standard_conforming_strings(one_conn: PostgresStore) -> None:
+    async def unit(tx: Any) -> None:
+        await tx.lock_player("p1")
+        await tx._c.execute("SET LOCAL standard_conforming_strings = off")
+        await tx.insert_tx(_rec(transaction_id="t-scs", message="\\'; DELETE FROM wallets; --"))
+
+    with pytest.raises(StoreUnavailable, match="standard_conforming_strings"):
+        await one_conn.write(unit)
+    assert await one_conn.read(lambda tx: tx.get_tx("op1", "g1", "wager", "t-scs")) is None
+    await _session_is_clean(one_conn)
+    # a session changed behind the store's back is reset to the connection's "on" (RESET ALL)
+    await one_conn.execute_raw("SET standard_conforming_strings = off")
+    await _session_is_clean(one_conn)
+
+
+async def test_a_cancelled_unit_leaves_the_session_clean(one_conn: PostgresStore) -> None:
+    inside = asyncio.Event()
+
+    async def unit(tx: Any) -> None:
+        await tx.lock_player("p1")
+        await tx.touch_player("p1", T_MARK)
+        inside.set()
+        await asyncio.sleep(30)
+
+    task = asyncio.ensure_future(one_conn.write(unit))
+    await inside.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await _last_active(one_conn) != T_MARK
+    await _session_is_clean(one_conn)

@@ -35,9 +35,14 @@ Error mapping (what leaves the store)
   shutting down, pool acquire or command timeout, any other server error):
   ``StoreUnavailable``, a technical error -- never a business refusal.
 * A unit that swallows a driver error cannot commit: PostgreSQL aborts the transaction on
-  the first failed statement (SQLite does not), and asyncpg would report the COMMIT of an
-  aborted transaction as success.  :class:`PostgresTx` remembers the first driver error and
-  ``write`` raises it (mapped as above) when the unit returns.
+  the first failed statement (SQLite does not), and answers ROLLBACK to the COMMIT of an
+  aborted transaction.  :class:`PostgresTx` remembers the first driver error and ``write``
+  raises it (mapped as above) when the unit returns; and the COMMIT's status is checked
+  (anything but ``COMMIT`` is :class:`~wallet_store.errors.StoreUnavailable`).
+* A write unit's transaction is the store's own (``BEGIN ISOLATION LEVEL READ COMMITTED``,
+  then the deferred writes and ``COMMIT`` in one message, see :mod:`.deferred`); every way
+  out of it but a checked COMMIT sends ROLLBACK, or terminates a session that cannot take
+  it.  Read units use asyncpg's ``conn.transaction()``.
 
 What stays in SQL
 -----------------
@@ -73,6 +78,8 @@ from ..ports import LedgerRecord
 from ..sql import rows as cols
 from ..sql.reads import OPEN_HOLDS_SQL
 from .codec import _DRIVER_ERRORS, _RETRYABLE, ROWS
+from .deferred import prepare_sql
+from .literals import require_standard_strings
 from .loads import _LOAD_BET_FN, _LOAD_SETTLE_FN
 from .migrations import MIGRATIONS, migrate
 from .tx import PostgresTx, _admin_op
@@ -132,7 +139,8 @@ class PostgresStore:
         if self._pool is not None:
             return
         self._version = 0  # no session function before the schema is migrated (_init_connection)
-        settings = {"application_name": "groove-wallet", "TimeZone": "UTC"}
+        # standard_conforming_strings: the deferred writes' literals rely on it (literals.py).
+        settings = {"application_name": "groove-wallet", "TimeZone": "UTC", "standard_conforming_strings": "on"}
         if self.schema is not None:
             settings["search_path"] = self.schema
         try:
@@ -161,9 +169,11 @@ class PostgresStore:
         self._pool = pool
 
     async def _init_connection(self, conn: Any) -> None:
-        """A new pooled session: its own load functions (see ``_LOAD_BET_FN``), once migrated."""
+        """A new pooled session, once migrated: its own load functions (see ``_LOAD_BET_FN``),
+        its check function and its prepared deferred writes (see :mod:`.deferred`)."""
+        require_standard_strings(conn.get_settings())
         if self._version:
-            await conn.execute(_LOAD_BET_FN + ";" + _LOAD_SETTLE_FN)
+            await conn.execute(";".join([_LOAD_BET_FN, _LOAD_SETTLE_FN, prepare_sql()]))
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None
@@ -229,22 +239,11 @@ class PostgresStore:
         pool = self._require_pool()
         async with pool.acquire(timeout=self._connect_timeout) as conn:
             if writable:
-                transaction = conn.transaction(isolation="read_committed")
-            else:
-                transaction = conn.transaction(isolation="repeatable_read", readonly=True)
-            tx = PostgresTx(conn, writable=writable)
+                return await self._attempt_write(conn, unit)
+            tx = PostgresTx(conn, writable=False)
             try:
-                async with transaction:
-                    try:
-                        result = await unit(tx)
-                    except Exception:
-                        if tx.failed is None:
-                            # Writes the unit made before raising: they would have run (and
-                            # any driver error of theirs would have been raised instead).
-                            await tx._flush()
-                        raise
-                    if tx.failed is None:
-                        await tx._flush()  # the deferred writes, before COMMIT
+                async with conn.transaction(isolation="repeatable_read", readonly=True):
+                    result = await unit(tx)
                     if tx.failed is not None:
                         # The unit swallowed a driver error; the transaction is aborted and
                         # COMMIT would silently roll it back.  Fail (or retry) instead.
@@ -252,6 +251,34 @@ class PostgresStore:
                     return result
             finally:
                 tx._end()
+
+    async def _attempt_write(self, conn: Any, unit: Callable[[Any], Awaitable[T]]) -> T:
+        """BEGIN, the unit, then its deferred writes and COMMIT in one message: a wager is
+        BEGIN, its load and that message, three round trips.  The transaction is ours (not
+        asyncpg's ``conn.transaction()``, which would send COMMIT on its own): every way out
+        but a checked COMMIT rolls back (:func:`_rollback`)."""
+        tx = PostgresTx(conn, writable=True)
+        try:
+            await conn.execute(_BEGIN)
+            try:
+                result = await unit(tx)
+            except Exception:
+                if tx.failed is None:
+                    # Writes the unit made before raising: they would have run (and any
+                    # driver error of theirs would have been raised instead).
+                    await tx._flush()
+                raise
+            if tx.failed is not None:
+                # The unit swallowed a driver error; the transaction is aborted and COMMIT
+                # would roll it back.  Fail (or retry) instead.
+                raise tx.failed
+            await tx._commit()  # the deferred writes and COMMIT, its status checked
+            return result
+        except BaseException:
+            await _rollback(conn)
+            raise
+        finally:
+            tx._end()
 
     # streams --------------------------------------------------------------------------
 
@@ -341,6 +368,23 @@ class PostgresStore:
                         await conn.execute(conn.get_reset_query())
                     except _DRIVER_ERRORS:
                         conn.terminate()  # never hand a half-reset session back to the pool
+
+
+_BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED"
+
+
+async def _rollback(conn: Any) -> None:
+    """End a failed write unit's transaction, whatever state the session is in: ROLLBACK if one
+    is open (or aborted); a session that cannot be rolled back is terminated (the pool then
+    replaces it), never handed to the next unit half-way.  Raises only a cancellation."""
+    if conn.is_closed() or not conn.is_in_transaction():
+        return
+    try:
+        await conn.execute("ROLLBACK")
+    except BaseException as exc:
+        conn.terminate()
+        if not isinstance(exc, Exception):
+            raise
 
 
 async def _reset_nothing(conn: Any) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from .. import model
 from ..domain.hub88 import Hub88Settings
 from ..domain.selection import REFUSED
-from ..errors import TechnicalError
+from ..errors import StoreUnavailable, TechnicalError
 from ..ports import BetQuery, BetRows, SettleRows
 from ..rate_limits import GameRateLimits
 from ..sql import rows as cols
@@ -24,9 +24,12 @@ from .deferred import (
     _W_SAVE_WALLET,
     _W_TOUCH_PLAYER,
     _W_TX_STATE,
-    _combined,
+    CHECK_SQLSTATE,
+    WRITES,
     _Write,
+    batch,
 )
+from .literals import require_standard_strings
 from .loads import _LOAD_BET_SQL, _LOAD_SETTLE_SQL, _LOCK_PLAYER_SQL, _bet_rows, _load_args, _settle_rows
 
 
@@ -47,10 +50,8 @@ class PostgresTx(SqlReads):
         self._open = True
         # The first driver error seen: the transaction is aborted from then on.
         self.failed: BaseException | None = None
-        # Deferred writes (see "deferred writes" above), sent by _flush.
-        self._queued: list[_Write] = []
-        self._queued_args: list[Any] = []
-        self._queued_tables: set[str] = set()
+        # Deferred writes (see :mod:`.deferred`), sent by _flush or _commit.
+        self._queued: list[tuple[_Write, tuple[Any, ...]]] = []
 
     def _check_open(self) -> None:
         if not self._open:
@@ -69,36 +70,52 @@ class PostgresTx(SqlReads):
             raise
 
     async def _defer(self, w: _Write, *args: Any) -> None:
-        """Queue a write (sending the queue first if it already touches one of its tables)."""
+        """Queue a write (sent in order with the next statement's flush or the COMMIT)."""
         self._check_open()
         if not self._writable:
             raise TechnicalError("write attempted in a read-only unit of work")
-        if not self._queued_tables.isdisjoint(w.tables):
-            await self._flush()
-        self._queued.append(w)
-        self._queued_args.extend(args)
-        self._queued_tables.update(w.tables)
+        self._queued.append((w, args))
+
+    def _take(self) -> str:
+        """The queued writes as one simple-query text (the queue emptied).  A value that cannot
+        be rendered fails the unit for good, like a driver error (nothing was sent)."""
+        queued, self._queued = self._queued, []
+        try:
+            require_standard_strings(self._c.get_settings())
+            return batch(queued)
+        except ValueError as exc:
+            err = StoreUnavailable(f"postgres: cannot send a value: {exc}")
+            if self.failed is None:
+                self.failed = err
+            raise err from exc
+
+    async def _send(self, sql: str) -> str:
+        """One simple-query message; a failed check of a write becomes that write's
+        TechnicalError (and the unit can never commit)."""
+        try:
+            return str(await self._run(self._c.execute(sql)))
+        except _DRIVER_ERRORS as exc:
+            write = WRITES.get(str(getattr(exc, "message", "")))
+            if getattr(exc, "sqlstate", None) != CHECK_SQLSTATE or write is None:
+                raise
+            err = TechnicalError(write.error)
+            self.failed = err
+            raise err from None
 
     async def _flush(self) -> None:
-        """Send the queued writes as one statement (nothing to do when none are queued)."""
-        writes = self._queued
-        if not writes:
-            return
-        args = self._queued_args
-        self._queued = []
-        self._queued_args = []
-        self._queued_tables = set()
-        sql, checked = _combined(writes)
-        row = await self._run(self._c.fetchrow(sql, *args))
-        for col, i in enumerate(checked):
-            if row[col] != 1:
-                # The statement's other parts have run: mark the transaction failed so it can
-                # never commit, even if the unit catches this error (it used to come from the
-                # write call itself, before any later write).
-                exc = TechnicalError(writes[i].error)
-                if self.failed is None:
-                    self.failed = exc
-                raise exc
+        """Send the queued writes (nothing to do when none are queued)."""
+        if self._queued:
+            self._check_open()
+            await self._send(self._take())
+
+    async def _commit(self) -> None:
+        """The queued writes and COMMIT in one message (the unit's last round trip)."""
+        self._check_open()
+        sql = self._take() + ";COMMIT" if self._queued else "COMMIT"
+        status = await self._send(sql)
+        if status != "COMMIT":
+            # PostgreSQL answers ROLLBACK to the COMMIT of an aborted transaction.
+            raise StoreUnavailable(f"postgres: COMMIT answered {status!r}, nothing was committed")
 
     async def _fetch(self, sql: str, params: Sequence[Any]) -> list[Any]:
         return await self._all(sql, *params)
