@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import fields, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -18,6 +18,7 @@ from wallet_store.model import (
     Wallet,
     entry_hash,
     game_mode,
+    iso,
     move,
     split_debit,
     split_win,
@@ -282,3 +283,16 @@ def test_session_live_until_expiry_or_close() -> None:
     assert s.live(NOW + timedelta(minutes=59, seconds=59))
     assert not s.live(NOW + timedelta(hours=1))
     assert not replace(s, closed_at=NOW).live(NOW)
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1, 1, 2),
+        max_value=datetime(9999, 12, 30),
+        timezones=st.sampled_from([UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5, minutes=-30))]),
+    )
+)
+def test_iso_writes_the_strftime_text(ts: datetime) -> None:
+    """iso() is on every money request's path (isoformat, not strftime) but its text is the
+    one stored and hashed since the first journal entry: it must not change by a character."""
+    assert iso(ts) == ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -232,3 +232,24 @@ def test_jsonout_loads_rejects_nan_and_infinity(text: str) -> None:
 def test_jsonout_refuses_unknown_types() -> None:
     with pytest.raises(TypeError):
         jsonout.dumps({"x": object()})
+
+
+@pytest.mark.parametrize("value", [Decimal(0), Decimal("-0"), Decimal("0E+30"), Decimal("-0E-40"), money.ZERO])
+def test_zero_is_stored_and_read_as_the_one_zero_text(value: Decimal) -> None:
+    """check, to_db and from_db take a shortcut for zero (most of a wager's amount columns): the text
+    and the value must be exactly those of the general path."""
+    assert money.to_db(value) == "0" * money.INT_DIGITS + "." + "0" * money.FRAC_DIGITS
+    back = money.from_db(money.to_db(value))
+    assert str(back) == str(money.ZERO)
+    assert not back.is_signed()
+    assert str(money.check(value)) == str(money.ZERO)
+    assert not money.check(value).is_signed()
+
+
+@pytest.mark.parametrize("value", [None, 0, "", False])
+def test_the_zero_shortcut_never_stores_what_is_not_a_decimal(value: object) -> None:
+    """A falsy non-Decimal (a missing value, an int, an empty text) must fail, not be stored as 0."""
+    with pytest.raises(AttributeError):
+        money.to_db(value)  # type: ignore[arg-type]
+    with pytest.raises(AttributeError):
+        money.check(value)  # type: ignore[arg-type]

@@ -107,6 +107,8 @@ def _trim(text: str) -> str:
 
 def check(value: Decimal) -> Decimal:
     """Quantize a computed value, refusing one that left the Decimal(32,10) range."""
+    if value.is_zero():  # zero of any exponent or sign (a third of a wager's checks)
+        return ZERO
     q = value.quantize(QUANTUM, context=_CTX)
     if q.copy_abs() > MAX_AMOUNT:
         raise MoneyError("amount out of Decimal(32,10) range")
@@ -158,6 +160,8 @@ _NINES = str.maketrans("0123456789", "9876543210")
 
 def to_db(value: Decimal) -> str:
     """Order-preserving fixed-width TEXT for SQLite (see module docstring)."""
+    if value.is_zero():  # zero (of any exponent or sign): most of a wager's columns (bonus, reserved)
+        return _DB_ZERO
     q = check(value)
     digits = format(q.copy_abs(), "f").rjust(_DB_WIDTH, "0")
     if q < 0:
@@ -165,10 +169,13 @@ def to_db(value: Decimal) -> str:
     return digits
 
 
+_DB_ZERO = "0" * INT_DIGITS + "." + "0" * FRAC_DIGITS
 _DB_FORM = re.compile(r"-?[0-9]{22}\.[0-9]{10}")
 
 
 def from_db(text: str) -> Decimal:
+    if text == _DB_ZERO:  # the most frequent stored amount, read without the pattern
+        return ZERO
     if not isinstance(text, str) or not _DB_FORM.fullmatch(text):
         raise MoneyError(f"corrupt stored amount {text!r}")
     if text[0] == "-":

@@ -369,9 +369,14 @@ async def test_load_bet_loads_a_bets_rows(store: Any) -> None:
     limits = model.Limits("p1", max_bet=BIG)
     award = model.FreeRoundAward("fr1", "p1", "op1", "real", T0)
     tomb = make_tx(transaction_id="t2", kind="rollback")
+    await seed(store, ["p2"])
+    usd = model.GameSession("s-usd", "p1", "op1", "USD", "game-1", T0, T0 + timedelta(days=1))
+    other = model.GameSession("s-p2", "p2", "op1", "EUR", "game-1", T0, T0 + timedelta(days=1))
 
     async def unit(tx: Any) -> None:
         await tx.insert_session(session)
+        await tx.insert_session(usd)
+        await tx.insert_session(other)
         await tx.save_round(rnd)
         await tx.save_limits(limits)
         await tx.insert_free_rounds(award)
@@ -397,6 +402,24 @@ async def test_load_bet_loads_a_bets_rows(store: Any) -> None:
         assert (bare.player is not None, dict(bare.records), bare.session, bare.wallet) == (True, {}, None, None)
         nobody = await run(lambda tx: tx.load_bet(BetQuery("nobody", "game-1", "r-1", "t1", kinds, "s1", None)))
         assert (nobody.player, nobody.operator, dict(nobody.records)) == (None, None, {})
+        # A session whose rows are partly absent: no wallet in its currency, no such round, no award.
+        sparse = await run(lambda tx: tx.load_bet(BetQuery("p1", "game-1", "r-9", "t9", kinds, "s-usd", None)))
+        assert (sparse.session, sparse.wallet, sparse.round, sparse.limits, sparse.award) == (
+            usd,
+            None,
+            None,
+            limits,
+            None,
+        )
+        p2_wallet = await store.read(lambda tx: tx.get_wallet("p2", "EUR"))
+        bare_p2 = await run(lambda tx: tx.load_bet(BetQuery("p2", "game-1", "r-1", "t9", kinds, "s-p2", "nope")))
+        assert (bare_p2.session, bare_p2.wallet, bare_p2.round, bare_p2.limits, bare_p2.award) == (
+            other,
+            p2_wallet,
+            None,
+            None,
+            None,
+        )
 
 
 async def test_load_view_reads_player_session_operator_and_wallet_together(store: Any) -> None:

@@ -34,6 +34,8 @@ from .rows import (
     WALLET_COLS,
     Codec,
     Rows,
+    aliased,
+    width,
 )
 
 #: Every open hold (what each wallet's ``reserved`` must add up to), for the audit stream.
@@ -46,18 +48,14 @@ OPEN_HOLDS_SQL = (
 _TXS_SQL: dict[tuple[type, int], str] = {}  # get_txs' statement per backend and number of kinds
 
 
-def _prefixed(alias: str, cols: str) -> str:
-    return ", ".join(f"{alias}.{c.strip()}" for c in cols.split(","))
-
-
-_N_PLAYER, _N_SESSION, _N_OPERATOR = (len(c.split(",")) for c in (PLAYER_COLS, SESSION_COLS, OPERATOR_COLS))
+_N_PLAYER, _N_SESSION, _N_OPERATOR = (width(c) for c in (PLAYER_COLS, SESSION_COLS, OPERATOR_COLS))
 
 #: load_view's one statement (``{0}``, ``{1}``: the dialect's first two placeholders).  Every
 #: part is a LEFT JOIN from one constant row, so a missing player or session reads as NULLs
 #: and the service still tells them apart; the wallet is the player's in the session's currency.
 _VIEW_SQL = (
-    f"SELECT {_prefixed('p', PLAYER_COLS)}, {_prefixed('s', SESSION_COLS)}, {_prefixed('o', OPERATOR_COLS)},"
-    f" {_prefixed('w', WALLET_COLS)}"
+    f"SELECT {aliased('p', PLAYER_COLS)}, {aliased('s', SESSION_COLS)}, {aliased('o', OPERATOR_COLS)},"
+    f" {aliased('w', WALLET_COLS)}"
     " FROM (SELECT 1 AS one) AS q"
     " LEFT JOIN players p ON p.account_id = {0}"
     " LEFT JOIN sessions s ON s.session_id = {1}"

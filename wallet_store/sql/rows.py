@@ -70,6 +70,16 @@ ROUND_ON_CONFLICT = (
     " bonus_win=excluded.bonus_win, wagers=excluded.wagers, results=excluded.results,"
     " closed_at=excluded.closed_at"
 )
+def aliased(alias: str, columns: str) -> str:
+    """``columns`` (one of the ``*_COLS`` lists) each prefixed with a table alias, for a join."""
+    return ", ".join(f"{alias}.{c.strip()}" for c in columns.split(","))
+
+
+def width(columns: str) -> int:
+    """How many columns a ``*_COLS`` list names (where its part of a joined row ends)."""
+    return len(columns.split(","))
+
+
 OPERATOR_COLS = (
     "operator_id, name, currency, debit_order, signature_secret, allowed_networks, start_real, start_bonus, created_at,"
     " signature_scheme"

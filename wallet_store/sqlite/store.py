@@ -200,6 +200,11 @@ class SqliteStore:
         await self._writer.execute(f"PRAGMA cache_size = -{self._cache_kib}")
         await self._writer.execute(f"PRAGMA wal_autocheckpoint = {self._checkpoint_pages}")
         await self._migrate(self._writer)
+        # After the migrations (an index built by one sorts in temp storage, which could be
+        # large): a unit's SAVEPOINT sub-journal and statement journals are then kept in
+        # memory, not in a temporary file opened and removed per unit.  Bounded by what one
+        # batch dirties.  Measured: writer CPU per wager 642 -> 578 us in process.
+        await self._writer.execute("PRAGMA temp_store = MEMORY")
         for _ in range(self._n_readers):
             r = await self._connect()
             await r.execute("PRAGMA query_only = ON")
