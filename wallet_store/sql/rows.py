@@ -70,6 +70,8 @@ ROUND_ON_CONFLICT = (
     " bonus_win=excluded.bonus_win, wagers=excluded.wagers, results=excluded.results,"
     " closed_at=excluded.closed_at"
 )
+
+
 def aliased(alias: str, columns: str) -> str:
     """``columns`` (one of the ``*_COLS`` lists) each prefixed with a table alias, for a join."""
     return ", ".join(f"{alias}.{c.strip()}" for c in columns.split(","))

@@ -49,7 +49,8 @@ _PLAYER_AND_OPERATOR_SQL = (
 )
 _BET_STATE_SQL = (
     f"SELECT {cols.aliased('s', cols.SESSION_COLS)}, {cols.aliased('w', cols.WALLET_COLS)},"
-    f" {cols.aliased('r', cols.ROUND_COLS)}, {cols.aliased('l', cols.LIMITS_COLS)}, {cols.aliased('f', cols.FREE_ROUNDS_COLS)} FROM sessions s"
+    f" {cols.aliased('r', cols.ROUND_COLS)}, {cols.aliased('l', cols.LIMITS_COLS)},"
+    f" {cols.aliased('f', cols.FREE_ROUNDS_COLS)} FROM sessions s"
     " LEFT JOIN wallets w ON w.account_id = ? AND w.currency = s.currency"
     " LEFT JOIN rounds r ON r.account_id = ? AND r.game_id = ? AND r.round_id = ?"
     " LEFT JOIN limits l ON l.account_id = ?"
