@@ -94,8 +94,8 @@ def _steps(svc: WalletService, tag: str) -> list[tuple[str, Callable[[], Awaitab
     ]
 
 
-async def measure(dsn: str) -> dict[str, int]:
-    store = PostgresStore(dsn, min_size=1, max_size=1)
+async def measure(dsn: str, schema: str | None = None) -> dict[str, int]:
+    store = PostgresStore(dsn, schema=schema, min_size=1, max_size=1)
     await store.open()
     svc = WalletService(store, SystemClock())
     counter = Counter()

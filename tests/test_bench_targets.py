@@ -77,3 +77,14 @@ def test_private_memory_of_this_process_is_read_from_proc() -> None:
     assert rss is not None
     assert rss > 1
     assert R.rss_anon_mb(2**22 + 12345) is None  # no such process
+
+
+def test_round_trips_goal_from_the_counted_requests(tmp_path: Path) -> None:
+    b = _bench(tmp_path)
+    assert b._trips_target()["met"] is None  # no PostgreSQL rows
+    b.pg_info = {"round_trips": {"getbalance": 3, "wager": 3, "wager replay": 3, "result": 3, "rollback": 3}}
+    t = b._trips_target()
+    assert t["met"] is True
+    assert "rollback 3" in t["measured"]
+    b.pg_info["round_trips"]["rollback"] = 5
+    assert b._trips_target()["met"] is False
