@@ -124,3 +124,11 @@ def test_round_arithmetic_keeps_every_other_field() -> None:
     assert bet == replace(rnd, real_bet=Decimal("1.5"), bonus_bet=Decimal("2.25"), wagers=2)
     win = rounds.take_back_win(rnd, Decimal("1"), Decimal("1"))
     assert win == replace(rnd, real_win=Decimal("2"), bonus_win=Decimal("3"))
+
+
+def test_wire_writes_every_zero_as_0() -> None:
+    for text in ("0", "-0", "0E-10", "-0E-10", "0E+5", "-0E+5", "0.000"):
+        assert money.wire(Decimal(text)) == "0"
+    assert money.wire(money.ZERO) == "0"
+    assert money.wire(Decimal("-1.50")) == "-1.5"
+    assert money.wire(Decimal("0.0000000001")) == "0.0000000001"
