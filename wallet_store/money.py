@@ -137,6 +137,8 @@ def proportion(amount: Decimal, part: Decimal, whole: Decimal) -> Decimal:
 
 def wire(value: Decimal) -> str:
     """Shortest exact decimal text: ``100``, ``140.25``, ``0.0000000001`` (never an exponent)."""
+    if value.is_zero():  # zero of any exponent or sign: 4 of a wager's 6 hashed amounts
+        return "0"
     text = format(value, "f")
     if "." in text:
         text = _trim(text)

@@ -24,7 +24,7 @@ Pure: no I/O, no awaits, no driver, aiohttp or store import.
 from __future__ import annotations
 
 import json
-import uuid
+import os
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -61,8 +61,12 @@ Settling = Result | Jackpot | Rollback | ReverseWin | RollbackRollback
 
 
 def new_tx_id() -> str:
-    """Our transaction id (accounttransactionid / walletTx): unique, opaque, 20 hex chars."""
-    return uuid.uuid4().hex[:20]
+    """Our transaction id (accounttransactionid / walletTx): unique, opaque, 20 hex chars.
+
+    80 random bits from the OS (``uuid4().hex[:20]`` held 76: its 13th character is the
+    version digit) without building a UUID: 1.4 against 7.6 us per call, one per money request.
+    """
+    return os.urandom(10).hex()
 
 
 # ---------------------------------------------------------------------- decisions

@@ -57,10 +57,23 @@ def iso(ts: datetime) -> str:
     (several calls per money request) and writes the same text, except that it pads a year
     before 1000 to four digits: those keep strftime's text, so no stored hash changes.
     """
+    global _iso_last
+    last = _iso_last  # one read: another thread may replace it meanwhile
+    if last[0] is ts:
+        return last[1]
     t = ts if ts.tzinfo is UTC else ts.astimezone(UTC)
-    if t.year < 1000:
-        return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return t.isoformat(timespec="microseconds")[:-6] + "Z"
+    text = t.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if t.year < 1000 else t.isoformat(timespec="microseconds")[:-6] + "Z"
+    _iso_last = (ts, text)
+    return text
+
+
+# The last timestamp formatted and its text.  A money request formats its one ``now`` about
+# six times (the journal entry's hash and row, the wallet, round and record rows); the
+# same object is formatted once.  Keyed by identity, which is sound: the tuple keeps the
+# datetime alive, so its id cannot be reused by another object while it is cached, and a
+# datetime is immutable.  Written as one tuple so a reader on another thread never sees a
+# timestamp paired with another's text.
+_iso_last: tuple[datetime | None, str] = (None, "")
 
 
 def parse_iso(text: str) -> datetime:

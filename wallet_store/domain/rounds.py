@@ -184,14 +184,21 @@ def tally(total: Round, t: TxRecord) -> Round:
 
 
 def _apply(rnd: Round, e: Effect, *, bet: Split = _NONE, win: Split = _NONE) -> Round:
-    return replace(
-        rnd,
-        real_bet=_signed(rnd.real_bet, e.bet, bet[0]),
-        bonus_bet=_signed(rnd.bonus_bet, e.bet, bet[1]),
-        real_win=_signed(rnd.real_win, e.win, win[0]),
-        bonus_win=_signed(rnd.bonus_win, e.win, win[1]),
-        wagers=rnd.wagers + e.bet,
-        results=rnd.results + e.result,
+    # Positional, in the fields' declared order: several times cheaper than dataclasses.replace.
+    return Round(
+        rnd.account_id,
+        rnd.game_id,
+        rnd.round_id,
+        rnd.currency,
+        rnd.status,
+        _signed(rnd.real_bet, e.bet, bet[0]),
+        _signed(rnd.bonus_bet, e.bet, bet[1]),
+        _signed(rnd.real_win, e.win, win[0]),
+        _signed(rnd.bonus_win, e.win, win[1]),
+        rnd.wagers + e.bet,
+        rnd.results + e.result,
+        rnd.created_at,
+        rnd.closed_at,
     )
 
 
