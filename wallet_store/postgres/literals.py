@@ -199,9 +199,10 @@ def literal(v: Any) -> str:
     # The deferred writes' exact types inline, most frequent first; the same functions and
     # rules as the table below (which also serves subclasses, through isinstance).
     if t is str:
-        if "\x00" in v or not v.isascii():
-            v = _text(v)
-        return "'" + v.replace("'", "''") + "'" if "'" in v else "'" + v + "'"
+        text: str = v
+        if "\x00" in text or not text.isascii():
+            text = _text(text)
+        return "'" + text.replace("'", "''") + "'" if "'" in text else "'" + text + "'"
     if t is Decimal:
         return "'" + _decimal_text(v) + "'"
     if t is list:
