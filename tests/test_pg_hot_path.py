@@ -609,3 +609,43 @@ async def test_units_waiting_for_the_pool_get_the_kept_connections(store: Postgr
         assert await s.ping()
     finally:
         await s.close()
+
+
+async def test_waiters_time_out_or_are_cancelled_without_losing_a_connection(store: PostgresStore) -> None:
+    """Every connection busy: a waiter gives up after connect_timeout (StoreUnavailable, as the
+    pool's own timeout), a cancelled waiter leaves nothing behind, and the connection a unit
+    hands back (clean or not) still reaches the next one."""
+    s = PostgresStore(store.dsn, schema=store.schema, min_size=1, max_size=1, connect_timeout=0.3, max_retries=0)
+    await s.open()
+    try:
+        held = asyncio.Event()
+        go = asyncio.Event()
+
+        async def holding(tx: Any) -> None:
+            await tx.get_player("p1")
+            held.set()
+            await go.wait()
+
+        holder = asyncio.create_task(s.write(holding))
+        await held.wait()
+        with pytest.raises(StoreUnavailable):
+            await s.read(lambda tx: tx.get_player("p1"))  # timed out waiting
+        cancelled = [asyncio.create_task(s.read(lambda tx: tx.get_player("p1"))) for _ in range(3)]
+        waiting = asyncio.create_task(s.read(lambda tx: tx.get_player("p2")))
+        await asyncio.sleep(0.05)
+        for t in cancelled:
+            t.cancel()
+        go.set()
+        await holder
+        assert (await waiting).account_id == "p2"  # the held connection, handed over
+        assert s._slots == 1
+        assert len(s._idle) == 1
+        # an unclean end (the unit raised): the slot goes through the pool to the next waiter
+        with pytest.raises(RuntimeError):
+            await s.write(lambda tx: _raise_after(tx, RuntimeError("unit failed")))
+        results = await asyncio.gather(*(s.read(lambda tx: tx.get_player("p1")) for _ in range(5)))
+        assert len(results) == 5
+        assert s._slots == 1
+        assert await s.ping()
+    finally:
+        await s.close()

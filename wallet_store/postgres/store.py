@@ -63,6 +63,7 @@ trips; they decide nothing.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import random
@@ -135,7 +136,11 @@ class PostgresStore:
         # The store's own hand-out on top of the pool (see _acquire): connections a unit left
         # clean, kept checked out of the pool for the next unit, and the units waiting for one.
         self._idle: list[Any] = []
-        self._waiting = 0
+        # Slots: connections checked out of the pool by the hand-out (kept idle, in a unit's
+        # hands, or promised to a waiter), never more than max_size, so the pool never makes
+        # anyone wait; the units waiting for one, oldest first.
+        self._slots = 0
+        self._waiters: collections.deque[asyncio.Future[Any]] = collections.deque()
 
     # lifecycle ------------------------------------------------------------------------
 
@@ -182,6 +187,11 @@ class PostgresStore:
     async def close(self) -> None:
         pool, self._pool = self._pool, None
         idle, self._idle = self._idle, []
+        waiters, self._waiters = self._waiters, collections.deque()
+        self._slots = 0
+        for fut in waiters:
+            if not fut.done():
+                fut.set_exception(asyncpg.InterfaceError("the store is closing"))
         if pool is not None:
             for conn in idle:  # back to the pool first: pool.close() waits for every connection
                 with contextlib.suppress(Exception):
@@ -225,23 +235,66 @@ class PostgresStore:
     async def _acquire(self, pool: Any) -> Any:
         """A pooled connection for a unit: one a previous unit left clean if there is one (no
         pool round of acquire/release: its timers, its reset and the task of its shielded
-        release cost the service ~75 us per unit), else from the pool (``connect_timeout``)."""
+        release cost the service ~75 us per unit), else a new slot from the pool, else (every
+        slot taken) the next connection a unit hands back, waited for at most
+        ``connect_timeout`` (then ``TimeoutError``, as from the pool)."""
         idle = self._idle
         while idle:
             conn = idle.pop()
-            try:
-                closed = conn.is_closed()
-            except Exception:  # already handed back by asyncpg (closed under us)
-                closed = True
-            if not closed:
+            if _usable(conn):
                 return conn
-            with contextlib.suppress(Exception):
-                await pool.release(conn)  # lets asyncpg finish its cleanup (no-op if done)
-        self._waiting += 1
+            await self._to_pool(pool, conn)  # closed under us: asyncpg finishes its cleanup
+            if self._pool is not pool:
+                raise asyncpg.InterfaceError("the store is closing")
+        if self._slots >= self._max:
+            fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            self._waiters.append(fut)
+            try:
+                async with asyncio.timeout(self._connect_timeout):
+                    conn = await fut
+            except BaseException:
+                if fut.done() and not fut.cancelled() and fut.exception() is None:
+                    # handed over just as this unit was cancelled or timed out: pass it on
+                    self._hand_over(pool, fut.result())
+                else:
+                    fut.cancel()
+                raise
+            if conn is not None:
+                return conn
+            # a slot (its connection went back to the pool): take it there
+        else:
+            self._slots += 1
         try:
             return await pool.acquire(timeout=self._connect_timeout)
+        except BaseException:
+            self._hand_over(pool, None)
+            raise
+
+    def _hand_over(self, pool: Any, conn: Any) -> None:
+        """A clean connection (or, ``None``, a slot whose connection went back to the pool) to
+        the oldest waiter; with none waiting, the connection is kept idle, the slot freed."""
+        if self._pool is not pool:
+            return
+        waiters = self._waiters
+        while waiters:
+            fut = waiters.popleft()
+            if not fut.done():
+                fut.set_result(conn)
+                return
+        if conn is not None:
+            self._idle.append(conn)
+        else:
+            self._slots -= 1
+
+    async def _to_pool(self, pool: Any, conn: Any) -> None:
+        """Through asyncpg's release (rollback of a leftover transaction, termination of a
+        broken session); its slot then goes to a waiter or is freed."""
+        try:
+            await pool.release(conn)
+        except Exception:
+            log.debug("releasing a connection failed", exc_info=True)
         finally:
-            self._waiting -= 1
+            self._hand_over(pool, None)
 
     @contextlib.asynccontextmanager
     async def _checkout(self) -> AsyncIterator[Any]:
@@ -254,20 +307,14 @@ class PostgresStore:
             await self._release(pool, conn, clean=False)
 
     async def _release(self, pool: Any, conn: Any, *, clean: bool) -> None:
-        """Back where it came from.  Kept for the next unit only when the unit ended cleanly (its
-        transaction committed or rolled back: nothing open, no cancellation under way), the
-        session is open, the store still runs on that pool and nobody waits in the pool (a
-        connection kept here would never reach them); anything else goes through asyncpg's
-        release (rollback of a leftover transaction, termination of a broken session)."""
-        if clean and self._waiting == 0 and self._pool is pool:
-            try:
-                keep = not conn.is_closed() and not conn.is_in_transaction()
-            except Exception:
-                keep = False
-            if keep:
-                self._idle.append(conn)
-                return
-        await pool.release(conn)
+        """Back where it came from: to the next unit (a waiter, else kept idle) only when the
+        unit ended cleanly (its transaction committed or rolled back: nothing open, no
+        cancellation under way), the session is open and the store still runs on that pool;
+        anything else goes through asyncpg's release."""
+        if clean and self._pool is pool and _usable(conn) and not conn.is_in_transaction():
+            self._hand_over(pool, conn)
+            return
+        await self._to_pool(pool, conn)
 
     # units of work --------------------------------------------------------------------
 
@@ -444,6 +491,14 @@ class PostgresStore:
 
 
 _BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED"
+
+
+def _usable(conn: Any) -> bool:
+    """The pooled connection is still attached and open (asyncpg detaches a closed one)."""
+    try:
+        return not conn.is_closed()
+    except asyncpg.InterfaceError:
+        return False
 
 
 async def _rollback(conn: Any) -> None:
