@@ -260,12 +260,11 @@ async def test_execute_raw_still_resets_the_session(store: PostgresStore) -> Non
     await s.open()
     try:
         await s.execute_raw("SET application_name = 'changed'")
-        pool: Any = s._pool
-        async with pool.acquire() as conn:
+        async with s._checkout() as conn:
             assert await conn.fetchval("SHOW application_name") == "groove-wallet"
         # and the store's own units leave the session as they found it
         await s.write(_wager)
-        async with pool.acquire() as conn:
+        async with s._checkout() as conn:
             assert await conn.fetchval("SHOW application_name") == "groove-wallet"
             held = (
                 "SELECT count(*) FROM pg_locks"
@@ -425,8 +424,7 @@ async def one_conn(store: PostgresStore) -> AsyncIterator[PostgresStore]:
 
 
 async def _session_is_clean(s: PostgresStore) -> None:
-    pool: Any = s._pool
-    async with pool.acquire() as conn:
+    async with s._checkout() as conn:
         assert not conn.is_in_transaction()
         held = (
             "SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() AND locktype NOT IN ('virtualxid', 'relation')"
@@ -531,3 +529,123 @@ async def test_a_cancelled_unit_leaves_the_session_clean(one_conn: PostgresStore
         await task
     assert await _last_active(one_conn) != T_MARK
     await _session_is_clean(one_conn)
+
+
+# --- the store's connection hand-out (clean connections kept for the next unit) ---------------
+
+
+async def _backend_pid(tx: Any) -> int:
+    return int((await tx._one("SELECT pg_backend_pid()"))[0])
+
+
+async def test_a_clean_unit_leaves_its_connection_for_the_next(
+    store: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = PostgresStore(store.dsn, schema=store.schema, min_size=1, max_size=2)
+    await s.open()
+    try:
+        released: list[Any] = []
+        real_release = asyncpg.pool.Pool.release
+
+        async def counting_release(pool: Any, conn: Any, **kw: Any) -> Any:
+            released.append(conn)
+            return await real_release(pool, conn, **kw)
+
+        monkeypatch.setattr(asyncpg.pool.Pool, "release", counting_release)
+        first = await s.write(_backend_pid)
+        await s.write(_wager)
+        assert await s.read(_backend_pid) == first  # the same session, not through the pool
+        assert released == []
+        # a unit that fails goes back through the pool (asyncpg's release: rollback, cleanup)
+        with pytest.raises(RuntimeError):
+            await s.write(lambda tx: _raise_after(tx, RuntimeError("unit failed")))
+        assert len(released) == 1
+        assert s._idle == []
+    finally:
+        await s.close()  # and close() does not wait for the connections kept idle
+
+
+async def _raise_after(tx: Any, exc: BaseException) -> None:
+    await tx.get_player("p1")
+    raise exc
+
+
+async def test_a_kept_connection_killed_while_idle_is_replaced(store: PostgresStore) -> None:
+    s = PostgresStore(store.dsn, schema=store.schema, min_size=1, max_size=1)
+    await s.open()
+    try:
+        pid = await s.write(_backend_pid)
+        assert len(s._idle) == 1
+        await store.execute_raw("SELECT pg_terminate_backend($1)", pid)
+        for _ in range(50):  # asyncpg notices the lost connection (and detaches the proxy)
+            with contextlib.suppress(asyncpg.InterfaceError):
+                if not s._idle[0].is_closed():
+                    await asyncio.sleep(0.02)
+                    continue
+            break
+        assert await s.write(_backend_pid) != pid
+        w = await s.write(lambda tx: _wager(tx, tid="after-kill"))
+        assert w is not None
+        assert await s.ping()
+    finally:
+        await s.close()
+
+
+async def test_units_waiting_for_the_pool_get_the_kept_connections(store: PostgresStore) -> None:
+    """One connection, many units at once: each finished unit hands its connection to a waiter
+    (through the pool), none is starved by a connection kept idle; ping and streams too."""
+    s = PostgresStore(store.dsn, schema=store.schema, min_size=1, max_size=1, connect_timeout=5)
+    await s.open()
+    try:
+        before = await s.read(lambda tx: tx.get_wallet("p1", "EUR"))
+        units = (s.write(lambda tx, i=i: _wager(tx, tid=f"many-{i}", amount="0.01")) for i in range(12))
+        results = await asyncio.gather(*units)
+        assert len(results) == 12
+        after = await s.read(lambda tx: tx.get_wallet("p1", "EUR"))
+        assert after.seq == before.seq + 12
+        assert len(s._idle) == 1
+        assert await s.ping()
+        assert [e async for e in s.journal("p1")][-1].seq == after.seq
+        assert await s.ping()
+    finally:
+        await s.close()
+
+
+async def test_waiters_time_out_or_are_cancelled_without_losing_a_connection(store: PostgresStore) -> None:
+    """Every connection busy: a waiter gives up after connect_timeout (StoreUnavailable, as the
+    pool's own timeout), a cancelled waiter leaves nothing behind, and the connection a unit
+    hands back (clean or not) still reaches the next one."""
+    s = PostgresStore(store.dsn, schema=store.schema, min_size=1, max_size=1, connect_timeout=0.3, max_retries=0)
+    await s.open()
+    try:
+        held = asyncio.Event()
+        go = asyncio.Event()
+
+        async def holding(tx: Any) -> None:
+            await tx.get_player("p1")
+            held.set()
+            await go.wait()
+
+        holder = asyncio.create_task(s.write(holding))
+        await held.wait()
+        with pytest.raises(StoreUnavailable):
+            await s.read(lambda tx: tx.get_player("p1"))  # timed out waiting
+        cancelled = [asyncio.create_task(s.read(lambda tx: tx.get_player("p1"))) for _ in range(3)]
+        waiting = asyncio.create_task(s.read(lambda tx: tx.get_player("p2")))
+        await asyncio.sleep(0.05)
+        for t in cancelled:
+            t.cancel()
+        go.set()
+        await holder
+        assert (await waiting).account_id == "p2"  # the held connection, handed over
+        assert s._slots == 1
+        assert len(s._idle) == 1
+        # an unclean end (the unit raised): the slot goes through the pool to the next waiter
+        with pytest.raises(RuntimeError):
+            await s.write(lambda tx: _raise_after(tx, RuntimeError("unit failed")))
+        results = await asyncio.gather(*(s.read(lambda tx: tx.get_player("p1")) for _ in range(5)))
+        assert len(results) == 5
+        assert s._slots == 1
+        assert await s.ping()
+    finally:
+        await s.close()

@@ -249,3 +249,24 @@ async def test_a_value_that_cannot_be_sent_fails_the_unit_and_writes_nothing(sto
     await store.read(check)
     rec = _rec(transaction_id="t-fine")
     await store.write(lambda tx: tx.insert_tx(replace(rec, message="fine")))  # the pool is fine
+
+
+def test_the_inline_fast_path_renders_what_the_generic_rules_do() -> None:
+    """literal() renders the exact common types inline; a subclass takes the generic path
+    (isinstance, _scalar_text, _array_element): both must give the same text."""
+
+    class S(str):
+        pass
+
+    class N(Decimal):
+        pass
+
+    for s in [*HOSTILE, "plain", ""]:
+        assert literal(s) == literal(S(s)), s
+        assert literal([s, None]) == literal((S(s), None)), s  # a tuple: the generic array path
+    for d in (Decimal("-1.50"), Decimal("1E+3"), Decimal("0")):
+        assert literal(d) == literal(N(d))
+        assert literal([d, 7]) == literal((N(d), 7))
+    assert literal(5) == "'5'"
+    assert literal(True) == "'true'"
+    assert literal([True, None]) == "'{\"true\",NULL}'"

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..sql import rows as cols
-from .literals import literal
+from .literals import literals
 
 # --- deferred writes ---------------------------------------------------------------------
 #
@@ -148,4 +148,4 @@ def prepare_sql() -> str:
 def batch(queued: Sequence[tuple[_Write, Sequence[Any]]]) -> str:
     """The queued writes as one simple-query text, in order (literals: see :mod:`.literals`;
     raises ValueError for a value it cannot render, before anything is sent)."""
-    return ";".join(f"EXECUTE {w.name}({','.join(map(literal, args))})" for w, args in queued)
+    return ";".join([f"EXECUTE {w.name}({literals(args)})" for w, args in queued])

@@ -4,6 +4,7 @@ with its operator in one statement.  They only load; they decide nothing."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from .. import model
@@ -61,8 +62,10 @@ _LOAD_BET_SQL = "SELECT p, o, recs, s, w, r, l, f FROM pg_temp.gw_load_bet($1, $
 _LOAD_SETTLE_SQL = "SELECT p, o, recs, s, r, ws, f FROM pg_temp.gw_load_settle($1, $2, $3, $4, $5, $6, $7)"
 
 
-def _names(columns: str) -> tuple[str, ...]:
-    return tuple(columns.split(", "))
+def _names(columns: str) -> Callable[[Any], tuple[Any, ...]]:
+    """A composite's columns by name, in the row mapper's order (one C call per row)."""
+    get: Callable[[Any], tuple[Any, ...]] = itemgetter(*columns.split(", "))
+    return get
 
 
 _PLAYER_NAMES = _names(cols.PLAYER_COLS)
@@ -75,9 +78,9 @@ _LIMITS_NAMES = _names(cols.LIMITS_COLS)
 _FREE_ROUNDS_NAMES = _names(cols.FREE_ROUNDS_COLS)
 
 
-def _named(rec: Any, names: tuple[str, ...], mapper: Callable[[Any], R]) -> R | None:
+def _named(rec: Any, names: Callable[[Any], tuple[Any, ...]], mapper: Callable[[Any], R]) -> R | None:
     """A table's row value (a composite, its columns by name) through the row mapper."""
-    return None if rec is None else mapper(tuple(rec[n] for n in names))
+    return None if rec is None else mapper(names(rec))
 
 
 def _load_args(q: BetQuery) -> tuple[Any, ...]:
@@ -85,7 +88,7 @@ def _load_args(q: BetQuery) -> tuple[Any, ...]:
 
 
 def _records(recs: Any) -> dict[str, model.TxRecord]:
-    return {(t := ROWS.tx(tuple(rec[n] for n in _TX_NAMES))).kind: t for rec in recs}
+    return {(t := ROWS.tx(_TX_NAMES(rec))).kind: t for rec in recs}
 
 
 def _bet_rows(r: Any) -> BetRows:
@@ -106,7 +109,7 @@ def _bet_rows(r: Any) -> BetRows:
 def _settle_rows(r: Any) -> SettleRows:
     if r is None:
         return SettleRows()
-    wallets = (ROWS.wallet(tuple(w[n] for n in _WALLET_NAMES)) for w in r[5])
+    wallets = (ROWS.wallet(_WALLET_NAMES(w)) for w in r[5])
     return SettleRows(
         _named(r[0], _PLAYER_NAMES, ROWS.player),
         _named(r[1], _OPERATOR_NAMES, ROWS.operator),
