@@ -70,7 +70,7 @@ TARGETS_TEXT = {
     "wager": "SQLite durable wager ≥ 0.5 x the floor wager req/s, p99 ≤ 30 ms at 64 connections",
     "scale": "getbalance p99 at 10M accounts ≤ 1.2 x p99 at 10k",
     "scale_wager": "wager at 10M accounts ≤ 1.2 x its 10k figure",
-    "memory": "memory bounded by settings: server private memory (RssAnon) at 10M ≤ 1.2 x at 10k",
+    "memory": "memory bounded by settings: server private memory (RssAnon) at 10M ≤ at 10k + the page cache setting",
     "pg": "PostgreSQL, 2 instances: ≥ 0.10 x bare aiohttp req/s, p99 ≤ 60 ms at 64 connections",
     "pg_cpu": "PostgreSQL: service CPU per wager ≤ 350 µs",
     "pg_trips": "PostgreSQL: ≤ 3 round trips per money request",
@@ -1261,13 +1261,34 @@ class Bench:
         return {"target": TARGETS_TEXT["scale_wager"], "measured": measured, "met": r <= 1.2 and big.bad == 0}
 
     def _memory_target(self) -> dict[str, Any]:
-        small = self._find("getbalance", "load", self.a.accounts)
-        big = self._find("wager", "load", 10_000_000) or self._find("getbalance", "load", 10_000_000)
-        if small is None or big is None or small.rss_anon_mb is None or big.rss_anon_mb is None:
+        """The same scenario's private memory at 10M against 10k (wager, else getbalance): what a
+        bigger file may add is the page cache filling up to its setting, nothing per account."""
+        for scenario in ("wager", "getbalance"):
+            small, big = self._find(scenario, "load", self.a.accounts), self._find(scenario, "load", 10_000_000)
+            if small and big and small.rss_anon_mb is not None and big.rss_anon_mb is not None:
+                break
+        else:
             return {"target": TARGETS_TEXT["memory"], "measured": "not measured (needs --huge)", "met": None}
-        r = big.rss_anon_mb / small.rss_anon_mb
-        measured = f"private memory at 10M {big.rss_anon_mb:,.0f} MB vs {small.rss_anon_mb:,.0f} MB at 10k ({r:.2f} x)"
-        return {"target": TARGETS_TEXT["memory"], "measured": measured, "met": r <= 1.2}
+        cache = self.sqlite_cache_mb()
+        measured = (
+            f"{scenario}: private memory at 10M {big.rss_anon_mb:,.0f} MB vs {small.rss_anon_mb:,.0f} MB at 10k"
+            f" (+{big.rss_anon_mb - small.rss_anon_mb:,.0f} MB; page cache setting {cache} MB)"
+        )
+        return {
+            "target": TARGETS_TEXT["memory"],
+            "measured": measured,
+            "met": big.rss_anon_mb <= small.rss_anon_mb + cache,
+        }
+
+    def sqlite_cache_mb(self) -> int:
+        """The servers' ``GW_SQLITE_CACHE_MB`` (the writer's page cache): a ``--server-env`` value, else the default."""
+        for kv in getattr(self.a, "server_env", None) or []:
+            k, _, v = kv.partition("=")
+            if k == "GW_SQLITE_CACHE_MB":
+                return int(v)
+        from config import Settings
+
+        return int(Settings.model_fields["sqlite_cache_mb"].default)
 
     def _trips_target(self) -> dict[str, Any]:
         counted = (self.pg_info or {}).get("round_trips")
