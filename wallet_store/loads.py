@@ -7,19 +7,21 @@ itself (PostgreSQL); the others use these functions, written once (SQLite, throu
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
+
+from .model import Operator, Player, TxRecord
 from .ports import BetQuery, BetRows, SettleRows, Tx, ViewRows
 
+#: What a bet loads once there is no record of its own and a session id: the session and what
+#: hangs on it (wallet in the session's currency, round, limits, award), as ``BetRows`` with the
+#: player, operator and records it is given.  A backend may read it in one statement.
+BetState = Callable[[Tx, BetQuery, Player, Operator, Mapping[str, TxRecord]], Awaitable[BetRows]]
 
-async def load_bet_by_reads(tx: Tx, q: BetQuery) -> BetRows:
-    """:meth:`Tx.load_bet` as point reads, skipping what a replay or a missing session leaves unused."""
-    player, op = await tx.lock_player_and_operator(q.account_id)
-    if player is None or op is None:
-        return BetRows(player, op)
-    found = await tx.get_txs(player.operator_id, q.game_id, q.transaction_id, q.kinds)
-    own = found.get(q.kinds[0]) if q.kinds else None
-    if own is not None:
-        wallet = await tx.get_wallet(q.account_id, own.currency) if own.ok else None
-        return BetRows(player, op, found, wallet=wallet)
+
+async def bet_state_by_reads(
+    tx: Tx, q: BetQuery, player: Player, op: Operator, found: Mapping[str, TxRecord]
+) -> BetRows:
+    """:data:`BetState` as point reads."""
     session = await tx.get_session(q.session_id) if q.session_id is not None else None
     if session is None:
         return BetRows(player, op, found)
@@ -28,6 +30,22 @@ async def load_bet_by_reads(tx: Tx, q: BetQuery) -> BetRows:
     rnd = await tx.get_round(q.account_id, q.game_id, q.round_id) if q.round_id is not None else None
     limits = await tx.get_limits(q.account_id)
     return BetRows(player, op, found, session, wallet, rnd, limits, award)
+
+
+async def load_bet_by_reads(tx: Tx, q: BetQuery, state: BetState = bet_state_by_reads) -> BetRows:
+    """:meth:`Tx.load_bet` as point reads, skipping what a replay or a missing session leaves
+    unused; ``state`` loads the session's part (:data:`BetState`)."""
+    player, op = await tx.lock_player_and_operator(q.account_id)
+    if player is None or op is None:
+        return BetRows(player, op)
+    found = await tx.get_txs(player.operator_id, q.game_id, q.transaction_id, q.kinds)
+    own = found.get(q.kinds[0]) if q.kinds else None
+    if own is not None:
+        wallet = await tx.get_wallet(q.account_id, own.currency) if own.ok else None
+        return BetRows(player, op, found, wallet=wallet)
+    if q.session_id is None:
+        return BetRows(player, op, found)
+    return await state(tx, q, player, op, found)
 
 
 async def load_settle_by_reads(tx: Tx, q: BetQuery) -> SettleRows:

@@ -4,17 +4,18 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from .. import model
 from ..domain.hub88 import Hub88Settings
 from ..domain.selection import REFUSED
 from ..errors import TechnicalError
+from ..loads import load_bet_by_reads
 from ..model import iso, parse_iso
 from ..money import from_db, to_db
-from ..ports import BetQuery, BetRows
+from ..ports import BetQuery, BetRows, Tx
 from ..rate_limits import GameRateLimits
 from ..sql import rows as cols
 from ..sql.params import params as build_params
@@ -127,31 +128,9 @@ class SqliteTx(SqlReads):
         return ROWS.player(r[:_P]), None if r[_P] is None else ROWS.operator(r[_P:])
 
     async def load_bet(self, q: BetQuery) -> BetRows:
-        """:func:`~wallet_store.loads.load_bet_by_reads` in three statements (see above)."""
-        player, op = await self.lock_player_and_operator(q.account_id)
-        if player is None or op is None:
-            return BetRows(player, op)
-        found = await self.get_txs(player.operator_id, q.game_id, q.transaction_id, q.kinds)
-        own = found.get(q.kinds[0]) if q.kinds else None
-        if own is not None:
-            wallet = await self.get_wallet(q.account_id, own.currency) if own.ok else None
-            return BetRows(player, op, found, wallet=wallet)
-        if q.session_id is None:
-            return BetRows(player, op, found)
-        a = q.account_id
-        r = await self._one(_BET_STATE_SQL, (a, a, q.game_id, q.round_id, a, q.frbid, q.session_id))
-        if r is None:
-            return BetRows(player, op, found)
-        return BetRows(
-            player,
-            op,
-            found,
-            ROWS.session(r[:_S]),
-            None if r[_S] is None else ROWS.wallet(r[_S:_W]),
-            None if r[_W] is None else ROWS.round(r[_W:_R]),
-            None if r[_R] is None else ROWS.limits(r[_R:_L]),
-            None if r[_L] is None else ROWS.free_rounds(r[_L:]),
-        )
+        """:func:`~wallet_store.loads.load_bet_by_reads` with the session's part in one statement
+        (three statements in all, see above)."""
+        return await load_bet_by_reads(cast(Tx, self), q, _bet_state)
 
     async def get_player(self, account_id: str) -> model.Player | None:
         r = await self._one(f"SELECT {cols.PLAYER_COLS} FROM players WHERE account_id = ?", (account_id,))
@@ -521,3 +500,24 @@ class SqliteTx(SqlReads):
             f"INSERT OR REPLACE INTO hub88_operators ({cols.HUB88_COLS}) VALUES (?,?,?,?,?,?)",
             PARAMS.hub88(settings),
         )
+
+
+async def _bet_state(
+    tx: Tx, q: BetQuery, player: model.Player, op: model.Operator, found: Mapping[str, model.TxRecord]
+) -> BetRows:
+    """:data:`~wallet_store.loads.BetState` in one statement: the session with its wallet, round,
+    limits and award (each a primary-key LEFT JOIN; absent rows read as NULLs)."""
+    a = q.account_id
+    r = await cast(SqliteTx, tx)._one(_BET_STATE_SQL, (a, a, q.game_id, q.round_id, a, q.frbid, q.session_id))
+    if r is None:
+        return BetRows(player, op, found)
+    return BetRows(
+        player,
+        op,
+        found,
+        ROWS.session(r[:_S]),
+        None if r[_S] is None else ROWS.wallet(r[_S:_W]),
+        None if r[_W] is None else ROWS.round(r[_W:_R]),
+        None if r[_R] is None else ROWS.limits(r[_R:_L]),
+        None if r[_L] is None else ROWS.free_rounds(r[_L:]),
+    )
